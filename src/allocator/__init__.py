@@ -1,0 +1,71 @@
+"""allocator: demand data + professional judgement = resource algorithm -> allocation.
+
+The public API. Each stage is a plain function over plain values:
+
+>>> import allocator
+>>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force.area_names[:2]
+['Swindon North', 'Swindon South']
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from allocator.config import (
+    Area,
+    DemandType,
+    Force,
+    JudgementRow,
+    Pin,
+    Role,
+    Settings,
+    Shift,
+    load_force,
+    load_judgement,
+)
+from allocator.errors import (
+    AllocatorError,
+    DemandError,
+    ForceError,
+    InputError,
+    Problem,
+    WorkloadError,
+)
+
+try:
+    __version__ = version("allocator")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+
+def sample_path(name: str = "") -> Path:
+    """Path to a file of the bundled sample force (``force.yaml``, ``demand.csv``, ...)."""
+    here = Path(__file__).resolve()
+    for base in (here.parent / "samples", here.parents[2] / "data" / "samples"):
+        if (base / "force.yaml").exists():
+            return base / name if name else base
+    raise FileNotFoundError("the sample force is not installed with this copy of allocator")
+
+
+__all__ = [
+    "AllocatorError",
+    "Area",
+    "DemandError",
+    "DemandType",
+    "Force",
+    "ForceError",
+    "InputError",
+    "JudgementRow",
+    "Pin",
+    "Problem",
+    "Role",
+    "Settings",
+    "Shift",
+    "WorkloadError",
+    "__version__",
+    "load_force",
+    "load_judgement",
+    "sample_path",
+]

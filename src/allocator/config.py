@@ -1,0 +1,734 @@
+"""The force, described in data: areas, shifts, roles, demand types, judgement.
+
+A :class:`Force` is plain, validated data. It is loaded from one YAML (or TOML)
+file with :func:`load_force`, whose judgement table may live beside it as a CSV
+file or an Excel sheet, or it is built in Python. Everything downstream (the
+workload engine, the allocation problem) reads the force through the index and
+array helpers at the bottom of :class:`Force`, always in the force's own order.
+
+Examples
+--------
+>>> force = Force(
+...     name="Tiny",
+...     areas=[Area(name="North"), Area(name="South")],
+...     shifts=[Shift(name="Day", start="07:00", hours=12),
+...             Shift(name="Night", start="19:00", hours=12)],
+...     roles=[Role(name="PC", establishment=20, abstraction=0.5,
+...                 min_on_duty={"Night": 2})],
+...     demand_types=[DemandType(code="THEFT", name="Theft")],
+...     judgement=[JudgementRow(demand_type="THEFT", role="PC", share=1.0,
+...                             minutes=60, impact=1.0)],
+... )
+>>> force.area_names, force.shift_names, force.role_names
+(['North', 'South'], ['Day', 'Night'], ['PC'])
+>>> force.role("PC").min_posts("North", "Night")
+4
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from allocator.errors import ForceError, Problem
+
+__all__ = [
+    "JUDGEMENT_COLUMNS",
+    "Area",
+    "DemandType",
+    "Force",
+    "JudgementRow",
+    "Pin",
+    "Role",
+    "Settings",
+    "Shift",
+    "load_force",
+    "load_judgement",
+]
+
+JUDGEMENT_COLUMNS = ("demand_type", "role", "share", "minutes", "impact")
+_SHARE_TOLERANCE = 1e-6
+_HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Area(_Model):
+    """A Community Policing Team area.
+
+    ``max_posts`` and ``min_posts`` bound the posts of a role summed over the
+    area's shifts (station capacity, say); both are optional.
+    """
+
+    name: str = Field(min_length=1)
+    max_posts: dict[str, int] = Field(default_factory=dict)
+    min_posts: dict[str, int] = Field(default_factory=dict)
+
+    @field_validator("max_posts", "min_posts")
+    @classmethod
+    def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {k: n for k, n in v.items() if n < 0}
+        if bad:
+            raise ValueError(f"posts must be 0 or more, got {bad}")
+        return v
+
+
+class Shift(_Model):
+    """A named duty window that runs every day.
+
+    ``start`` is ``HH:MM`` (24-hour clock); ``hours`` is its length. A shift may
+    cross midnight (``start: "22:00", hours: 10``) and may overlap another.
+    """
+
+    name: str = Field(min_length=1)
+    start: str
+    hours: float = Field(gt=0, le=24)
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _hhmm(cls, v: Any) -> Any:
+        if isinstance(v, int) and not isinstance(v, bool):
+            # YAML 1.1 reads an unquoted 07:00 as the sexagesimal integer 420.
+            v = f"{v // 60:02d}:{v % 60:02d}"
+        if not isinstance(v, str) or not _HHMM.match(v.strip()):
+            raise ValueError("start must be a time HH:MM on the 24-hour clock, e.g. '07:00'")
+        return v.strip()
+
+    @property
+    def start_minutes(self) -> int:
+        """Minutes after midnight at which the shift starts."""
+        hh, mm = self.start.split(":")
+        return int(hh) * 60 + int(mm)
+
+    def cover(self) -> np.ndarray:
+        """Fraction of each hour of the day (0..23) this shift is on duty, shape (24,).
+
+        >>> Shift(name="Night", start="22:30", hours=9).cover()[[21, 22, 23, 0, 6, 7, 8]]
+        array([0. , 0.5, 1. , 1. , 1. , 0.5, 0. ])
+        """
+        start = self.start_minutes
+        end = start + round(self.hours * 60)
+        hour_starts = np.arange(0, 48 * 60, 60)  # two days, so windows past midnight fold back
+        overlap = np.clip(np.minimum(hour_starts + 60, end) - np.maximum(hour_starts, start), 0, 60)
+        folded = overlap[:24] + overlap[24:]
+        return np.minimum(folded, 60) / 60.0
+
+
+class Role(_Model):
+    """A kind of post with its establishment and abstraction.
+
+    ``min_on_duty`` maps shift name to officers that must be on duty in that
+    shift in every area; ``min_on_duty_by_area`` maps area -> shift -> officers
+    and overrides it for that area.
+    """
+
+    name: str = Field(min_length=1)
+    establishment: int = Field(ge=0)
+    abstraction: float = Field(ge=0, lt=1)
+    proactive_share: float = Field(default=0.0, ge=0, lt=1)
+    min_on_duty: dict[str, float] = Field(default_factory=dict)
+    min_on_duty_by_area: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    @field_validator("min_on_duty")
+    @classmethod
+    def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
+        bad = {k: n for k, n in v.items() if not (n >= 0 and math.isfinite(n))}
+        if bad:
+            raise ValueError(f"minimum on duty must be 0 or more, got {bad}")
+        return v
+
+    @field_validator("min_on_duty_by_area")
+    @classmethod
+    def _non_negative_by_area(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for area, mins in v.items():
+            bad = {k: n for k, n in mins.items() if not (n >= 0 and math.isfinite(n))}
+            if bad:
+                raise ValueError(f"minimum on duty in {area!r} must be 0 or more, got {bad}")
+        return v
+
+    def min_on_duty_at(self, area: str, shift: str) -> float:
+        """Officers that must be on duty in ``area`` during ``shift``."""
+        by_area = self.min_on_duty_by_area.get(area, {})
+        if shift in by_area:
+            return by_area[shift]
+        return self.min_on_duty.get(shift, 0.0)
+
+    def min_posts(self, area: str, shift: str) -> int:
+        """Posts needed so that posts x (1 - abstraction) reaches the minimum on duty.
+
+        >>> Role(name="PC", establishment=10, abstraction=0.5,
+        ...      min_on_duty={"Day": 3}).min_posts("A", "Day")
+        6
+        """
+        need = self.min_on_duty_at(area, shift)
+        if need <= 0:
+            return 0
+        # a small tolerance keeps 0.3 / (1 - 0.7) from rounding up to 2 by float error
+        return math.ceil(need / (1.0 - self.abstraction) - 1e-9)
+
+
+class DemandType(_Model):
+    """A category of demand, optionally with its THRIVE grade or priority."""
+
+    code: str = Field(min_length=1)
+    name: str | None = None
+    grade: str | None = None
+    priority: int | None = None
+
+    @property
+    def label(self) -> str:
+        """The name when there is one, else the code."""
+        return self.name or self.code
+
+
+class JudgementRow(_Model):
+    """Professional judgement for one (demand type, role) pair.
+
+    ``share`` is the part of the type's work this role does (a type's shares sum
+    to 1); ``minutes`` the standard time per occurrence when the record has
+    none; ``impact`` how heavily it weighs on the role (harm, risk, vulnerability).
+    """
+
+    demand_type: str = Field(min_length=1)
+    role: str = Field(min_length=1)
+    share: float = Field(ge=0, le=1)
+    minutes: float = Field(ge=0, allow_inf_nan=False)
+    impact: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+
+
+class Pin(_Model):
+    """A judgement override: exactly ``posts`` in this (area, shift, role)."""
+
+    area: str
+    shift: str
+    role: str
+    posts: int = Field(ge=0)
+
+
+class Settings(_Model):
+    """Global judgement and data settings.
+
+    ``data_weight`` (0..1) is how far recorded durations override standard
+    minutes; ``half_life_days`` weights recent demand more (None: no
+    weighting); ``window_days`` is the length of the demand window.
+    ``overlap_rule`` says how overlapping shifts share an hour's demand:
+    ``"equal"`` (each shift on duty in the hour takes an equal part) or
+    ``"time"`` (in proportion to the minutes of the hour each is on duty).
+    """
+
+    data_weight: float = Field(default=0.5, ge=0, le=1)
+    half_life_days: float | None = Field(default=None, gt=0)
+    window_days: int = Field(default=182, gt=0)
+    timezone: str = "Europe/London"
+    max_duration_minutes: float = Field(default=1440.0, gt=0)
+    catch_all_type: str | None = None
+    overlap_rule: Literal["equal", "time"] = "equal"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, v: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {v!r} (e.g. 'Europe/London')") from exc
+        return v
+
+
+class Force(_Model):
+    """A police force as the allocation sees it.
+
+    Cross-references (shift names in minimums, roles in judgement, ...) are
+    checked all together; every problem is reported at once.
+    """
+
+    name: str = "Force"
+    areas: list[Area] = Field(min_length=1)
+    shifts: list[Shift] = Field(min_length=1)
+    roles: list[Role] = Field(min_length=1)
+    demand_types: list[DemandType] = Field(min_length=1)
+    judgement: list[JudgementRow] = Field(min_length=1)
+    settings: Settings = Field(default_factory=Settings)
+    area_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
+    pins: list[Pin] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Force:
+        problems = _cross_problems(self.model_dump())
+        if problems:
+            raise ValueError("\n".join(f"{where}: {msg}" for where, msg in problems))
+        return self
+
+    # ----------------------------------------------------------------- names
+    @property
+    def area_names(self) -> list[str]:
+        return [a.name for a in self.areas]
+
+    @property
+    def shift_names(self) -> list[str]:
+        return [s.name for s in self.shifts]
+
+    @property
+    def role_names(self) -> list[str]:
+        return [r.name for r in self.roles]
+
+    @property
+    def type_codes(self) -> list[str]:
+        return [t.code for t in self.demand_types]
+
+    def role(self, name: str) -> Role:
+        """The role called ``name``."""
+        for r in self.roles:
+            if r.name == name:
+                return r
+        raise KeyError(_unknown("role", name, self.role_names))
+
+    def shift(self, name: str) -> Shift:
+        """The shift called ``name``."""
+        for s in self.shifts:
+            if s.name == name:
+                return s
+        raise KeyError(_unknown("shift", name, self.shift_names))
+
+    def area(self, name: str) -> Area:
+        """The area called ``name``."""
+        for a in self.areas:
+            if a.name == name:
+                return a
+        raise KeyError(_unknown("area", name, self.area_names))
+
+    # ---------------------------------------------------------------- arrays
+    def judgement_table(self) -> pd.DataFrame:
+        """The judgement as a tidy frame: demand_type, role, share, minutes, impact."""
+        return pd.DataFrame(
+            [j.model_dump() for j in self.judgement], columns=list(JUDGEMENT_COLUMNS)
+        )
+
+    def judgement_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Share, minutes and impact as float64 arrays of shape (types, roles).
+
+        The fourth array is a boolean mask of the pairs the judgement defines;
+        undefined pairs hold share 0, minutes 0, impact 0.
+        """
+        t_index = {c: i for i, c in enumerate(self.type_codes)}
+        r_index = {r: i for i, r in enumerate(self.role_names)}
+        shape = (len(t_index), len(r_index))
+        share, minutes, impact = np.zeros(shape), np.zeros(shape), np.zeros(shape)
+        defined = np.zeros(shape, dtype=bool)
+        for j in self.judgement:
+            t, r = t_index[j.demand_type], r_index[j.role]
+            share[t, r], minutes[t, r], impact[t, r] = j.share, j.minutes, j.impact
+            defined[t, r] = True
+        return share, minutes, impact, defined
+
+    def area_factor_array(self) -> np.ndarray:
+        """Area factor per (area, role), shape (areas, roles); 1 where not set."""
+        out = np.ones((len(self.areas), len(self.roles)))
+        r_index = {r: i for i, r in enumerate(self.role_names)}
+        for i, area in enumerate(self.area_names):
+            for role, f in self.area_factors.get(area, {}).items():
+                out[i, r_index[role]] = f
+        return out
+
+    def shift_cover(self) -> np.ndarray:
+        """Fraction of each hour of the day each shift is on duty, shape (24, shifts)."""
+        return np.stack([s.cover() for s in self.shifts], axis=1)
+
+    def shift_hours(self) -> np.ndarray:
+        """Length of each shift in hours, shape (shifts,)."""
+        return np.array([s.hours for s in self.shifts], dtype=float)
+
+    def min_posts_array(self) -> np.ndarray:
+        """Posts needed for minimum staffing per (area, shift, role), int64."""
+        out = np.zeros((len(self.areas), len(self.shifts), len(self.roles)), dtype=np.int64)
+        for k, role in enumerate(self.roles):
+            for i, area in enumerate(self.area_names):
+                for j, shift in enumerate(self.shift_names):
+                    out[i, j, k] = role.min_posts(area, shift)
+        return out
+
+    # ------------------------------------------------------------------ YAML
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict that :func:`load_force` reads back to an equal force."""
+        return self.model_dump(mode="json", exclude_defaults=False)
+
+    def to_yaml(self, path: str | Path | None = None) -> str:
+        """The force as YAML text (judgement inline); written atomically to ``path`` if given."""
+        text = yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True)
+        if path is not None:
+            from allocator._io import atomic_write_text
+
+            atomic_write_text(Path(path), text)
+        return text
+
+
+# --------------------------------------------------------------------- checks
+def _unknown(kind: str, name: str, valid: list[str]) -> str:
+    msg = f"unknown {kind} {name!r}"
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    if close:
+        msg += f"; did you mean {close[0]!r}?"
+    elif valid:
+        shown = ", ".join(repr(v) for v in valid[:8])
+        msg += f"; known: {shown}" + (", ..." if len(valid) > 8 else "")
+    return msg
+
+
+def _duplicates(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    dup = []
+    for n in names:
+        if n in seen and n not in dup:
+            dup.append(n)
+        seen.add(n)
+    return dup
+
+
+def _names(items: Any, key: str) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [str(it[key]) for it in items if isinstance(it, dict) and it.get(key) is not None]
+
+
+def _mapping(v: Any) -> dict[str, Any]:
+    return v if isinstance(v, dict) else {}
+
+
+def _cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Every cross-reference fault in a force given as plain data.
+
+    Tolerant of malformed parts, so that it can run on a file whose fields also
+    have faults and every problem is reported in one pass.
+    """
+    out: list[tuple[str, str]] = []
+    areas = _names(data.get("areas"), "name")
+    shifts = _names(data.get("shifts"), "name")
+    roles = _names(data.get("roles"), "name")
+    types = _names(data.get("demand_types"), "code")
+    for kind, names in (
+        ("areas", areas),
+        ("shifts", shifts),
+        ("roles", roles),
+        ("demand_types", types),
+    ):
+        for d in _duplicates(names):
+            out.append((kind, f"{d!r} appears more than once"))
+
+    try:
+        cover = np.stack([Shift.model_validate(s).cover() for s in data.get("shifts") or []], axis=1)
+    except (ValidationError, ValueError, TypeError):
+        cover = None  # the shifts' own faults are reported field by field
+    if cover is not None:
+        uncovered = np.flatnonzero(cover.sum(axis=1) < 1 - 1e-9)
+        if uncovered.size:
+            hours = ", ".join(f"{h:02d}:00" for h in uncovered)
+            out.append(("shifts", f"no shift is on duty for all of the hours starting {hours}"))
+
+    for i, area in enumerate(data.get("areas") or []):
+        area = _mapping(area)
+        for key in ("max_posts", "min_posts"):
+            for role in _mapping(area.get(key)):
+                if role not in roles:
+                    out.append((f"areas[{i}].{key}", _unknown("role", role, roles)))
+        hi_posts = _mapping(area.get("max_posts"))
+        for role, lo in _mapping(area.get("min_posts")).items():
+            hi = hi_posts.get(role)
+            if isinstance(hi, int | float) and isinstance(lo, int | float) and lo > hi:
+                out.append(
+                    (f"areas[{i}]", f"{area.get('name')}: min_posts {lo} {role} exceed max_posts {hi}")
+                )
+
+    for k, role in enumerate(data.get("roles") or []):
+        role = _mapping(role)
+        for shift in _mapping(role.get("min_on_duty")):
+            if shift not in shifts:
+                out.append((f"roles[{k}].min_on_duty", _unknown("shift", shift, shifts)))
+        for area, mins in _mapping(role.get("min_on_duty_by_area")).items():
+            if area not in areas:
+                out.append((f"roles[{k}].min_on_duty_by_area", _unknown("area", area, areas)))
+            for shift in _mapping(mins):
+                if shift not in shifts:
+                    out.append(
+                        (f"roles[{k}].min_on_duty_by_area.{area}", _unknown("shift", shift, shifts))
+                    )
+
+    share_sum: dict[str, float] = {}
+    seen_pairs: set[tuple[str, str]] = set()
+    judgement = data.get("judgement")
+    for n, j in enumerate(judgement if isinstance(judgement, list) else []):
+        j = _mapping(j)
+        where = f"judgement[{n}]"
+        t, r = j.get("demand_type"), j.get("role")
+        if t not in types:
+            out.append((where, _unknown("demand type", str(t), types)))
+        if r not in roles:
+            out.append((where, _unknown("role", str(r), roles)))
+        pair = (str(t), str(r))
+        if pair in seen_pairs:
+            out.append((where, f"({t}, {r}) is given more than once"))
+        seen_pairs.add(pair)
+        try:
+            share_sum[str(t)] = share_sum.get(str(t), 0.0) + float(j.get("share", 0.0))
+        except (TypeError, ValueError):
+            share_sum.setdefault(str(t), math.nan)  # the share's own fault is reported by field
+    if isinstance(judgement, list):
+        for code in types:
+            if code not in share_sum:
+                out.append(("judgement", f"demand type {code!r} has no judgement rows"))
+            elif abs(share_sum[code] - 1.0) > _SHARE_TOLERANCE:
+                out.append(
+                    ("judgement", f"shares of demand type {code!r} sum to {share_sum[code]:.6g}, not 1")
+                )
+
+    for area, factors in _mapping(data.get("area_factors")).items():
+        if area not in areas:
+            out.append(("area_factors", _unknown("area", area, areas)))
+        for role, f in _mapping(factors).items():
+            if role not in roles:
+                out.append((f"area_factors.{area}", _unknown("role", role, roles)))
+            if not (isinstance(f, int | float) and f > 0 and math.isfinite(f)):
+                out.append((f"area_factors.{area}.{role}", f"factor must be above 0, got {f!r}"))
+
+    pinned: set[tuple[str, str, str]] = set()
+    for n, pin in enumerate(data.get("pins") or []):
+        pin = _mapping(pin)
+        where = f"pins[{n}]"
+        for kind, valid in (("area", areas), ("shift", shifts), ("role", roles)):
+            if pin.get(kind) not in valid:
+                out.append((where, _unknown(kind, str(pin.get(kind)), valid)))
+        key = (str(pin.get("area")), str(pin.get("shift")), str(pin.get("role")))
+        if key in pinned:
+            out.append((where, f"{key[0]} / {key[1]} / {key[2]} is pinned more than once"))
+        pinned.add(key)
+
+    catch_all = _mapping(data.get("settings")).get("catch_all_type")
+    if catch_all is not None and catch_all not in types:
+        out.append(("settings.catch_all_type", _unknown("demand type", str(catch_all), types)))
+    return out
+
+
+# -------------------------------------------------------------------- loading
+def _node_lines(node: yaml.Node | None, path: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map every key path in a composed YAML document to its 1-based line."""
+    out: dict[tuple[Any, ...], int] = {}
+    if node is None:
+        return out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*path, key)] = key_node.start_mark.line + 1
+            out.update({k: v for k, v in _node_lines(value_node, (*path, key)).items() if k != (*path, key)})
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            out.update(_node_lines(item, (*path, i)))
+    return out
+
+
+def _line_for(lines: Mapping[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int | None:
+    for cut in range(len(loc), -1, -1):
+        if loc[:cut] in lines:
+            return lines[loc[:cut]]
+    return None
+
+
+def _fmt_loc(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_at(loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model whose fields are valid at ``loc`` (for key suggestions)."""
+    model: type[BaseModel] | None = Force
+    for part in loc:
+        if model is None:
+            return None
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(str(part))
+        if field is None:
+            return None
+        ann = field.annotation
+        args = getattr(ann, "__args__", ())
+        inner = args[0] if args else ann
+        model = inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
+    return model
+
+
+def _pydantic_problems(
+    exc: ValidationError, source: str, lines: Mapping[tuple[Any, ...], int], prefix: tuple[Any, ...] = ()
+) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        loc = (*prefix, *err["loc"])
+        msg = err["msg"]
+        value = err.get("input")
+        if err["type"] == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            valid = list(model.model_fields) if model is not None else []
+            msg = _unknown("key", str(loc[-1]), valid)
+            problems.append(Problem(source, _fmt_loc(loc), msg, line=_line_for(lines, loc)))
+            continue
+        msg = msg.removeprefix("Value error, ")
+        if err["type"] == "value_error" and not err["loc"]:
+            # the force's cross-reference faults come joined in one message; split them out
+            body = msg
+            for row in body.split("\n"):
+                where, _, text = row.partition(": ")
+                sub = _parse_loc(where)
+                problems.append(
+                    Problem(source, _fmt_loc((*loc, *sub)), text or row, line=_line_for(lines, (*loc, *sub)))
+                )
+            continue
+        if isinstance(value, dict | list):
+            problems.append(Problem(source, _fmt_loc(loc), msg, line=_line_for(lines, loc)))
+        else:
+            problems.append(Problem(source, _fmt_loc(loc), msg, value, line=_line_for(lines, loc)))
+    return problems
+
+
+def _parse_loc(where: str) -> tuple[Any, ...]:
+    parts: list[Any] = []
+    for token in re.findall(r"[^.\[\]]+|\[\d+\]", where):
+        parts.append(int(token[1:-1]) if token.startswith("[") else token)
+    return tuple(parts)
+
+
+def load_judgement(path: str | Path, sheet: str | int | None = None) -> list[JudgementRow]:
+    """Read a long-format judgement table from CSV or an Excel sheet.
+
+    Columns: ``demand_type, role, share, minutes, impact`` (``impact`` may be
+    left out: 1). Every faulty row is reported at once, naming the file, sheet,
+    row and column.
+    """
+    path = Path(path)
+    source = f"{path.name}" + (f" [sheet {sheet}]" if sheet is not None else "")
+    try:
+        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+            frame = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
+        else:
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
+    except FileNotFoundError as exc:
+        raise ForceError(str(path), [Problem(str(path), "", "judgement file not found")]) from exc
+    except (ValueError, KeyError) as exc:
+        raise ForceError(source, [Problem(source, "", f"cannot read judgement table: {exc}")]) from exc
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    required = [c for c in JUDGEMENT_COLUMNS if c != "impact"]
+    missing = [c for c in required if c not in frame.columns]
+    extra = [c for c in frame.columns if c not in JUDGEMENT_COLUMNS]
+    problems = [Problem(source, "header", f"missing column {c!r}") for c in missing]
+    problems += [
+        Problem(source, "header", _unknown("column", c, list(JUDGEMENT_COLUMNS))) for c in extra
+    ]
+    if problems:
+        raise ForceError(source, problems)
+    rows: list[JudgementRow] = []
+    for n, record in enumerate(frame.to_dict("records"), start=1):
+        clean = {k: (None if _blank(v) else v) for k, v in record.items()}
+        if clean.get("impact") is None:
+            clean.pop("impact", None)
+        try:
+            rows.append(JudgementRow(**clean))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                col = ".".join(str(p) for p in err["loc"])
+                problems.append(
+                    Problem(source, f"row {n}, column {col}", err["msg"], record.get(col), line=n + 1)
+                )
+    if problems:
+        raise ForceError(source, problems)
+    return rows
+
+
+def _blank(v: Any) -> bool:
+    if v is None:
+        return True
+    if isinstance(v, float) and math.isnan(v):
+        return True
+    return isinstance(v, str) and not v.strip()
+
+
+def load_force(path: str | Path) -> Force:
+    """Load and validate a force from a YAML (``.yaml``/``.yml``) or TOML file.
+
+    ``judgement`` in the file is either a list of rows, a path to a CSV or
+    Excel file (relative to the force file), or ``{file: ..., sheet: ...}``.
+    Raises :class:`~allocator.errors.ForceError` listing every problem found.
+    """
+    path = Path(path)
+    source = path.name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ForceError(str(path), [Problem(str(path), "", "force file not found")]) from exc
+    lines: dict[tuple[Any, ...], int] = {}
+    try:
+        if path.suffix.lower() == ".toml":
+            data = tomllib.loads(text)
+        else:
+            data = yaml.safe_load(text)
+            lines = _node_lines(yaml.compose(text, Loader=yaml.SafeLoader))
+    except (yaml.YAMLError, tomllib.TOMLDecodeError) as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        raise ForceError(source, [Problem(source, "", f"not valid syntax: {exc}", line=line)]) from exc
+    if not isinstance(data, dict):
+        raise ForceError(source, [Problem(source, "", "expected a mapping of force settings at the top")])
+
+    problems: list[Problem] = []
+    judgement = data.get("judgement")
+    if isinstance(judgement, str | dict):
+        ref = judgement if isinstance(judgement, str) else judgement.get("file")
+        sheet = None if isinstance(judgement, str) else judgement.get("sheet")
+        if not isinstance(ref, str):
+            problems.append(
+                Problem(source, "judgement", "expected a file name, {file:, sheet:} or a list of rows",
+                        line=_line_for(lines, ("judgement",)))
+            )
+        else:
+            try:
+                data = {**data, "judgement": [j.model_dump() for j in load_judgement(path.parent / ref, sheet)]}
+            except ForceError as exc:
+                problems.extend(exc.problems)
+                data = {k: v for k, v in data.items() if k != "judgement"}
+    try:
+        force = Force.model_validate(data)
+    except ValidationError as exc:
+        found = _pydantic_problems(exc, source, lines)
+        if "judgement" not in data:
+            found = [p for p in found if p.where != "judgement"]  # already reported from its file
+        problems.extend(found)
+        if not any(not e["loc"] for e in exc.errors()):
+            # the fields had faults, so the cross-checks did not run: run them on the raw data
+            for where, msg in _cross_problems(data):
+                loc = _parse_loc(where)
+                problems.append(Problem(source, where, msg, line=_line_for(lines, loc)))
+        raise ForceError(source, problems) from None
+    if problems:
+        raise ForceError(source, problems)
+    return force
