@@ -458,12 +458,12 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                     (f"areas[{i}]", f"{area.get('name')}: min_posts {lo} {role} exceed max_posts {hi}")
                 )
 
-    for k, role in enumerate(data.get("roles") or []):
-        role = _mapping(role)
-        for shift in _mapping(role.get("min_on_duty")):
+    for k, raw_role in enumerate(data.get("roles") or []):
+        role_data = _mapping(raw_role)
+        for shift in _mapping(role_data.get("min_on_duty")):
             if shift not in shifts:
                 out.append((f"roles[{k}].min_on_duty", _unknown("shift", shift, shifts)))
-        for area, mins in _mapping(role.get("min_on_duty_by_area")).items():
+        for area, mins in _mapping(role_data.get("min_on_duty_by_area")).items():
             if area not in areas:
                 out.append((f"roles[{k}].min_on_duty_by_area", _unknown("area", area, areas)))
             for shift in _mapping(mins):
@@ -510,16 +510,16 @@ def _cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                 out.append((f"area_factors.{area}.{role}", f"factor must be above 0, got {f!r}"))
 
     pinned: set[tuple[str, str, str]] = set()
-    for n, pin in enumerate(data.get("pins") or []):
-        pin = _mapping(pin)
+    for n, raw_pin in enumerate(data.get("pins") or []):
+        pin_data = _mapping(raw_pin)
         where = f"pins[{n}]"
         for kind, valid in (("area", areas), ("shift", shifts), ("role", roles)):
-            if pin.get(kind) not in valid:
-                out.append((where, _unknown(kind, str(pin.get(kind)), valid)))
-        key = (str(pin.get("area")), str(pin.get("shift")), str(pin.get("role")))
-        if key in pinned:
-            out.append((where, f"{key[0]} / {key[1]} / {key[2]} is pinned more than once"))
-        pinned.add(key)
+            if pin_data.get(kind) not in valid:
+                out.append((where, _unknown(kind, str(pin_data.get(kind)), valid)))
+        cell = (str(pin_data.get("area")), str(pin_data.get("shift")), str(pin_data.get("role")))
+        if cell in pinned:
+            out.append((where, f"{cell[0]} / {cell[1]} / {cell[2]} is pinned more than once"))
+        pinned.add(cell)
 
     catch_all = _mapping(data.get("settings")).get("catch_all_type")
     if catch_all is not None and catch_all not in types:
@@ -649,7 +649,7 @@ def load_judgement(path: str | Path, sheet: str | int | None = None) -> list[Jud
         raise ForceError(source, problems)
     rows: list[JudgementRow] = []
     for n, record in enumerate(frame.to_dict("records"), start=1):
-        clean = {k: (None if _blank(v) else v) for k, v in record.items()}
+        clean = {str(k): (None if _blank(v) else v) for k, v in record.items()}
         if clean.get("impact") is None:
             clean.pop("impact", None)
         try:
