@@ -33,6 +33,7 @@ from allocator.errors import (
     Problem,
     WorkloadError,
 )
+from allocator.sample import sample_demand
 
 try:
     __version__ = version("allocator")
@@ -67,5 +68,6 @@ __all__ = [
     "__version__",
     "load_force",
     "load_judgement",
+    "sample_demand",
     "sample_path",
 ]
