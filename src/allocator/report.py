@@ -1,0 +1,447 @@
+"""The allocation report: Markdown and one self-contained HTML file, from aggregates only.
+
+The report is built from plain tables (the allocation table, workload by
+demand type and by hour of week, the judgement, the solver report, the data
+counts) so it can be drawn again from a run directory. It holds no
+record-level data: no incident ids, no timestamps of single records.
+
+Both renderings carry the figures inline as base64 PNG (``data:`` URIs); the
+HTML needs no network (no scripts, fonts or style sheets from elsewhere). The
+same inputs give the same bytes. Without matplotlib the report is written
+without figures and says so.
+
+Examples
+--------
+>>> import allocator
+>>> import pandas as pd
+>>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> table = pd.DataFrame(
+...     [(a, s, r, 1, 0.5, 10.0, 1.0) for a in force.area_names
+...      for s in force.shift_names for r in force.role_names],
+...     columns=["area", "shift", "role", "posts", "on_duty", "workload_hours", "coverage"])
+>>> by_type = pd.DataFrame({"area": ["Swindon North"], "shift": ["Early"],
+...     "demand_type": ["THEFT"], "role": ["PC"], "records": [3], "hours": [4.5]})
+>>> rep = build_report(ReportData(force=force, table=table, by_type=by_type,
+...     solver={"backend": "cpsat", "status": "optimal", "gap": 0.0}), figures=False)
+>>> rep.markdown.splitlines()[0]
+'# Allocation report: Sample Constabulary'
+>>> "<img" in rep.html, "http" in rep.html
+(False, False)
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import importlib.util
+import logging
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.config import Force
+
+__all__ = ["Report", "ReportData", "binding_rules", "build_report", "posting_summary"]
+
+logger = logging.getLogger(__name__)
+
+_CSS = """
+body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.6em}h2{font-size:1.3em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.8em}
+h3{font-size:1.05em}table{border-collapse:collapse;margin:.6em 0 1.2em;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
+th{background:#f2f2f2}.t{text-align:left}
+img{max-width:100%;height:auto}p.note{color:#555;font-style:italic}
+""".strip()
+
+
+# ------------------------------------------------------------------ blocks
+@dataclass(frozen=True)
+class _Heading:
+    text: str
+    level: int = 2
+
+
+@dataclass(frozen=True)
+class _Para:
+    text: str
+    note: bool = False
+
+
+@dataclass(frozen=True)
+class _List:
+    items: list[str]
+
+
+@dataclass(frozen=True)
+class _Table:
+    frame: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class _Image:
+    png: bytes
+    alt: str
+
+
+_Block = _Heading | _Para | _List | _Table | _Image
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "yes" if value else "no"
+    if isinstance(value, int | np.integer):
+        return f"{int(value):,}"
+    if isinstance(value, float | np.floating):
+        v = float(value)
+        if math.isnan(v):
+            return "-"
+        if math.isinf(v):
+            return "no workload" if v > 0 else "-inf"
+        if v == round(v) and abs(v) < 1e15:
+            return f"{v:,.0f}"
+        return f"{v:,.2f}"
+    return str(value)
+
+
+def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
+    header = [str(c) for c in frame.columns]
+    rows = [[_fmt(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    return header, rows, numeric
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def render_markdown(blocks: list[_Block]) -> str:
+    """Markdown text of the blocks (GitHub-flavoured tables, images as data URIs)."""
+    out: list[str] = []
+    for b in blocks:
+        if isinstance(b, _Heading):
+            out.append("#" * b.level + " " + b.text)
+        elif isinstance(b, _Para):
+            out.append(f"*{b.text}*" if b.note else b.text)
+        elif isinstance(b, _List):
+            out.append("\n".join(f"- {item}" for item in b.items))
+        elif isinstance(b, _Table):
+            header, rows, numeric = _cells(b.frame)
+            lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
+                     "|" + "|".join("---:" if n else "---" for n in numeric) + "|"]
+            lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
+            out.append("\n".join(lines))
+        else:
+            data = base64.b64encode(b.png).decode("ascii")
+            out.append(f"![{b.alt}](data:image/png;base64,{data})")
+    return "\n\n".join(out) + "\n"
+
+
+def render_html(blocks: list[_Block], title: str) -> str:
+    """One self-contained HTML page of the blocks: inline CSS, inline images, no links out."""
+    esc = html.escape
+    body: list[str] = []
+    for b in blocks:
+        if isinstance(b, _Heading):
+            body.append(f"<h{b.level}>{esc(b.text)}</h{b.level}>")
+        elif isinstance(b, _Para):
+            cls = ' class="note"' if b.note else ""
+            body.append(f"<p{cls}>{esc(b.text)}</p>")
+        elif isinstance(b, _List):
+            body.append("<ul>" + "".join(f"<li>{esc(i)}</li>" for i in b.items) + "</ul>")
+        elif isinstance(b, _Table):
+            header, rows, numeric = _cells(b.frame)
+            align = ['' if n else ' class="t"' for n in numeric]
+            head = "".join(f"<th{a}>{esc(h)}</th>" for h, a in zip(header, align, strict=True))
+            trs = "".join(
+                "<tr>" + "".join(f"<td{a}>{esc(c)}</td>" for c, a in zip(row, align, strict=True)) + "</tr>"
+                for row in rows
+            )
+            body.append(f"<table><thead><tr>{head}</tr></thead><tbody>{trs}</tbody></table>")
+        else:
+            data = base64.b64encode(b.png).decode("ascii")
+            body.append(f'<p><img alt="{esc(b.alt)}" src="data:image/png;base64,{data}"></p>')
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{esc(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+        + "\n".join(body)
+        + "\n</body>\n</html>\n"
+    )
+
+
+# -------------------------------------------------------------------- data
+@dataclass
+class ReportData:
+    """What a report is drawn from: aggregates of one run.
+
+    Attributes
+    ----------
+    force
+        The force the run used (judgement, minimums, pins, shifts).
+    table
+        The allocation table: ``area, shift, role, posts, on_duty,
+        workload_hours, coverage`` and, with a current posting, ``current,
+        change``.
+    by_type
+        Workload by type: ``area, shift, demand_type, role, records, hours``.
+    solver
+        The solver report: ``backend, status, objective, bound, gap`` (seconds
+        are left out of the report so it is the same on every run).
+    by_hour
+        Workload by hour of week: ``area, hour_of_week, role, hours``.
+    moves
+        ``role, from_area, from_shift, to_area, to_shift, officers``.
+    data
+        Demand counts and window: ``records_read``, ``records_accepted``,
+        ``records_rejected``, ``window_start``, ``window_end``, ``as_of``.
+    parameters
+        Run parameters: ``backend``, ``max_moves``, ``time_limit``.
+    inputs
+        Input name -> SHA-256, listed at the end.
+    """
+
+    force: Force
+    table: pd.DataFrame
+    by_type: pd.DataFrame
+    solver: Mapping[str, Any]
+    by_hour: pd.DataFrame | None = None
+    moves: pd.DataFrame | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rendered report: ``markdown`` and ``html`` text."""
+
+    markdown: str
+    html: str
+
+
+def _ordered(values: pd.Series) -> list[str]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return [str(c) for c in values.cat.categories]
+    return [str(v) for v in dict.fromkeys(values.tolist())]
+
+
+def _plain(table: pd.DataFrame, force: Force) -> pd.DataFrame:
+    """The table with area/shift/role as ordered categoricals in force order."""
+    out = table.copy()
+    for col, names in (("area", force.area_names), ("shift", force.shift_names), ("role", force.role_names)):
+        out[col] = pd.Categorical(out[col].astype(str), categories=names, ordered=True)
+    return out.sort_values(["area", "shift", "role"]).reset_index(drop=True)
+
+
+def posting_summary(table: pd.DataFrame, force: Force) -> pd.DataFrame:
+    """Posts per area (rows) and role (columns), with current and change when known, and a total row."""
+    t = _plain(table, force)
+    cols = ["posts"] + [c for c in ("current",) if c in t.columns]
+    agg = t.groupby(["area", "role"], observed=False)[cols].sum()
+    out = pd.DataFrame({"area": force.area_names + ["Total"]})
+    for role in force.role_names:
+        posts = agg.xs(role, level="role")["posts"].reindex(force.area_names).fillna(0).astype("int64")
+        values = [*posts.tolist(), int(posts.sum())]
+        if "current" in cols:
+            cur = agg.xs(role, level="role")["current"].reindex(force.area_names).fillna(0).astype("int64")
+            cvals = [*cur.tolist(), int(cur.sum())]
+            out[f"{role} current"] = cvals
+            out[role] = values
+            out[f"{role} change"] = [f"{v - c:+d}" for v, c in zip(values, cvals, strict=True)]
+        else:
+            out[role] = values
+    return out
+
+
+def binding_rules(
+    table: pd.DataFrame, force: Force, max_moves: int | None = None, moves: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The rules the allocation sits on: minimums met exactly, pins, area limits, the move limit.
+
+    Returns a frame ``rule, area, shift, role, limit, posts``: one row per
+    binding rule (a minimum posting equal to the posts, a pin, an area
+    maximum or minimum reached, the establishment shared in full, the move
+    limit used in full).
+    """
+    t = _plain(table, force)
+    posts = np.zeros((len(force.areas), len(force.shifts), len(force.roles)), dtype=np.int64)
+    posts[t["area"].cat.codes.to_numpy(), t["shift"].cat.codes.to_numpy(), t["role"].cat.codes.to_numpy()] = (
+        t["posts"].to_numpy(dtype="int64")
+    )
+    mins = force.min_posts_array()
+    rows: list[tuple[str, str, str, str, int, int]] = []
+    for k, role in enumerate(force.roles):
+        total = int(posts[:, :, k].sum())
+        if total == role.establishment:
+            rows.append(("establishment shared in full", "all", "all", role.name, role.establishment, total))
+        for i, area in enumerate(force.areas):
+            for j, shift in enumerate(force.shifts):
+                if mins[i, j, k] > 0 and posts[i, j, k] == mins[i, j, k]:
+                    rows.append(("minimum staffing", area.name, shift.name, role.name,
+                                 int(mins[i, j, k]), int(posts[i, j, k])))
+            in_area = int(posts[i, :, k].sum())
+            if role.name in area.max_posts and in_area >= area.max_posts[role.name]:
+                rows.append(("area maximum", area.name, "all", role.name, area.max_posts[role.name], in_area))
+            if role.name in area.min_posts and in_area <= area.min_posts[role.name]:
+                rows.append(("area minimum", area.name, "all", role.name, area.min_posts[role.name], in_area))
+    index = {(a, s, r): (i, j, k) for i, a in enumerate(force.area_names)
+             for j, s in enumerate(force.shift_names) for k, r in enumerate(force.role_names)}
+    for pin in force.pins:
+        i, j, k = index[(pin.area, pin.shift, pin.role)]
+        rows.append(("pin", pin.area, pin.shift, pin.role, pin.posts, int(posts[i, j, k])))
+    if max_moves is not None and moves is not None:
+        moved = int(moves["officers"].sum()) if len(moves) else 0
+        if moved >= max_moves:
+            rows.append(("move limit", "all", "all", "all", int(max_moves), moved))
+    return pd.DataFrame(rows, columns=["rule", "area", "shift", "role", "limit", "posts"])
+
+
+def _have_matplotlib() -> bool:
+    return importlib.util.find_spec("matplotlib") is not None
+
+
+# ------------------------------------------------------------------ build
+def _summary_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
+    blocks: list[_Block] = [_Heading("Summary")]
+    solver = d.solver
+    gap = solver.get("gap")
+    facts = [
+        f"Solver: {solver.get('backend', '?')}, status {solver.get('status', '?')}"
+        + (f", gap {_fmt(float(gap))}" if gap is not None else ""),
+    ]
+    data = d.data
+    if data.get("window_start") or data.get("window_end"):
+        facts.append(f"Demand window: {data.get('window_start', '?')} to {data.get('window_end', '?')}")
+    if "records_read" in data:
+        facts.append(
+            f"Records read: {_fmt(int(data['records_read']))}; accepted "
+            f"{_fmt(int(data.get('records_accepted', 0)))}; rejected {_fmt(int(data.get('records_rejected', 0)))}"
+        )
+    if d.moves is not None:
+        moved = int(d.moves["officers"].sum()) if len(d.moves) else 0
+        limit = d.parameters.get("max_moves")
+        facts.append(f"Officers moved: {moved}" + (f" (limit {limit})" if limit is not None else ""))
+    blocks.append(_List(facts))
+    blocks.append(_Heading("Posting per area and role", 3))
+    blocks.append(_Table(posting_summary(t, d.force)))
+    blocks.append(_Heading("Smallest and largest coverage", 3))
+    rows = []
+    for role in d.force.role_names:
+        r = t[(t["role"] == role) & np.isfinite(t["coverage"].astype("float64"))]
+        if r.empty:
+            continue
+        cov = r["coverage"].to_numpy(dtype="float64")
+        lo = r.iloc[int(np.argmin(cov))]
+        hi = r.iloc[int(np.argmax(cov))]
+        rows.append((role, float(lo["coverage"]), f"{lo['area']} / {lo['shift']}",
+                     float(hi["coverage"]), f"{hi['area']} / {hi['shift']}"))
+    blocks.append(_Table(pd.DataFrame(rows, columns=["role", "smallest", "where", "largest", "where "])))
+    blocks.append(_Para("Coverage is on-duty capacity over judged workload in the cell; "
+                        "the allocation raises the smallest first.", note=True))
+    if d.moves is not None and len(d.moves):
+        blocks.append(_Heading("Moves", 3))
+        blocks.append(_Table(d.moves))
+    return blocks
+
+
+def _figure_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
+    from allocator import plots
+
+    blocks: list[_Block] = [_Heading("Coverage by area and shift")]
+    blocks.append(_Para("Each cell: posts, and the coverage ratio they give."
+                        + (" Left: the current posting; right: the allocation." if "current" in t.columns else "")))
+    for role in d.force.role_names:
+        fig = plots.plot_allocation(t, role=role)
+        blocks.append(_Image(plots.figure_png(fig), f"coverage of {role} by area and shift"))
+    blocks.append(_Heading("Workload"))
+    labels = {dt.code: dt.label for dt in d.force.demand_types}
+    blocks.append(_Image(plots.figure_png(plots.plot_workload(d.by_type, labels)),
+                         "workload by demand type per area"))
+    if d.by_hour is not None:
+        weeks = d.force.settings.window_days / 7.0
+        on_duty = plots.on_duty_by_hour(t, d.force)
+        current = plots.on_duty_by_hour(t, d.force, "current") if "current" in t.columns else None
+        fig = plots.plot_hour_profile(d.by_hour, on_duty, weeks, current)
+        blocks.append(_Image(plots.figure_png(fig), "demand by hour of week against officers on duty"))
+    return blocks
+
+
+def _workload_table(d: ReportData) -> pd.DataFrame:
+    bt = d.by_type.copy()
+    bt["area"] = pd.Categorical(bt["area"].astype(str), categories=d.force.area_names, ordered=True)
+    bt["demand_type"] = pd.Categorical(bt["demand_type"].astype(str), categories=d.force.type_codes, ordered=True)
+    grid = bt.pivot_table(index="demand_type", columns="area", values="hours", aggfunc="sum", observed=False)
+    grid = grid.reindex(index=d.force.type_codes, columns=d.force.area_names).fillna(0.0).round(1)
+    grid["Total"] = grid.sum(axis=1)
+    grid.columns.name = None
+    grid.index = [dt.label for dt in d.force.demand_types]
+    return grid.rename_axis("demand type").reset_index()
+
+
+def build_report(data: ReportData, figures: bool | None = None) -> Report:
+    """Build the report of one run.
+
+    Parameters
+    ----------
+    data
+        The run's aggregates (:class:`ReportData`).
+    figures
+        Draw figures; default: when matplotlib is installed. Without it the
+        report says the figures were left out.
+
+    Returns
+    -------
+    Report
+        ``markdown`` and ``html`` text, the same for the same data.
+    """
+    d = data
+    t = _plain(d.table, d.force)
+    with_figures = _have_matplotlib() if figures is None else figures
+    title = f"Allocation report: {d.force.name}"
+    blocks: list[_Block] = [_Heading(title, 1)]
+    blocks += _summary_blocks(d, t)
+    if with_figures:
+        blocks += _figure_blocks(d, t)
+    else:
+        blocks.append(_Heading("Figures"))
+        blocks.append(_Para("Figures left out: matplotlib is not installed "
+                            "(pip install 'allocator[plot]').", note=True))
+        blocks.append(_Heading("Workload"))
+    blocks.append(_Heading("Workload by demand type and area (judged hours)", 3))
+    blocks.append(_Table(_workload_table(d)))
+    blocks.append(_Heading("Judgement used"))
+    s = d.force.settings
+    blocks.append(_List([
+        f"Recorded durations weigh {_fmt(s.data_weight)} against standard minutes",
+        "Recent demand weighting: " + (f"half-life {_fmt(s.half_life_days)} days"
+                                       if s.half_life_days else "none"),
+        f"Window: {s.window_days} days; overlapping shifts share an hour's demand: {s.overlap_rule}",
+        *[f"{r.name}: establishment {r.establishment}, abstraction {_fmt(r.abstraction)}, "
+          f"proactive share {_fmt(r.proactive_share)}" for r in d.force.roles],
+        *[f"Area factor {area} / {role}: {_fmt(f)}"
+          for area, fs in d.force.area_factors.items() for role, f in fs.items()],
+    ]))
+    labels = {dt.code: dt.label for dt in d.force.demand_types}
+    judgement = d.force.judgement_table()
+    judgement.insert(1, "name", [labels.get(c, c) for c in judgement["demand_type"]])
+    blocks.append(_Table(judgement))
+    blocks.append(_Heading("Rules that bound the answer"))
+    rules = binding_rules(d.table, d.force, d.parameters.get("max_moves"), d.moves)
+    if rules.empty:
+        blocks.append(_Para("No minimum, pin, area limit or move limit was binding."))
+    else:
+        blocks.append(_Table(rules))
+    blocks.append(_Heading("Run"))
+    items = [f"{k}: {_fmt(v)}" for k, v in d.parameters.items() if v is not None]
+    for key in ("objective", "bound"):
+        if d.solver.get(key) is not None:
+            items.append(f"solver {key}: {_fmt(d.solver[key])}")
+    items += [f"input {name}: SHA-256 {sha}" for name, sha in d.inputs.items()]
+    blocks.append(_List(items))
+    return Report(markdown=render_markdown(blocks), html=render_html(blocks, title))
