@@ -34,6 +34,13 @@ from allocator.errors import (
     WorkloadError,
 )
 from allocator.sample import sample_demand
+from allocator.workload import (
+    PreparedRecords,
+    Workload,
+    compute_workload,
+    prepare_records,
+    workload_from_partials,
+)
 
 try:
     __version__ = version("allocator")
@@ -60,14 +67,19 @@ __all__ = [
     "InputError",
     "JudgementRow",
     "Pin",
+    "PreparedRecords",
     "Problem",
     "Role",
     "Settings",
     "Shift",
+    "Workload",
     "WorkloadError",
     "__version__",
+    "compute_workload",
     "load_force",
     "load_judgement",
+    "prepare_records",
     "sample_demand",
     "sample_path",
+    "workload_from_partials",
 ]

@@ -1,0 +1,630 @@
+"""The workload engine: demand records + judgement -> judged hours per (area, shift, role).
+
+:func:`compute_workload` is the whole path. It runs in two stages that can be
+called apart, so that each can be timed, inspected or distributed:
+
+* :func:`prepare_records` checks the records against the force and turns them
+  into :class:`PreparedRecords`: int16 codes for area, demand type and local
+  hour of the week, float64 durations (NaN = none recorded) and recency
+  weights. Every problem (unknown codes, blank values, timezone-naive
+  timestamps, demand types without judgement) is reported at once in one
+  :class:`~allocator.errors.WorkloadError`; no record is dropped.
+* the array kernel (:mod:`allocator._kernel`) reduces the prepared records to
+  summable :class:`~allocator._kernel.Partials` and contracts them with the
+  judgement and the hour -> shift matrix (:func:`workload_from_partials`).
+
+The formulas are stated in ``docs/methodology.md`` (section *Workload*).
+
+Examples
+--------
+>>> import allocator
+>>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> records = allocator.sample_demand(force, 2000, seed=3)
+>>> wl = compute_workload(records, force)
+>>> wl.array.shape
+(6, 5, 3)
+>>> bool(abs(wl.by_shift["hours"].sum() - wl.by_hour["hours"].sum()) < 1e-6)
+True
+>>> cell = wl.explain("Swindon North", "Late", "PC")
+>>> list(cell.columns)
+['demand_type', 'records', 'hours', 'share']
+>>> bool(abs(cell["hours"].sum() - wl.hours("Swindon North", "Late", "PC")) < 1e-9)
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from allocator._kernel import HOURS_PER_WEEK, Partials, judged_hours, partial_sums, shift_shares
+from allocator.config import Force, _unknown
+from allocator.errors import Problem, WorkloadError
+
+__all__ = [
+    "Partials",
+    "PreparedRecords",
+    "Workload",
+    "compute_workload",
+    "prepare_records",
+    "workload_from_partials",
+]
+
+log = logging.getLogger(__name__)
+
+_NS_PER_HOUR = 3_600_000_000_000
+_NS_PER_DAY = 24 * _NS_PER_HOUR
+#: 1970-01-01 was a Thursday: hour 72 of a week that starts on Monday 00:00
+_EPOCH_HOUR_OF_WEEK = 72
+#: rows per preparation chunk (bounds the temporaries of the time conversion)
+_PREP_CHUNK = 1 << 20
+_SHOW_ROWS = 5
+_SHOW_VALUES = 20
+REQUIRED_COLUMNS = ("timestamp", "area", "demand_type", "duration")
+
+
+# ------------------------------------------------------------------ prepared records
+@dataclass(frozen=True, eq=False)
+class PreparedRecords:
+    """Demand records reduced to the arrays the kernel reads.
+
+    Attributes
+    ----------
+    area, demand_type, hour_of_week
+        int16 codes per record: area and demand type index in force order,
+        local hour of the week (0 = Monday 00:00 in the force's time zone).
+    duration
+        float64 recorded minutes, NaN where none was recorded.
+    weight
+        float64 recency weight ``0.5 ** (age_days / half_life)``, or None when
+        the force has no half-life (every weight 1).
+    as_of
+        The instant ages are measured back from (tz-aware, force zone).
+    areas, demand_types
+        The force's names the codes index.
+    """
+
+    area: np.ndarray
+    demand_type: np.ndarray
+    hour_of_week: np.ndarray
+    duration: np.ndarray
+    weight: np.ndarray | None
+    as_of: pd.Timestamp
+    areas: tuple[str, ...]
+    demand_types: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.area)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the record arrays."""
+        arrays = (self.area, self.demand_type, self.hour_of_week, self.duration, self.weight)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    def subset(self, index: slice | np.ndarray) -> PreparedRecords:
+        """The records selected by ``index`` (a slice, positions or a boolean mask)."""
+        return PreparedRecords(
+            self.area[index],
+            self.demand_type[index],
+            self.hour_of_week[index],
+            self.duration[index],
+            None if self.weight is None else self.weight[index],
+            self.as_of,
+            self.areas,
+            self.demand_types,
+        )
+
+    def partials(self, threads: int | None = None) -> Partials:
+        """The summable partial sums of these records (see :mod:`allocator._kernel`)."""
+        return partial_sums(
+            self.area,
+            self.demand_type,
+            self.hour_of_week,
+            self.duration,
+            self.weight,
+            len(self.areas),
+            len(self.demand_types),
+            threads=threads,
+        )
+
+
+def _row_labels(records: pd.DataFrame) -> np.ndarray:
+    if "row" in records.columns:
+        return records["row"].to_numpy()
+    return np.arange(1, len(records) + 1)
+
+
+def _rows_text(rows: np.ndarray, positions: np.ndarray) -> str:
+    shown = ", ".join(str(r) for r in rows[positions[:_SHOW_ROWS]])
+    more = ", ..." if len(positions) > _SHOW_ROWS else ""
+    return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
+
+
+def _records_text(n: int) -> str:
+    return f"{n:,} record{'s' if n != 1 else ''}"
+
+
+def _codes(
+    col: pd.Series, names: list[str], kind: str, source: str, rows: np.ndarray
+) -> tuple[np.ndarray, list[Problem]]:
+    """Force-order int16 codes of a name column (categorical or plain), and its problems."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        raw = col.cat.codes.to_numpy()
+        labels = [str(c) for c in col.cat.categories]
+        if labels == names:
+            codes = raw.astype(np.int16)
+            if not np.any(codes < 0):
+                return codes, []
+    else:
+        raw, uniques = pd.factorize(col, use_na_sentinel=True)
+        labels = [str(u) for u in uniques]
+    lookup = np.append(pd.Index(names).get_indexer(pd.Index(labels)), -1).astype(np.int16)
+    codes = lookup[raw]
+    bad = codes < 0
+    if not np.any(bad):
+        return codes, []
+    problems = []
+    where = f"column {col.name}"
+    blank = np.flatnonzero(raw < 0)
+    if blank.size:
+        problems.append(
+            Problem(source, where, f"blank {kind} in {_records_text(blank.size)} ({_rows_text(rows, blank)})")
+        )
+    unknown_counts = np.bincount(raw[bad & (raw >= 0)], minlength=len(labels))
+    unknown = np.flatnonzero(unknown_counts)
+    order = unknown[np.argsort(-unknown_counts[unknown], kind="stable")]
+    for u in order[:_SHOW_VALUES]:
+        pos = np.flatnonzero(raw == u)
+        msg = _unknown(kind, labels[u], names)
+        problems.append(
+            Problem(source, where, f"{msg}: {_records_text(pos.size)} ({_rows_text(rows, pos)})", labels[u])
+        )
+    if len(order) > _SHOW_VALUES:
+        rest = int(unknown_counts[order[_SHOW_VALUES:]].sum())
+        problems.append(
+            Problem(
+                source,
+                where,
+                f"and {len(order) - _SHOW_VALUES} more unknown {kind} values in {_records_text(rest)}",
+            )
+        )
+    return codes, problems
+
+
+def _timestamps(
+    col: pd.Series, source: str, rows: np.ndarray
+) -> tuple[np.ndarray | None, list[Problem]]:
+    """UTC nanoseconds of a tz-aware timestamp column, or the problems with it."""
+    where = f"column {col.name}"
+    dtype = col.dtype
+    if not isinstance(dtype, pd.DatetimeTZDtype):
+        if pd.api.types.is_datetime64_dtype(dtype):
+            msg = (
+                f"timestamps are timezone-naive ({_records_text(len(col))}); localize them "
+                "to the force's time zone first, e.g. ts.dt.tz_localize('Europe/London')"
+            )
+        else:
+            msg = f"expected timezone-aware datetimes, got dtype {dtype} ({_records_text(len(col))})"
+        return None, [Problem(source, where, msg, str(dtype))]
+    utc = np.asarray(col.array, dtype="datetime64[ns]")
+    missing = np.flatnonzero(np.isnat(utc))
+    if missing.size:
+        msg = f"missing timestamp in {_records_text(missing.size)} ({_rows_text(rows, missing)})"
+        return None, [Problem(source, where, msg)]
+    return utc.view(np.int64), []
+
+
+def _durations(col: pd.Series, source: str, rows: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
+    where = f"column {col.name}"
+    if not (pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)):
+        msg = f"expected minutes as numbers (blank = none recorded), got dtype {col.dtype}"
+        return np.empty(0), [Problem(source, where, msg, str(col.dtype))]
+    values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+    problems = []
+    for bad, what in (
+        (np.flatnonzero(values < 0), "negative duration"),
+        (np.flatnonzero(np.isinf(values)), "infinite duration"),
+    ):
+        if bad.size:
+            msg = f"{what} in {_records_text(bad.size)} ({_rows_text(rows, bad)})"
+            problems.append(Problem(source, where, msg, float(values[bad[0]])))
+    return values, problems
+
+
+def _as_of(as_of: Any, tz: str, utc_ns: np.ndarray | None) -> pd.Timestamp:
+    if as_of is None:
+        if utc_ns is None or utc_ns.size == 0:
+            raise WorkloadError(
+                "<records>",
+                [Problem("<records>", "as_of", "no records to take the latest timestamp from; give as_of")],
+            )
+        return pd.Timestamp(int(utc_ns.max()), unit="ns", tz="UTC").tz_convert(tz)
+    ts = pd.Timestamp(as_of)
+    if ts is pd.NaT:
+        raise WorkloadError("<records>", [Problem("<records>", "as_of", "not a time", as_of)])
+    ts = ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
+    return ts.as_unit("ns")
+
+
+def _hour_of_week(utc_local: pd.Series) -> np.ndarray:
+    """Local hour of the week (0 = Monday 00:00) of tz-aware timestamps, int16."""
+    wall = utc_local.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
+    hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
+    return (hours % HOURS_PER_WEEK).astype(np.int16)
+
+
+def prepare_records(
+    records: pd.DataFrame, force: Force, as_of: Any = None, *, source: str = "<records>"
+) -> PreparedRecords:
+    """Check demand records against the force and turn them into kernel arrays.
+
+    Parameters
+    ----------
+    records
+        One row per record with columns ``timestamp`` (tz-aware), ``area``,
+        ``demand_type`` (categoricals in force order, or plain strings mapped
+        to the force's names) and ``duration`` (minutes, NaN = none recorded);
+        ``row`` (the source row number) names records in error messages.
+    force
+        The force whose areas, demand types, time zone and half-life apply.
+    as_of
+        The instant record ages are measured back from: a Timestamp, datetime
+        or string (naive values are read in the force's zone). Default: the
+        latest timestamp in the records. Records after ``as_of`` are an error.
+    source
+        How error messages name the records (a file name, say).
+
+    Returns
+    -------
+    PreparedRecords
+
+    Raises
+    ------
+    WorkloadError
+        Listing every problem: missing columns, unknown or blank areas and
+        demand types (each value with its record count and first rows),
+        timezone-naive or missing timestamps, negative durations, records
+        after ``as_of``, demand types in the records with no judgement rows.
+    """
+    if not isinstance(records, pd.DataFrame):
+        raise TypeError(f"records must be a pandas DataFrame, got {type(records).__name__}")
+    missing = [c for c in REQUIRED_COLUMNS if c not in records.columns]
+    if missing:
+        raise WorkloadError(
+            source,
+            [Problem(source, "header", f"missing column {c!r}") for c in missing],
+        )
+    settings = force.settings
+    rows = _row_labels(records)
+    area, problems = _codes(records["area"], force.area_names, "area", source, rows)
+    dtype_codes, more = _codes(records["demand_type"], force.type_codes, "demand type", source, rows)
+    problems += more
+    utc_ns, more = _timestamps(records["timestamp"], source, rows)
+    problems += more
+    duration, more = _durations(records["duration"], source, rows)
+    problems += more
+
+    _, _, _, defined = force.judgement_arrays()
+    no_judgement = np.flatnonzero(~defined.any(axis=1))
+    if no_judgement.size:
+        counts = np.bincount(dtype_codes[dtype_codes >= 0], minlength=len(force.type_codes))
+        for t in no_judgement:
+            if counts[t]:
+                msg = (
+                    f"demand type {force.type_codes[t]!r} has no judgement rows; "
+                    f"{_records_text(int(counts[t]))} need it"
+                )
+                problems.append(Problem("<Force>", "judgement", msg, force.type_codes[t]))
+
+    stamp: pd.Timestamp | None = None
+    if utc_ns is not None:
+        stamp = _as_of(as_of, settings.timezone, utc_ns)
+        late = np.flatnonzero(utc_ns > stamp.value)
+        if late.size:
+            msg = f"{_records_text(late.size)} after as_of {stamp} ({_rows_text(rows, late)})"
+            problems.append(Problem(source, "column timestamp", msg))
+    if problems:
+        raise WorkloadError(source, problems)
+    assert utc_ns is not None and stamp is not None
+
+    n = len(records)
+    hour = np.empty(n, dtype=np.int16)
+    weight = None if settings.half_life_days is None else np.empty(n, dtype=np.float64)
+    ts = records["timestamp"]
+    for lo in range(0, n, _PREP_CHUNK):
+        hi = min(lo + _PREP_CHUNK, n)
+        hour[lo:hi] = _hour_of_week(ts.iloc[lo:hi].dt.tz_convert(settings.timezone))
+        if weight is not None and settings.half_life_days is not None:
+            age_days = (stamp.value - utc_ns[lo:hi]) / _NS_PER_DAY
+            np.exp2(age_days / -settings.half_life_days, out=weight[lo:hi])
+    if n:
+        span = (stamp.value - int(utc_ns.min())) / _NS_PER_DAY
+        if span > settings.window_days + 1:
+            log.warning(
+                "records span %.1f days back from %s, more than the force's window of %d days; "
+                "all of them are counted",
+                span,
+                stamp,
+                settings.window_days,
+            )
+    log.debug("prepared %d records as of %s", n, stamp)
+    return PreparedRecords(
+        area,
+        dtype_codes,
+        hour,
+        np.ascontiguousarray(duration, dtype=np.float64),
+        weight,
+        stamp,
+        tuple(force.area_names),
+        tuple(force.type_codes),
+    )
+
+
+# ------------------------------------------------------------------------ workload
+def _cat(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
+    """Names as an ordered categorical in force order."""
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels), ordered=True)
+
+
+def _names_frame(columns: dict[str, tuple[list[str], np.ndarray]]) -> dict[str, Any]:
+    return {name: _cat(codes, labels) for name, (labels, codes) in columns.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class Workload:
+    """Judged hours of work per (area, shift, role), with their breakdowns.
+
+    Arrays are in force order. The tidy frames (``by_shift``, ``by_hour``,
+    ``by_type``) are built on first use; names in them are ordered categoricals.
+
+    Attributes
+    ----------
+    array
+        float64 ``(areas, shifts, roles)``: judged hours over the window.
+    by_type_array
+        float64 ``(areas, shifts, demand_types, roles)``.
+    records_by_type
+        int64 ``(areas, shifts, demand_types)``: records whose local hour a shift
+        is on duty for (any part of it). A record in an hour two shifts cover is
+        counted in both, while its hours are shared between them, so counts
+        summed over shifts can exceed the number of records.
+    hour_array
+        float64 ``(areas, 168, roles)``: judged hours by local hour of the week.
+    areas, shifts, roles, demand_types
+        The force's names.
+    as_of
+        The instant record ages are measured from.
+    n_records
+        Number of records.
+    overlap_rule
+        How shifts on duty in the same hour shared it (``"equal"``, ``"time"``).
+    partials
+        The summable partial sums the workload was contracted from.
+    """
+
+    array: np.ndarray
+    by_type_array: np.ndarray
+    records_by_type: np.ndarray
+    hour_array: np.ndarray
+    areas: list[str]
+    shifts: list[str]
+    roles: list[str]
+    demand_types: list[str]
+    as_of: pd.Timestamp
+    n_records: int
+    overlap_rule: str
+    partials: Partials = field(repr=False)
+
+    def __repr__(self) -> str:
+        per_role = ", ".join(
+            f"{r} {h:,.0f}" for r, h in zip(self.roles, self.array.sum(axis=(0, 1)), strict=True)
+        )
+        return (
+            f"<Workload {len(self.areas)} areas x {len(self.shifts)} shifts x {len(self.roles)} roles"
+            f" from {self.n_records:,} records as of {self.as_of:%Y-%m-%d %H:%M %Z};"
+            f" hours: {per_role}>"
+        )
+
+    def _index(self, names: list[str], name: str, kind: str) -> int:
+        try:
+            return names.index(name)
+        except ValueError:
+            raise KeyError(_unknown(kind, name, names)) from None
+
+    def hours(self, area: str, shift: str, role: str) -> float:
+        """Judged hours of one (area, shift, role) cell."""
+        i = self._index(self.areas, area, "area")
+        j = self._index(self.shifts, shift, "shift")
+        k = self._index(self.roles, role, "role")
+        return float(self.array[i, j, k])
+
+    @cached_property
+    def by_shift(self) -> pd.DataFrame:
+        """Tidy ``area, shift, role, hours``: every combination, zeros included."""
+        a, s, r = np.indices(self.array.shape).reshape(3, -1)
+        frame = pd.DataFrame(
+            _names_frame({"area": (self.areas, a), "shift": (self.shifts, s), "role": (self.roles, r)})
+        )
+        frame["hours"] = self.array.reshape(-1)
+        return frame
+
+    @cached_property
+    def by_hour(self) -> pd.DataFrame:
+        """Tidy ``area, hour_of_week, role, hours`` (hour 0 = Monday 00:00, local)."""
+        a, h, r = np.indices(self.hour_array.shape).reshape(3, -1)
+        frame = pd.DataFrame(_names_frame({"area": (self.areas, a)}))
+        frame["hour_of_week"] = h.astype(np.int64)
+        frame["role"] = _cat(r, self.roles)
+        frame["hours"] = self.hour_array.reshape(-1)
+        return frame
+
+    @cached_property
+    def by_type(self) -> pd.DataFrame:
+        """Tidy ``area, shift, demand_type, role, records, hours``, every combination."""
+        a, s, t, r = np.indices(self.by_type_array.shape).reshape(4, -1)
+        frame = pd.DataFrame(
+            _names_frame(
+                {
+                    "area": (self.areas, a),
+                    "shift": (self.shifts, s),
+                    "demand_type": (self.demand_types, t),
+                    "role": (self.roles, r),
+                }
+            )
+        )
+        frame["records"] = self.records_by_type[a, s, t]
+        frame["hours"] = self.by_type_array.reshape(-1)
+        return frame
+
+    def to_frame(self) -> pd.DataFrame:
+        """The workload as a tidy frame ``area, shift, role, hours`` (a copy of ``by_shift``)."""
+        return self.by_shift.copy()
+
+    def explain(self, area: str, shift: str, role: str) -> pd.DataFrame:
+        """Where one cell's hours come from: one row per demand type that adds to it.
+
+        Returns ``demand_type, records, hours, share`` (share of the cell's
+        hours), sorted by hours, largest first (ties in force order). Demand
+        types that add no hours to the cell are left out; ``hours`` sums to
+        the cell's hours.
+        """
+        i = self._index(self.areas, area, "area")
+        j = self._index(self.shifts, shift, "shift")
+        k = self._index(self.roles, role, "role")
+        hours = self.by_type_array[i, j, :, k]
+        keep = np.flatnonzero(hours > 0)
+        keep = keep[np.argsort(-hours[keep], kind="stable")]
+        total = float(self.array[i, j, k])
+        return pd.DataFrame(
+            {
+                "demand_type": _cat(keep, self.demand_types),
+                "records": self.records_by_type[i, j, keep].astype(np.int64),
+                "hours": hours[keep],
+                "share": hours[keep] / total if total > 0 else np.zeros(keep.size),
+            }
+        )
+
+
+def _overlap_rule(force: Force, overlap_rule: str | None) -> Literal["equal", "time"]:
+    rule = force.settings.overlap_rule if overlap_rule is None else overlap_rule
+    if rule not in ("equal", "time"):
+        raise ValueError(f"unknown overlap rule {rule!r}; expected 'equal' or 'time'")
+    return rule  # type: ignore[return-value]
+
+
+def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarray:
+    """Share of each local hour of the week each shift takes, shape (168, shifts).
+
+    Rows sum to 1. Raises :class:`~allocator.errors.WorkloadError` if an hour
+    has no shift on duty (a valid force never has one).
+
+    >>> import allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> m = hour_shift_matrix(force)           # "equal"
+    >>> m[22].tolist()                         # Monday 22:00: Late, Twilight, Night
+    [0.0, 0.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
+    """
+    rule = _overlap_rule(force, overlap_rule)
+    cover = force.shift_cover()
+    short = np.flatnonzero(cover.sum(axis=1) < 1 - 1e-9)
+    if short.size:
+        hours = ", ".join(f"{h:02d}:00" for h in short)
+        raise WorkloadError(
+            "<Force>",
+            [Problem("<Force>", "shifts", f"no shift is on duty for all of the hours starting {hours}")],
+        )
+    return np.tile(shift_shares(cover, rule), (7, 1))
+
+
+def workload_from_partials(
+    partials: Partials,
+    force: Force,
+    as_of: pd.Timestamp,
+    overlap_rule: str | None = None,
+) -> Workload:
+    """Contract summed partial sums with the force's judgement into a :class:`Workload`.
+
+    The last, record-count-independent step of :func:`compute_workload`. Use it
+    to finish partials reduced partition by partition (each partition prepared
+    with the same ``as_of``) and summed.
+    """
+    n_areas, n_types = len(force.areas), len(force.demand_types)
+    if partials.count.shape != (n_areas, HOURS_PER_WEEK, n_types, 2):
+        raise ValueError(
+            f"partials of shape {partials.count.shape} do not fit this force "
+            f"({n_areas} areas, {n_types} demand types)"
+        )
+    rule = _overlap_rule(force, overlap_rule)
+    to_shift = hour_shift_matrix(force, rule)
+    share, minutes, impact, _ = force.judgement_arrays()
+    hours = judged_hours(
+        partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight
+    )  # (areas, 168, types, roles)
+    by_type = np.einsum("ahtr,hs->astr", hours, to_shift)
+    on_duty = (to_shift > 0).astype(np.int64)
+    records = np.einsum("aht,hs->ast", partials.count.sum(axis=3), on_duty)
+    return Workload(
+        array=by_type.sum(axis=2),
+        by_type_array=by_type,
+        records_by_type=records,
+        hour_array=hours.sum(axis=2),
+        areas=force.area_names,
+        shifts=force.shift_names,
+        roles=force.role_names,
+        demand_types=force.type_codes,
+        as_of=as_of,
+        n_records=partials.n_records,
+        overlap_rule=rule,
+        partials=partials,
+    )
+
+
+def compute_workload(
+    records: pd.DataFrame | PreparedRecords,
+    force: Force,
+    as_of: Any = None,
+    overlap_rule: str | None = None,
+) -> Workload:
+    """Judged workload per (area, shift, role) from demand records and the force's judgement.
+
+    Parameters
+    ----------
+    records
+        Demand records (``DemandLoad.records`` or any frame with ``timestamp``
+        tz-aware, ``area``, ``demand_type``, ``duration``), or records already
+        prepared with :func:`prepare_records`.
+    force
+        The force: areas, shifts, roles, judgement, settings.
+    as_of
+        The instant recency is measured from (default: the latest record).
+        Not allowed with prepared records, which carry their own.
+    overlap_rule
+        ``"equal"`` or ``"time"``; default ``force.settings.overlap_rule``.
+
+    Returns
+    -------
+    Workload
+
+    Raises
+    ------
+    WorkloadError
+        When records and force do not fit (see :func:`prepare_records`).
+    """
+    if isinstance(records, PreparedRecords):
+        if as_of is not None and pd.Timestamp(as_of) != records.as_of:
+            raise ValueError("prepared records carry their own as_of; prepare them again to change it")
+        if records.areas != tuple(force.area_names) or records.demand_types != tuple(force.type_codes):
+            raise ValueError("the records were prepared for a force with other areas or demand types")
+        prepared = records
+    else:
+        prepared = prepare_records(records, force, as_of)
+    rule = _overlap_rule(force, overlap_rule)
+    workload = workload_from_partials(prepared.partials(), force, prepared.as_of, rule)
+    log.info("workload of %d records: %.1f judged hours", workload.n_records, workload.array.sum())
+    return workload
