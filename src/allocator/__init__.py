@@ -33,6 +33,7 @@ from allocator.errors import (
     Problem,
     WorkloadError,
 )
+from allocator.maximin import MaximinResult, maximin_posts
 from allocator.sample import sample_demand
 from allocator.workload import (
     PreparedRecords,
@@ -66,6 +67,7 @@ __all__ = [
     "ForceError",
     "InputError",
     "JudgementRow",
+    "MaximinResult",
     "Pin",
     "PreparedRecords",
     "Problem",
@@ -78,6 +80,7 @@ __all__ = [
     "compute_workload",
     "load_force",
     "load_judgement",
+    "maximin_posts",
     "prepare_records",
     "sample_demand",
     "sample_path",
