@@ -13,6 +13,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from allocator.allocate import allocate
+from allocator.apportion import apportion
+from allocator.backends import SolverReport
 from allocator.config import (
     Area,
     DemandType,
@@ -25,6 +28,8 @@ from allocator.config import (
     load_force,
     load_judgement,
 )
+from allocator.demand import DemandLoad, DemandMapping, load_demand
+from allocator.diagnose import InfeasibleError
 from allocator.errors import (
     AllocatorError,
     DemandError,
@@ -34,6 +39,8 @@ from allocator.errors import (
     WorkloadError,
 )
 from allocator.maximin import MaximinResult, maximin_posts
+from allocator.problem import AllocationProblem, build_problem
+from allocator.result import Allocation
 from allocator.sample import sample_demand
 from allocator.workload import (
     PreparedRecords,
@@ -59,12 +66,17 @@ def sample_path(name: str = "") -> Path:
 
 
 __all__ = [
+    "Allocation",
+    "AllocationProblem",
     "AllocatorError",
     "Area",
     "DemandError",
+    "DemandLoad",
+    "DemandMapping",
     "DemandType",
     "Force",
     "ForceError",
+    "InfeasibleError",
     "InputError",
     "JudgementRow",
     "MaximinResult",
@@ -74,10 +86,15 @@ __all__ = [
     "Role",
     "Settings",
     "Shift",
+    "SolverReport",
     "Workload",
     "WorkloadError",
     "__version__",
+    "apportion",
+    "allocate",
+    "build_problem",
     "compute_workload",
+    "load_demand",
     "load_force",
     "load_judgement",
     "maximin_posts",

@@ -1,0 +1,339 @@
+"""Choose whole-number postings: exact maximin first, then a solver for the rest.
+
+For each role (roles share no constraint) the stages are:
+
+1. **maximin**: the largest ``u`` such that every cell with workload (pins
+   aside) has coverage ``K_c x_c / W_c >= u``. The optimum is a breakpoint
+   ``K_c m / W_c`` (m whole): for a candidate ``u`` the ratio constraint is the
+   lower bound ``x_c >= ceil(u W_c / K_c)``, and whether those bounds can be
+   met with the totals, area bounds, pins and move limit is decided exactly in
+   closed form (:meth:`allocator.problem.RoleProblem.check`). Bisection over
+   breakpoints finds ``u*`` exactly; when only totals and per-cell bounds
+   apply, :func:`allocator.maximin.maximin_posts` answers directly.
+2. **moves** (with a current posting and no ``max_moves``): minimise
+   ``sum |x - current| / 2`` with the stage-1 floors fixed.
+3. **proportional**: minimise ``sum |x_c - t_c|``, ``t_c`` the role's
+   demand-proportional share; targets are scaled by 1000 and rounded to whole
+   milli-posts for the integer solvers.
+4. **tie-break**: minimise ``sum_c (c + 1) x_c`` so the posting does not
+   depend on solver luck among equally good ones.
+
+Stages 2-4 go to the chosen backend (CP-SAT or PuLP) as one
+:class:`~allocator.backends.MilpSpec`, hinted with the stage-1 posting.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from typing import Any, Literal
+
+import numpy as np
+
+from allocator.backends import MilpSpec, SolverReport, Stage, StageReport, get_backend
+from allocator.config import Force
+from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
+from allocator.maximin import maximin_posts
+from allocator.problem import AllocationProblem, RoleProblem, build_problem
+from allocator.result import Allocation
+
+__all__ = ["TARGET_SCALE", "allocate", "maximin_ratio", "proportional_targets", "solve"]
+
+logger = logging.getLogger(__name__)
+
+#: proportional targets are whole milli-posts in the integer solvers
+TARGET_SCALE = 1000
+
+
+def allocate(
+    workload: Any,
+    force: Force,
+    current: Any = None,
+    backend: str = "cpsat",
+    time_limit: float = 60,
+    max_moves: int | None = None,
+    allow_unallocated: bool = False,
+    fairness: Literal["maximin", "leximin"] = "maximin",
+    seed: int = 0,
+    tie_break: bool = True,
+) -> Allocation:
+    """Allocate each role's establishment to (area, shift) cells.
+
+    Parameters
+    ----------
+    workload
+        A ``Workload`` or an array of judged hours (areas, shifts, roles).
+    force
+        The force (establishment, abstraction, minimums, area bounds, pins).
+    current
+        The current posting (DataFrame, CSV path or array), for moves.
+    backend
+        ``"cpsat"`` (default), ``"pulp"`` / ``"pulp:cbc"`` or ``"pulp:highs"``.
+    time_limit
+        Seconds for the whole solve.
+    max_moves
+        Largest number of officers that may move from ``current``.
+    allow_unallocated
+        Let a role post fewer than its establishment.
+    fairness
+        ``"maximin"``: raise the smallest coverage of each role;
+        ``"leximin"``: then the next smallest, and so on.
+    seed
+        Solver random seed (results are deterministic for a given seed).
+    tie_break
+        Add the final deterministic tie-break stage.
+
+    Returns
+    -------
+    Allocation
+
+    Raises
+    ------
+    allocator.diagnose.InfeasibleError
+        If no posting meets the rules; ``.reasons`` says why in the force's words.
+
+    Examples
+    --------
+    >>> import numpy as np, allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> W = np.random.default_rng(0).uniform(500, 3000, (6, 5, 3))
+    >>> result = allocate(W, force, time_limit=10)
+    >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
+    ('optimal', [400, 120, 60])
+    """
+    problem = build_problem(workload, force, current, max_moves, allow_unallocated)
+    return solve(problem, backend=backend, time_limit=time_limit, fairness=fairness, seed=seed,
+                 tie_break=tie_break)
+
+
+def solve(
+    problem: AllocationProblem,
+    backend: str = "cpsat",
+    time_limit: float = 60,
+    fairness: Literal["maximin", "leximin"] = "maximin",
+    seed: int = 0,
+    tie_break: bool = True,
+) -> Allocation:
+    """Solve an :class:`~allocator.problem.AllocationProblem` (see :func:`allocate`)."""
+    if fairness not in ("maximin", "leximin"):
+        raise ValueError(f"fairness must be 'maximin' or 'leximin', got {fairness!r}")
+    start = time.perf_counter()
+    solver = get_backend(backend)
+    found = diagnose(problem)
+    report = SolverReport(backend=solver.name, status="optimal")
+    if found.errors:
+        report.status = "infeasible"
+        report.seconds = time.perf_counter() - start
+        raise InfeasibleError(found.errors, report)
+    for w in found.warnings:
+        logger.warning("%s", w)
+
+    A, S, R = problem.shape
+    posts = np.zeros(problem.shape, dtype=np.int64)
+    ratios: dict[str, float] = {}
+    targets = np.zeros(problem.shape)
+    for r in range(R):
+        rp = problem.role_problem(r)
+        t0 = time.perf_counter()
+        hint: np.ndarray | None
+        if _uncoupled(rp):
+            # totals and per-cell bounds only: the exact fast path answers directly
+            fast = maximin_posts(np.where(rp.objective, rp.workload, 0.0), rp.capacity, rp.lo,
+                                 rp.hi, rp.total, exact_total=rp.exact_total)
+            u = float(fast.ratio) if math.isfinite(fast.ratio) else math.nan
+            floors = rp.floors(u) if math.isfinite(u) else rp.lo.copy()
+            if fairness == "leximin" and math.isfinite(u):
+                floors = np.where(rp.objective, fast.posts, floors)
+            hint = fast.posts if rp.exact_total else _fill(rp, floors)
+        else:
+            u = maximin_ratio(rp)
+            floors = rp.floors(u) if math.isfinite(u) else rp.lo.copy()
+            if fairness == "leximin" and math.isfinite(u):
+                floors = _leximin_floors(rp, floors)
+            hint = _fill(rp, floors)
+        ratios[rp.name] = u
+        report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0))
+
+        tgt = proportional_targets(rp)
+        targets[:, :, r] = tgt.reshape(A, S)
+        spec = _spec(rp, floors, tgt, hint, tie_break)
+        remaining = time_limit - (time.perf_counter() - start)
+        result = solver.solve(spec, max(remaining, 0.0), seed)
+        for st in result.stages:
+            if st.name == "moves":  # report moves, not the sum of absolute changes
+                st.objective, st.bound = st.objective / 2, st.bound / 2
+            elif st.name == "proportional":
+                st.objective, st.bound = st.objective / TARGET_SCALE, st.bound / TARGET_SCALE
+            report.add(st)
+        if result.x is None:
+            report.seconds = time.perf_counter() - start
+            if result.status == "infeasible":
+                reasons = explain_infeasible(problem, r)
+                raise InfeasibleError(reasons, report)
+            raise InfeasibleError(
+                [f"{rp.name}: the solver found no posting within the time limit "
+                 f"({time_limit:g} s); status {result.status}"], report)
+        posts[:, :, r] = result.x.reshape(A, S)
+        got = np.nanmin(rp.ratios(result.x)) if rp.objective.any() else math.nan
+        if math.isfinite(u) and got < u * (1 - 1e-9):
+            report.status = "error"
+            logger.error("%s: solver posting has coverage %.6g below the exact %.6g", rp.name, got, u)
+    report.seconds = time.perf_counter() - start
+    logger.info("allocation solved: %s", report.status)
+    return Allocation(problem, posts, report, ratios=ratios, targets=targets, warnings=found.warnings)
+
+
+def maximin_ratio(rp: RoleProblem) -> float:
+    """The exact largest smallest coverage for one role (NaN if no cell has workload).
+
+    Bisection over the breakpoints ``K_c m / W_c``; each candidate is checked
+    exactly with :meth:`~allocator.problem.RoleProblem.check`.
+
+    >>> import numpy as np
+    >>> from allocator.problem import RoleProblem
+    >>> rp = RoleProblem("PC", np.array([3.0, 1.0]), np.ones(2), np.zeros(2, int),
+    ...                  np.full(2, 9), 1, 2, np.zeros(1, int), np.array([9]), 8, True,
+    ...                  np.zeros(2, bool))
+    >>> maximin_ratio(rp)  # 6 and 2 posts: coverage 2 and 2
+    2.0
+    """
+    obj = rp.objective
+    if not obj.any():
+        return math.nan
+    if not rp.check():
+        raise ValueError(f"{rp.name}: the rules cannot be met (run diagnose first)")
+    k, w = rp.capacity[obj], rp.workload[obj]
+    lo_u = float((k * rp.lo[obj] / w).min())
+    free = rp.total - rp.lo[~obj].sum()
+    hi_excl = min(float((k * rp.hi[obj] / w).min()), float(free / (w / k).sum()))
+    hi_excl = np.nextafter(hi_excl * (1 + 1e-9), np.inf)
+    while True:
+        nb = rp.next_breakpoint(lo_u)
+        if nb >= hi_excl:
+            return lo_u
+        mid = 0.5 * (lo_u + hi_excl)
+        cand = rp.next_breakpoint(np.nextafter(mid, -np.inf) * (1 - 1e-9))
+        if not (nb <= cand < hi_excl):
+            cand = nb
+        if rp.check(rp.floors(cand)):
+            lo_u = cand
+        else:
+            hi_excl = cand
+
+
+def _uncoupled(rp: RoleProblem) -> bool:
+    """True when only the total and per-cell bounds constrain the role."""
+    A, S = rp.n_areas, rp.n_shifts
+    area_lo = rp.lo.reshape(A, S).sum(axis=1)
+    area_hi = rp.hi.reshape(A, S).sum(axis=1)
+    no_moves = rp.max_moves is None or rp.current is None
+    return bool(no_moves and (rp.area_min <= area_lo).all() and (rp.area_max >= area_hi).all())
+
+
+def _leximin_floors(rp: RoleProblem, floors: np.ndarray) -> np.ndarray:
+    """Raise the floors leximin-wise: fix the cells that cannot rise, then lift the rest."""
+    fixed = ~rp.objective
+    lo = floors.copy()
+    for _ in range(int(rp.objective.sum())):
+        free = rp.objective & ~fixed
+        if not free.any():
+            break
+        ratios = rp.capacity * lo / np.where(rp.workload > 0, rp.workload, 1.0)
+        level = float(ratios[free].min())
+        # cells at the current level that cannot take one more post while the others keep theirs
+        at_level = np.flatnonzero(free & np.isclose(ratios, level, rtol=1e-12, atol=0))
+        stuck = []
+        for c in at_level:
+            trial = lo.copy()
+            trial[c] += 1
+            if not rp.check(trial):
+                stuck.append(c)
+        if stuck:
+            fixed[stuck] = True
+            continue
+        # every cell at the level can rise: lift them all to the next breakpoint if possible
+        sub = _subproblem(rp, fixed, lo)
+        u = maximin_ratio(sub)
+        lo = np.maximum(lo, sub.floors(u))
+        if u <= level * (1 + 1e-12):
+            fixed[at_level] = True
+    return lo
+
+
+def _subproblem(rp: RoleProblem, fixed: np.ndarray, lo: np.ndarray) -> RoleProblem:
+    from dataclasses import replace
+
+    return replace(rp, lo=lo, pinned=rp.pinned | (fixed & rp.objective))
+
+
+def proportional_targets(rp: RoleProblem) -> np.ndarray:
+    """Demand-proportional posts ``t_c`` for one role, float (C,).
+
+    Cells with workload share the posts not pinned, in proportion to
+    ``W_c / K_c`` (the posts the cell's work needs at equal coverage); other
+    cells' target is 0 (pinned cells: their pin).
+    """
+    obj = rp.objective
+    out = np.where(rp.pinned, rp.lo, 0).astype(float)
+    need = np.where(obj, rp.workload / rp.capacity, 0.0)
+    avail = rp.total - rp.lo[rp.pinned].sum()
+    if need.sum() > 0 and avail > 0:
+        out[obj] = avail * need[obj] / need.sum()
+    return out
+
+
+def _fill(rp: RoleProblem, floors: np.ndarray) -> np.ndarray | None:
+    """A posting meeting ``floors`` built greedily (a hint for the solver), or None."""
+    x = floors.copy()
+    A, S = rp.n_areas, rp.n_shifts
+    room = rp.hi - x
+    area_sum = x.reshape(A, S).sum(axis=1)
+    # area minimums first
+    for a in np.flatnonzero(area_sum < rp.area_min):
+        need = int(rp.area_min[a] - area_sum[a])
+        for c in range(a * S, (a + 1) * S):
+            take = min(need, int(room[c]))
+            x[c] += take
+            room[c] -= take
+            need -= take
+    if not rp.exact_total:
+        return x if x.sum() <= rp.total else None
+    left = rp.total - int(x.sum())
+    area_room = rp.area_max - x.reshape(A, S).sum(axis=1)
+    for c in np.argsort(-(rp.workload / rp.capacity), kind="stable"):
+        if left <= 0:
+            break
+        take = min(left, int(room[c]), int(area_room[c // S]))
+        if take > 0:
+            x[c] += take
+            area_room[c // S] -= take
+            left -= take
+    return x if left == 0 else None
+
+
+def _spec(rp: RoleProblem, floors: np.ndarray, targets: np.ndarray, hint: np.ndarray | None,
+          tie_break: bool) -> MilpSpec:
+    C = rp.lo.size
+    free = ~rp.pinned
+    stages: list[Stage] = []
+    if rp.current is not None and rp.max_moves is None:
+        stages.append(Stage("moves", "l1", np.ones(C, dtype=np.int64), rp.current.astype(np.int64), 1))
+    scaled = np.round(targets * TARGET_SCALE).astype(np.int64)
+    stages.append(Stage("proportional", "l1", free.astype(np.int64), scaled, TARGET_SCALE))
+    if tie_break:
+        stages.append(Stage("tie-break", "linear", np.where(free, np.arange(1, C + 1), 0)))
+    return MilpSpec(
+        name=rp.name,
+        lo=floors,
+        hi=rp.hi,
+        groups=rp.area_of,
+        group_lo=rp.area_min,
+        group_hi=rp.area_max,
+        total=rp.total,
+        exact_total=rp.exact_total,
+        stages=stages,
+        current=rp.current,
+        max_l1=None if rp.max_moves is None or rp.current is None else 2 * rp.max_moves,
+        hint=hint,
+    )

@@ -1,0 +1,237 @@
+"""Solver backends behind one small interface, and the report every result carries.
+
+The allocation is solved role by role (roles share no constraint). For one
+role, :mod:`allocator.allocate` hands a backend a :class:`MilpSpec`: whole-number
+posts ``x_c`` between per-cell bounds, area groups with bounds on their sums,
+the role's total, an optional move limit ``sum |x - current| <= max_l1``, and a
+list of objective :class:`Stage` s solved lexicographically (each stage to
+optimality or the time limit, then fixed at its value before the next).
+
+Objectives are integer: ``l1`` stages minimise ``sum_c weight_c |scale x_c - target_c|``
+and ``linear`` stages minimise ``sum_c weight_c x_c``. A new solver is a new
+module with a class implementing :class:`Backend` and one line in ``_REGISTRY``.
+
+>>> sorted(available_backends())
+['cpsat', 'pulp', 'pulp:cbc', 'pulp:highs']
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import numpy as np
+
+__all__ = [
+    "STATUSES",
+    "Backend",
+    "MilpResult",
+    "MilpSpec",
+    "SolverReport",
+    "Stage",
+    "StageReport",
+    "available_backends",
+    "get_backend",
+    "worst_status",
+]
+
+Status = Literal["optimal", "feasible", "infeasible", "no_solution", "error"]
+#: statuses from best to worst
+STATUSES: tuple[str, ...] = ("optimal", "feasible", "no_solution", "infeasible", "error")
+
+
+def worst_status(statuses: list[str]) -> str:
+    """The worst of several statuses (``optimal`` if there are none).
+
+    >>> worst_status(["optimal", "feasible", "optimal"])
+    'feasible'
+    """
+    return max(statuses, key=STATUSES.index, default="optimal")
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One objective of a lexicographic solve (minimised)."""
+
+    name: str
+    kind: Literal["l1", "linear"]
+    weights: np.ndarray
+    target: np.ndarray | None = None
+    scale: int = 1
+
+
+@dataclass(frozen=True, eq=False)
+class MilpSpec:
+    """One role's integer program, solver-neutral."""
+
+    name: str
+    lo: np.ndarray
+    hi: np.ndarray
+    groups: np.ndarray
+    group_lo: np.ndarray
+    group_hi: np.ndarray
+    total: int
+    exact_total: bool
+    stages: list[Stage]
+    current: np.ndarray | None = None
+    max_l1: int | None = None
+    hint: np.ndarray | None = None
+
+    @property
+    def n(self) -> int:
+        return int(self.lo.size)
+
+
+@dataclass
+class StageReport:
+    """What one solver stage did: status, objective, best bound, gap, time."""
+
+    name: str
+    role: str
+    status: str
+    objective: float
+    bound: float
+    seconds: float
+
+    @property
+    def gap(self) -> float:
+        """Relative gap ``|objective - bound| / max(|objective|, 1e-9)`` (0 when equal)."""
+        if math.isnan(self.objective) or math.isnan(self.bound):
+            return math.nan
+        diff = abs(self.objective - self.bound)
+        return 0.0 if diff <= 1e-9 else diff / max(abs(self.objective), 1e-9)
+
+
+@dataclass(frozen=True, eq=False)
+class MilpResult:
+    """A backend's answer for one :class:`MilpSpec`."""
+
+    x: np.ndarray | None
+    stages: list[StageReport]
+    status: str
+
+
+@dataclass
+class SolverReport:
+    """How the allocation was solved.
+
+    Attributes
+    ----------
+    backend
+        Backend name (``cpsat``, ``pulp:cbc``, ``pulp:highs``).
+    status
+        ``optimal``, ``feasible`` (time limit hit with a solution),
+        ``infeasible``, ``no_solution`` (time limit without one) or ``error``.
+    objective, bound
+        Per stage and role (``"maximin[PC]"``, ``"moves[PC]"``,
+        ``"proportional[PC]"``): the value reached and the best proven bound.
+        ``maximin`` values are the exact smallest coverage ratio.
+    gap
+        Largest relative gap over the stages.
+    seconds
+        Total wall time, including model building.
+    stages
+        One :class:`StageReport` per stage and role, in solve order.
+    """
+
+    backend: str
+    status: str
+    objective: dict[str, float] = field(default_factory=dict)
+    bound: dict[str, float] = field(default_factory=dict)
+    gap: float = 0.0
+    seconds: float = 0.0
+    stages: list[StageReport] = field(default_factory=list)
+
+    def add(self, stage: StageReport) -> None:
+        """Record one stage."""
+        self.stages.append(stage)
+        key = f"{stage.name}[{stage.role}]"
+        self.objective[key] = stage.objective
+        self.bound[key] = stage.bound
+        g = stage.gap
+        if not math.isnan(g):
+            self.gap = max(self.gap, g)
+        self.status = worst_status([self.status, stage.status])
+
+    def __str__(self) -> str:
+        lines = [f"{self.backend}: {self.status} in {self.seconds:.3f} s (gap {self.gap:.3g})"]
+        for s in self.stages:
+            lines.append(
+                f"  {s.name}[{s.role}]: {s.status}, objective {s.objective:.6g}, "
+                f"bound {s.bound:.6g}, {s.seconds:.3f} s"
+            )
+        return "\n".join(lines)
+
+
+class Backend(Protocol):
+    """What a solver module provides."""
+
+    name: str
+
+    def solve(self, spec: MilpSpec, time_limit: float, seed: int) -> MilpResult:
+        """Solve ``spec``'s stages lexicographically within ``time_limit`` seconds."""
+        ...
+
+
+def _cpsat(option: str | None) -> Backend:
+    from allocator.backends.cpsat import CpSatBackend
+
+    return CpSatBackend()
+
+
+def _pulp(option: str | None) -> Backend:
+    from allocator.backends.pulp import PulpBackend
+
+    return PulpBackend(option)
+
+
+def _has(module: str) -> bool:
+    try:
+        importlib.import_module(module)
+    except ImportError:
+        return False
+    return True
+
+
+_REGISTRY: dict[str, tuple[Callable[[str | None], Backend], Callable[[], bool]]] = {
+    "cpsat": (_cpsat, lambda: _has("ortools.sat.python.cp_model")),
+    "pulp": (_pulp, lambda: _has("pulp")),
+}
+_OPTIONS: dict[str, tuple[str, ...]] = {"pulp": ("cbc", "highs")}
+
+
+def available_backends() -> list[str]:
+    """Names accepted by :func:`get_backend` whose solver is installed."""
+    out = []
+    for name, (_, ok) in _REGISTRY.items():
+        if ok():
+            out.append(name)
+            for opt in _OPTIONS.get(name, ()):
+                if opt != "highs" or _has("highspy"):
+                    out.append(f"{name}:{opt}")
+    return out
+
+
+def get_backend(name: str) -> Backend:
+    """The backend called ``name`` (``cpsat``, ``pulp``, ``pulp:cbc``, ``pulp:highs``).
+
+    >>> get_backend("cpsat").name
+    'cpsat'
+    """
+    base, _, option = name.partition(":")
+    if base not in _REGISTRY:
+        raise ValueError(f"unknown backend {name!r}; available: {', '.join(available_backends())}")
+    if option and option not in _OPTIONS.get(base, ()):
+        raise ValueError(f"unknown option {option!r} for backend {base!r}")
+    make, ok = _REGISTRY[base]
+    if not ok():
+        raise ValueError(f"backend {name!r} is not installed")
+    return make(option or None)
+
+
+def as_ints(values: Any) -> list[int]:
+    """Plain Python ints (solver APIs reject numpy scalars in places)."""
+    return [int(v) for v in np.asarray(values).ravel()]

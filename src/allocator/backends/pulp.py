@@ -1,0 +1,165 @@
+"""PuLP backend: CBC (bundled with PuLP, the default) or HiGHS (``pulp:highs``).
+
+Stages are solved one after another, each objective then bounded by its value.
+PuLP reports "Optimal" when a time limit stops the solver with a solution, so
+the status comes from ``prob.sol_status`` and the solver's best bound (HiGHS:
+``mip_dual_bound``; CBC: the ``Lower bound`` line of its log). Options are
+fixed (one thread, fixed seed) so that the same input gives the same answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import tempfile
+import time
+from typing import Any
+
+import numpy as np
+import pulp
+
+from allocator.backends import MilpResult, MilpSpec, Stage, StageReport, worst_status
+
+__all__ = ["PulpBackend"]
+
+logger = logging.getLogger(__name__)
+
+_LOWER_BOUND = re.compile(r"^Lower bound:\s*([-+0-9.eE]+)", re.MULTILINE)
+
+
+class PulpBackend:
+    """Lexicographic solves through PuLP with CBC or HiGHS."""
+
+    def __init__(self, option: str | None = None):
+        self.option = option or "cbc"
+        if self.option not in ("cbc", "highs"):
+            raise ValueError(f"unknown PuLP solver {option!r}; use 'cbc' or 'highs'")
+        self.name = f"pulp:{self.option}"
+
+    def _solver(self, time_limit: float, seed: int, log_path: str) -> Any:
+        if self.option == "highs":
+            return pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1, random_seed=int(seed))
+        return pulp.PULP_CBC_CMD(
+            msg=False,
+            timeLimit=time_limit,
+            threads=1,
+            logPath=log_path,
+            options=[f"randomSeed {int(seed) + 1}", f"randomCbcSeed {int(seed) + 1}"],
+        )
+
+    def solve(self, spec: MilpSpec, time_limit: float, seed: int) -> MilpResult:
+        """Solve ``spec`` stage by stage; see :class:`allocator.backends.Backend`."""
+        start = time.perf_counter()
+        prob = pulp.LpProblem(f"allocation_{_safe(spec.name)}", pulp.LpMinimize)
+        width = len(str(spec.n))
+        x = [
+            pulp.LpVariable(f"x{c:0{width}d}", int(spec.lo[c]), int(spec.hi[c]), cat=pulp.LpInteger)
+            for c in range(spec.n)
+        ]
+        groups = np.asarray(spec.groups)
+        for g in range(len(spec.group_lo)):
+            idx = np.flatnonzero(groups == g)
+            expr = pulp.lpSum(x[c] for c in idx)
+            if spec.group_lo[g] > spec.lo[idx].sum():
+                prob += expr >= int(spec.group_lo[g]), f"area_min_{g}"
+            if spec.group_hi[g] < spec.hi[idx].sum():
+                prob += expr <= int(spec.group_hi[g]), f"area_max_{g}"
+        total = pulp.lpSum(x)
+        prob += (total == spec.total) if spec.exact_total else (total <= spec.total), "establishment"
+        if spec.max_l1 is not None and spec.current is not None:
+            moves = _l1(prob, x, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m")
+            prob += moves <= spec.max_l1, "move_limit"
+        objectives = [_objective(prob, x, st, i) for i, st in enumerate(spec.stages)]
+
+        reports: list[StageReport] = []
+        best: np.ndarray | None = None
+        fd, log_path = tempfile.mkstemp(prefix="allocator-cbc-", suffix=".log")
+        os.close(fd)
+        try:
+            stages: list[tuple[Stage | None, Any]] = list(zip(spec.stages, objectives, strict=True))
+            stages = stages or [(None, pulp.LpAffineExpression())]
+            for st, expr in stages:
+                t0 = time.perf_counter()
+                remaining = time_limit - (t0 - start)
+                name = st.name if st is not None else "feasibility"
+                if remaining <= 0:
+                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0))
+                    break
+                prob.setObjective(expr)
+                prob.solve(self._solver(max(remaining, 0.01), seed, log_path))
+                secs = time.perf_counter() - t0
+                status, value, bound = self._outcome(prob, expr, log_path)
+                if status in ("optimal", "feasible"):
+                    best = np.array([round(v.value() or 0) for v in x], dtype=np.int64)
+                    value = float(round(value))
+                    if not math.isnan(bound) and value - bound > 0.5:
+                        status = "feasible"
+                    reports.append(StageReport(name, spec.name, status, value, bound, secs))
+                    prob += expr <= value, f"fix_{name}"
+                else:
+                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs))
+                    logger.info("%s %s[%s]: %s", self.name, name, spec.name, status)
+                    break
+        finally:
+            os.unlink(log_path)
+        if not spec.stages:
+            status = reports[0].status if reports else "no_solution"
+            return MilpResult(best if status in ("optimal", "feasible") else None, [], status)
+        status = worst_status([r.status for r in reports])
+        if best is None and status in ("optimal", "feasible"):
+            status = "no_solution"
+        return MilpResult(best, reports, status)
+
+    def _outcome(self, prob: pulp.LpProblem, expr: Any, log_path: str) -> tuple[str, float, float]:
+        sol = prob.sol_status
+        if sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
+            return "infeasible", math.nan, math.nan
+        if sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            return ("no_solution" if sol == pulp.LpSolutionNoSolutionFound else "error"), math.nan, math.nan
+        value = float(pulp.value(expr) or 0.0)
+        bound = math.nan
+        if self.option == "highs":
+            try:
+                bound = float(prob.solverModel.getInfo().mip_dual_bound)
+            except (AttributeError, TypeError, ValueError):
+                bound = math.nan
+            if not math.isfinite(bound):
+                bound = value if sol == pulp.LpSolutionOptimal else math.nan
+        else:
+            try:
+                with open(log_path, encoding="utf-8", errors="replace") as fh:
+                    m = _LOWER_BOUND.search(fh.read())
+                bound = float(m.group(1)) if m else (value if sol == pulp.LpSolutionOptimal else math.nan)
+            except OSError:
+                bound = value if sol == pulp.LpSolutionOptimal else math.nan
+        # an integer objective: a bound within 1 of the value above it proves optimality
+        bound = math.ceil(bound - 1e-6) if math.isfinite(bound) else bound
+        status = "optimal" if sol == pulp.LpSolutionOptimal else "feasible"
+        return status, value, float(bound)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"\W", "_", name)
+
+
+def _l1(prob: pulp.LpProblem, x: list[Any], weights: np.ndarray, target: np.ndarray, scale: int,
+        tag: str) -> Any:
+    """``sum_c w_c |scale x_c - target_c|`` through deviation variables."""
+    terms = []
+    width = len(str(len(x)))
+    for c in np.flatnonzero(np.asarray(weights) != 0):
+        d = pulp.LpVariable(f"{tag}{c:0{width}d}", 0)
+        t = int(target[c])
+        prob += d >= scale * x[c] - t, f"{tag}up{c}"
+        prob += d >= t - scale * x[c], f"{tag}dn{c}"
+        terms.append(int(weights[c]) * d)
+    return pulp.lpSum(terms)
+
+
+def _objective(prob: pulp.LpProblem, x: list[Any], st: Stage, i: int) -> Any:
+    if st.kind == "l1":
+        assert st.target is not None
+        return _l1(prob, x, st.weights, st.target, st.scale, f"d{i}_")
+    return pulp.lpSum(int(w) * x[c] for c, w in enumerate(np.asarray(st.weights)) if w)
