@@ -1,0 +1,555 @@
+"""Reading and validating demand extracts: CSV, Parquet or a DataFrame -> clean records.
+
+:func:`load_demand` reads an extract (through a :class:`~allocator.mapping.DemandMapping`
+when its headings are the force's own), checks every row against the force,
+and returns a :class:`DemandLoad`: the accepted ``records`` in the shape the
+workload engine expects, every refused row in ``rejects`` with the reason, and a
+``summary``. Nothing is dropped silently: rows read = accepted + rejected.
+
+Validation is vectorised: text columns are dictionary-encoded on reading
+(areas, codes, grades and durations repeat), so each distinct value is checked
+once; timestamps are parsed by Arrow in batches.
+
+Rejection reasons, in the order they are tested (a row gets the first that
+applies, see :data:`REASONS`):
+
+1. ``missing value``: a blank timestamp (or start), area or demand type
+   (blank: empty, whitespace, or ``NA``, ``N/A``, ``NULL``, ``NaN``, ``None``);
+2. ``unparseable timestamp``: not ISO 8601 (or not in the mapping's format);
+3. ``non-existent local time``: a naive time in the spring clock-change gap;
+4. ``unknown area``: not a force area nor an alias (the detail suggests the nearest);
+5. ``unmapped demand type code``: not in the code lookup nor a force type, and
+   the force has no ``catch_all_type`` (with one, such codes are accepted as the
+   catch-all type and counted per code in the summary);
+6. ``non-numeric duration``; 7. ``negative duration`` (also an end before its
+   start); 8. ``implausible duration`` (over ``max_duration_minutes``);
+9. ``duplicate id``: the first row with the id (among rows that pass 1-8) is
+   kept; the detail names it;
+10. ``outside window``: not in ``(end - window_days, end]``, where ``end`` is
+    ``as_of`` when given, else the latest timestamp of the rows that pass 1-9.
+
+Naive timestamps are local time in the force's zone. An ambiguous autumn time
+(the repeated hour) is taken as its *first* occurrence (summer time, like
+Python's ``fold=0``). Offsets in the text (``+01:00``, ``Z``) are honoured.
+
+Examples
+--------
+>>> import pandas as pd, allocator
+>>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> extract = pd.DataFrame({
+...     "timestamp": ["2026-10-01 09:30", "2026-10-02 23:10", "2026-10-02 25:00"],
+...     "area": ["Swindon North", "Swindon Nrth", "Wiltshire East"],
+...     "demand_type": ["THEFT", "DA", "ASB"],
+...     "duration": ["45", "", "30"],
+... })
+>>> load = load_demand(extract, force)
+>>> load.summary.accepted, load.summary.rejected
+(1, {'unparseable timestamp': 1, 'unknown area': 1})
+>>> load.rejects[["row", "reason"]].to_dict("records")
+[{'row': 2, 'reason': 'unknown area'}, {'row': 3, 'reason': 'unparseable timestamp'}]
+>>> print(load.rejects["detail"][0])
+area 'Swindon Nrth' is not in the force; did you mean 'Swindon North'?
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import logging
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from allocator.config import Force
+from allocator.errors import DemandError, Problem
+from allocator.mapping import (
+    DemandMapping,
+    as_mapping,
+    blank,
+    encode,
+    parse_times,
+    read_extract,
+)
+
+__all__ = ["REASONS", "DemandLoad", "DemandMapping", "DemandSummary", "load_demand"]
+
+log = logging.getLogger(__name__)
+
+#: Rejection reasons in the order they are tested; a row gets the first that applies.
+REASONS = (
+    "missing value",
+    "unparseable timestamp",
+    "non-existent local time",
+    "unknown area",
+    "unmapped demand type code",
+    "non-numeric duration",
+    "negative duration",
+    "implausible duration",
+    "duplicate id",
+    "outside window",
+)
+_CODE = {r: i + 1 for i, r in enumerate(REASONS)}
+
+
+# ------------------------------------------------------------------ results
+@dataclass(frozen=True)
+class DemandSummary:
+    """What a load did: rows read, accepted, rejected per reason, codes sent to the catch-all."""
+
+    source: str
+    rows_read: int
+    accepted: int
+    rejected: dict[str, int]
+    unmapped_codes: dict[str, int]
+    catch_all_type: str | None
+    missing_durations: int
+    window_start: pd.Timestamp | None
+    window_end: pd.Timestamp | None
+
+    @property
+    def rejected_total(self) -> int:
+        """All rejected rows."""
+        return sum(self.rejected.values())
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.source}: {self.rows_read:,} rows read, {self.accepted:,} accepted, "
+            f"{self.rejected_total:,} rejected",
+        ]
+        if self.window_start is not None:
+            lines.append(f"  window: {self.window_start} .. {self.window_end}")
+        for reason, n in self.rejected.items():
+            lines.append(f"  rejected, {reason}: {n:,}")
+        for code, n in self.unmapped_codes.items():
+            lines.append(f"  code {code!r} counted as {self.catch_all_type}: {n:,}")
+        if self.missing_durations:
+            lines.append(
+                f"  {self.missing_durations:,} records without a duration "
+                "(standard minutes are used)"
+            )
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """The summary as a tidy frame: ``item, detail, count``."""
+        rows: list[tuple[str, str, int]] = [
+            ("rows read", "", self.rows_read),
+            ("accepted", "", self.accepted),
+        ]
+        rows += [("rejected", reason, n) for reason, n in self.rejected.items()]
+        rows += [("unmapped code", code, n) for code, n in self.unmapped_codes.items()]
+        rows.append(("missing duration", "", self.missing_durations))
+        out = pd.DataFrame(rows, columns=["item", "detail", "count"])
+        return out.astype({"item": "str", "detail": "str", "count": "int64"})
+
+    def _repr_html_(self) -> str:
+        body = "".join(
+            f"<tr><td>{html.escape(i)}</td><td>{html.escape(d)}</td><td>{c:,}</td></tr>"
+            for i, d, c in self.to_frame().itertuples(index=False)
+        )
+        window = (
+            f"<p>window {html.escape(str(self.window_start))} .. {html.escape(str(self.window_end))}</p>"
+            if self.window_start is not None
+            else ""
+        )
+        return (
+            f"<div><strong>{html.escape(self.source)}</strong>{window}<table>"
+            f"<tr><th>item</th><th>detail</th><th>count</th></tr>{body}</table></div>"
+        )
+
+
+@dataclass(frozen=True)
+class DemandLoad:
+    """The outcome of :func:`load_demand`.
+
+    Attributes
+    ----------
+    records
+        One row per accepted record: ``row`` (1-based data row in the source),
+        ``timestamp`` (tz-aware, force zone, ns), ``area`` and ``demand_type``
+        (categoricals whose categories are the force's names and codes in force
+        order), ``duration`` (float64 minutes, NaN when none), and ``id`` and
+        ``grade`` (strings) when the extract has them.
+    rejects
+        One row per refused row: ``row``, the raw values of the mapped columns
+        under the extract's own headings (strings, as read), ``reason`` (one of
+        :data:`REASONS`) and ``detail`` (the column and value, and a hint).
+    summary
+        Counts: see :class:`DemandSummary`.
+    """
+
+    records: pd.DataFrame
+    rejects: pd.DataFrame
+    summary: DemandSummary
+    mapping: DemandMapping = field(repr=False)
+
+    @property
+    def window(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+        """The demand window ``(start, end]`` the records were checked against."""
+        return self.summary.window_start, self.summary.window_end
+
+
+def _as_of(as_of: Any, tz: str) -> pd.Timestamp | None:
+    if as_of is None:
+        return None
+    ts = pd.Timestamp(as_of)
+    if ts.tz is None:
+        return ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
+    return ts.tz_convert(tz)
+
+
+def _stamp(ns: int, tz: str) -> pd.Timestamp:
+    return pd.Timestamp(ns, unit="ns", tz="UTC").tz_convert(tz)
+
+
+# ------------------------------------------------------------------- loader
+def load_demand(
+    source: str | Path | pd.DataFrame,
+    force: Force,
+    mapping: DemandMapping | dict[str, Any] | str | Path | None = None,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    source_name: str | None = None,
+) -> DemandLoad:
+    """Read a demand extract, check every row against ``force``, and split it into records and rejects.
+
+    Parameters
+    ----------
+    source
+        A CSV file (``.csv``, also compressed ``.csv.gz``), a Parquet file
+        (``.parquet``/``.pq``) or a DataFrame. It is only read, never changed.
+    force
+        The force: its areas, demand types, time zone, ``window_days``,
+        ``max_duration_minutes`` and ``catch_all_type`` are used.
+    mapping
+        A :class:`DemandMapping`, a dict of its fields, or the path of a YAML
+        mapping. None: the extract's headings are the field names
+        (``timestamp``, ``area``, ``demand_type``, optional ``duration``,
+        ``id``, ``grade``).
+    as_of
+        End of the demand window (naive: local time). Default: the latest
+        valid timestamp in the extract.
+    source_name
+        The name used in messages (default: the file name, or ``<DataFrame>``).
+
+    Returns
+    -------
+    DemandLoad
+        ``records``, ``rejects``, ``summary`` and ``window``.
+
+    Raises
+    ------
+    DemandError
+        When the extract cannot be read at all: required columns missing (all
+        named, with the columns found), or a mapping that names areas or types
+        the force does not have. Row-level faults are not raised: they are
+        rejects (see the module documentation for the reasons and their order).
+
+    Examples
+    --------
+    >>> import allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> load = load_demand(allocator.sample_path("demand.csv"), force)
+    >>> load.summary.rows_read == len(load.records) + len(load.rejects)
+    True
+    >>> load.records["area"].cat.categories.tolist() == force.area_names
+    True
+    """
+    m = as_mapping(mapping)
+    if isinstance(source, pd.DataFrame):
+        name = source_name or "<DataFrame>"
+    else:
+        name = source_name or Path(source).name
+    tz = force.settings.timezone
+    _check_mapping(m, force, name)
+    wanted = m.fields()
+    cols, n = read_extract(source, wanted, m.required(), name)
+
+    reason = np.zeros(n, dtype=np.int8)
+    detail_col: dict[int, str] = {}  # reason -> the field whose value the detail quotes
+
+    def flag(mask: np.ndarray, why: str, fld: str) -> None:
+        code = _CODE[why]
+        reason[mask & (reason == 0)] = code
+        detail_col.setdefault(code, fld)
+
+    # 1-3: timestamps
+    t_field = "start" if m.uses_start_end else "timestamp"
+    ts, t_status = parse_times(cols[t_field], m.format, tz)
+    area_codes, area_vals = encode(cols["area"])
+    type_codes, type_vals = encode(cols["demand_type"])
+    area_blank = np.array([blank(v) for v in area_vals], dtype=bool)
+    type_blank = np.array([blank(v) for v in type_vals], dtype=bool)
+    blank_field = np.where(t_status == 1, 1, 0).astype(np.int8)
+    blank_field[(blank_field == 0) & _take(area_blank, area_codes, True)] = 2
+    blank_field[(blank_field == 0) & _take(type_blank, type_codes, True)] = 3
+    reason[blank_field > 0] = _CODE["missing value"]
+    flag(t_status == 2, "unparseable timestamp", t_field)
+    flag(t_status == 3, "non-existent local time", t_field)
+
+    # 4: areas, through the aliases
+    a_index = {a: i for i, a in enumerate(force.area_names)}
+    area_of = np.array(
+        [a_index.get(_norm(v), a_index.get(m.areas.get(_norm(v), ""), -1)) for v in area_vals],
+        dtype=np.int16,
+    )
+    area = _take(area_of, area_codes, -1)
+    flag(area < 0, "unknown area", "area")
+
+    # 5: demand types, through the code lookup, then the catch-all
+    lookup = m.code_table()
+    t_index = {c: i for i, c in enumerate(force.type_codes)}
+    catch = force.settings.catch_all_type
+    type_of = np.full(len(type_vals), -1, dtype=np.int16)
+    sent_to_catch = np.zeros(len(type_vals), dtype=bool)
+    for k, v in enumerate(type_vals):
+        code = _norm(v)
+        target = lookup.get(code, code)
+        if target in t_index:
+            type_of[k] = t_index[target]
+        elif catch is not None and not blank(v):
+            type_of[k] = t_index[catch]
+            sent_to_catch[k] = True
+    dtype_idx = _take(type_of, type_codes, -1)
+    flag(dtype_idx < 0, "unmapped demand type code", "demand_type")
+
+    # 6-8: durations (or end - start)
+    duration, d_status, d_field = _durations(cols, m, ts, tz, n)
+    flag(d_status == 4, "unparseable timestamp", "end")
+    flag(d_status == 5, "non-existent local time", "end")
+    flag(d_status == 1, "non-numeric duration", d_field)
+    flag(d_status == 2, "negative duration", d_field)
+    big = (reason == 0) & ~np.isnan(duration) & (duration > force.settings.max_duration_minutes)
+    flag(big, "implausible duration", d_field)
+
+    # 9: duplicate ids among the rows still standing
+    first_row = np.zeros(n, dtype=np.int64)
+    id_vals: list[str | None] = []
+    id_codes = np.zeros(0, dtype=np.int32)
+    if "id" in cols:
+        id_codes, id_vals = encode(cols["id"])
+        ids_blank = _take(np.array([blank(v) for v in id_vals], dtype=bool), id_codes, True)
+        standing = np.flatnonzero((reason == 0) & ~ids_blank)
+        keyed = id_codes[standing]
+        dup = pd.Series(keyed).duplicated().to_numpy()
+        first = np.zeros(len(id_vals), dtype=np.int64)
+        first[keyed[::-1]] = standing[::-1] + 1
+        first_row[standing[dup]] = first[keyed[dup]]
+        flag(first_row > 0, "duplicate id", "id")
+
+    # 10: the window
+    end = _as_of(as_of, tz)
+    standing_ts = ts[reason == 0]
+    if end is None and standing_ts.size:
+        end = _stamp(int(standing_ts.max()), tz)
+    start = None
+    if end is not None:
+        start = end - pd.Timedelta(days=force.settings.window_days)
+        outside = (ts <= start.value) | (ts > end.value)
+        flag(outside, "outside window", t_field)
+
+    ok = reason == 0
+    records = _records(ok, ts, area, dtype_idx, duration, cols, force)
+    rejects = _rejects(
+        reason, cols, wanted, detail_col, area_vals, area_codes, first_row, blank_field,
+        start, end, force,
+    )
+    counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    rejected = {r: int(counts[_CODE[r]]) for r in REASONS if counts[_CODE[r]]}
+    unmapped: dict[str, int] = {}
+    if sent_to_catch.any():
+        per_code = np.bincount(type_codes[ok], minlength=len(type_vals))
+        unmapped = {
+            _norm(type_vals[k]): int(per_code[k])
+            for k in np.flatnonzero(sent_to_catch)
+            if per_code[k]
+        }
+        unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
+    summary = DemandSummary(
+        source=name,
+        rows_read=n,
+        accepted=int(ok.sum()),
+        rejected=rejected,
+        unmapped_codes=unmapped,
+        catch_all_type=catch,
+        missing_durations=int(np.isnan(duration[ok]).sum()),
+        window_start=start,
+        window_end=end,
+    )
+    if summary.rows_read != summary.accepted + summary.rejected_total or len(rejects) != summary.rejected_total:
+        raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
+    log.info("%s", summary)
+    return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m)
+
+
+def _norm(v: str | None) -> str:
+    return "" if v is None else v.strip()
+
+
+def _take(per_value: np.ndarray, codes: np.ndarray, null: Any) -> np.ndarray:
+    """Per-row values from per-distinct-value ones; code -1 (null) gives ``null``."""
+    ext = np.append(per_value, np.array([null], dtype=per_value.dtype))
+    return ext[codes]  # code -1 picks the appended last element
+
+
+def _check_mapping(m: DemandMapping, force: Force, name: str) -> None:
+    problems = []
+    for alias, target in m.areas.items():
+        if target not in force.area_names:
+            problems.append(
+                Problem(name, f"mapping areas[{alias!r}]", _suggest("area", target, force.area_names))
+            )
+    for code, target in m.code_table().items():
+        if target not in force.type_codes:
+            problems.append(
+                Problem(name, f"mapping codes[{code!r}]", _suggest("demand type", target, force.type_codes))
+            )
+    if problems:
+        raise DemandError(name, problems)
+
+
+def _suggest(kind: str, value: str, valid: list[str]) -> str:
+    msg = f"{kind} {value!r} is not in the force"
+    close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
+    if not close:
+        lower = {v.lower(): v for v in valid}
+        close = [lower[c] for c in difflib.get_close_matches(value.lower(), list(lower), n=1, cutoff=0.6)]
+    return msg + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(map(repr, valid))}")
+
+
+def _durations(
+    cols: dict[str, pa.ChunkedArray], m: DemandMapping, ts: np.ndarray, tz: str, n: int
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Minutes per row and status: 0 ok/missing, 1 non-numeric, 2 negative, 4/5 bad end time."""
+    status = np.zeros(n, dtype=np.int8)
+    if m.uses_start_end:
+        end_ns, e_status = parse_times(cols["end"], m.format, tz)
+        minutes = np.where(e_status == 0, (end_ns - ts) / 60e9, np.nan)
+        status[e_status == 2] = 4
+        status[e_status == 3] = 5
+        status[(status == 0) & (minutes < 0)] = 2
+        return minutes, status, "end"
+    if "duration" not in cols:
+        return np.full(n, np.nan), status, "duration"
+    col = cols["duration"]
+    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
+        minutes = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy())
+        status[~np.isfinite(minutes) & ~np.isnan(minutes)] = 1
+        minutes = np.where(status == 1, np.nan, minutes)
+    else:
+        codes, values = encode(col)
+        per = np.full(len(values), np.nan)
+        bad = np.zeros(len(values), dtype=np.int8)
+        for k, v in enumerate(values):
+            if blank(v):
+                continue
+            try:
+                x = float(_norm(v))
+            except ValueError:
+                x = math.nan
+            if math.isfinite(x):
+                per[k] = x
+            else:
+                bad[k] = 1
+        minutes = _take(per, codes, np.nan)
+        status = _take(bad, codes, 0)
+    status[(status == 0) & (minutes < 0)] = 2
+    return minutes, status, "duration"
+
+
+def _records(
+    ok: np.ndarray,
+    ts: np.ndarray,
+    area: np.ndarray,
+    dtype_idx: np.ndarray,
+    duration: np.ndarray,
+    cols: dict[str, pa.ChunkedArray],
+    force: Force,
+) -> pd.DataFrame:
+    keep = np.flatnonzero(ok)
+    stamps = pd.DatetimeIndex(ts[keep].view("datetime64[ns]")).tz_localize("UTC")
+    data: dict[str, Any] = {
+        "row": (keep + 1).astype(np.int64),
+        "timestamp": stamps.tz_convert(force.settings.timezone).as_unit("ns"),
+        "area": pd.Categorical.from_codes(area[keep], categories=pd.Index(force.area_names)),
+        "demand_type": pd.Categorical.from_codes(
+            dtype_idx[keep], categories=pd.Index(force.type_codes)
+        ),
+        "duration": duration[keep].astype(np.float64),
+    }
+    take = pa.array(keep, type=pa.int64())
+    for fld in ("id", "grade"):
+        if fld in cols:
+            text = pc.utf8_trim_whitespace(pc.cast(cols[fld].take(take), pa.string()))
+            data[fld] = _str_series(text)
+    return pd.DataFrame(data)
+
+
+def _str_series(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
+    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
+    return pd.Series(arr.to_pandas(types_mapper={pa.string(): dtype}.get), dtype=dtype)
+
+
+def _rejects(
+    reason: np.ndarray,
+    cols: dict[str, pa.ChunkedArray],
+    wanted: dict[str, str],
+    detail_col: dict[int, str],
+    area_vals: list[str | None],
+    area_codes: np.ndarray,
+    first_row: np.ndarray,
+    blank_field: np.ndarray,
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    force: Force,
+) -> pd.DataFrame:
+    bad = np.flatnonzero(reason > 0)
+    take = pa.array(bad, type=pa.int64())
+    out: dict[str, Any] = {"row": (bad + 1).astype(np.int64)}
+    raw: dict[str, pd.Series] = {}
+    for fld, col in cols.items():
+        text = pc.cast(col.take(take), pa.string()) if len(bad) else pa.array([], pa.string())
+        raw[fld] = _str_series(text)
+        out[wanted[fld]] = raw[fld]
+    why = reason[bad]
+    out["reason"] = pd.Categorical.from_codes(why - 1, categories=pd.Index(REASONS)).astype("str")
+    detail = np.empty(len(bad), dtype=object)
+    blank_names = {1: wanted["start" if "start" in cols else "timestamp"], 2: wanted["area"],
+                   3: wanted["demand_type"]}
+    suggest = {k: _suggest("area", _norm(v), force.area_names) for k, v in enumerate(area_vals)}
+    for code in np.unique(why):
+        sel = np.flatnonzero(why == code)
+        rows = bad[sel]
+        r = REASONS[code - 1]
+        fld = detail_col.get(int(code), "")
+        vals: list[Any] = (
+            [None if pd.isna(v) else v for v in raw[fld].iloc[sel].tolist()]
+            if fld in raw
+            else [None] * len(sel)
+        )
+        heading = wanted.get(fld, fld)
+        if r == "missing value":
+            detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[rows]]
+        elif r == "unknown area":
+            detail[sel] = [suggest[int(c)] for c in area_codes[rows]]
+        elif r == "duplicate id":
+            detail[sel] = [f"id {v!r} first seen at row {f}" for v, f in zip(vals, first_row[rows], strict=True)]
+        elif r == "outside window":
+            detail[sel] = [f"{heading} {v!r} is outside the window {start} .. {end}" for v in vals]
+        elif r == "implausible duration":
+            cap = force.settings.max_duration_minutes
+            detail[sel] = [f"{heading} {v!r} is over max_duration_minutes {cap:g}" for v in vals]
+        elif r == "unparseable timestamp":
+            detail[sel] = [f"{heading} {v!r} is not a timestamp in the expected format" for v in vals]
+        elif r == "non-existent local time":
+            detail[sel] = [f"{heading} {v!r} falls in the spring clock-change gap ({force.settings.timezone})"
+                           for v in vals]
+        else:
+            detail[sel] = [f"{heading} {v!r}: {r}" for v in vals]
+    out["detail"] = pd.Series(detail, dtype="str")
+    return pd.DataFrame(out)
