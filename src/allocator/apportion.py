@@ -101,7 +101,9 @@ def _whole(name: str, value: ArrayLike, shape: tuple[int, ...]) -> IntArray:
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name} must be whole numbers; got {arr.ravel()[i]!r} at index {i}")
+            raise ValueError(
+                f"{name} must be whole numbers; got {arr.ravel()[i].item()!r} at index {i}"
+            )
     try:
         out = np.broadcast_to(arr, shape).astype(np.int64).ravel()
     except ValueError:
@@ -173,7 +175,7 @@ def apportion(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"weights must be finite and non-negative; got {w[i]!r} at index {i} "
+            f"weights must be finite and non-negative; got {w[i].item()!r} at index {i} "
             f"({int(bad.sum())} such weight(s))"
         )
     whole = isinstance(total, int | np.integer) and not isinstance(total, bool | np.bool_)

@@ -242,7 +242,9 @@ def _as_int_array(name: str, value: ArrayLike, shape: tuple[int, ...]) -> IntArr
         bad = ~np.isfinite(arr) | (arr != np.round(arr))
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise ValueError(f"{name} must be whole numbers; got {arr.ravel()[i]!r} at index {i}")
+            raise ValueError(
+                f"{name} must be whole numbers; got {arr.ravel()[i].item()!r} at index {i}"
+            )
     try:
         out = np.broadcast_to(arr, shape).astype(np.int64)
     except ValueError:
@@ -277,7 +279,7 @@ def _checked(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"workload must be finite and non-negative; got {w.ravel()[i]!r} at index {i} "
+            f"workload must be finite and non-negative; got {w.ravel()[i].item()!r} at index {i} "
             f"({int(bad.sum())} such cell(s))"
         )
     try:
@@ -291,7 +293,7 @@ def _checked(
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise ValueError(
-            f"capacity_per_post must be finite and positive; got {k.ravel()[i]!r} at index {i} "
+            f"capacity_per_post must be finite and positive; got {k.ravel()[i].item()!r} at index {i} "
             f"({int(bad.sum())} such cell(s))"
         )
     lo = _as_int_array("lower", lower, shape)
