@@ -51,8 +51,13 @@ _DPI = 100
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def _figure(width: float, height: float) -> Figure:
-    """A new figure on the Agg canvas, detached from pyplot."""
+def _figure(width: float, height: float, margins: tuple[float, float, float, float] = (0.8, 0.3, 0.5, 0.6),
+            hspace: float = 0.45, wspace: float = 0.3) -> Figure:
+    """A new figure on the Agg canvas, detached from pyplot.
+
+    ``margins`` are left, right, top, bottom in inches (fixed margins draw far
+    faster than matplotlib's constrained layout).
+    """
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
@@ -60,8 +65,11 @@ def _figure(width: float, height: float) -> Figure:
         raise ImportError(
             "plots need matplotlib: install the plot extra, pip install 'allocator[plot]'"
         ) from exc
-    fig = Figure(figsize=(width, height), dpi=_DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=_DPI)
     FigureCanvasAgg(fig)
+    left, right, top, bottom = margins
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
+                        bottom=bottom / height, hspace=hspace, wspace=wspace)
     return fig
 
 
@@ -115,7 +123,7 @@ def _heatmap(ax: Any, values: np.ndarray, posts: np.ndarray | None, areas: list[
              shifts: list[str], title: str, vmin: float, vmax: float) -> Any:
     shown = np.where(np.isfinite(values), values, np.nan)
     masked = np.ma.masked_invalid(shown)
-    im = ax.imshow(masked, cmap="RdYlGn", vmin=vmin, vmax=vmax, aspect="auto")
+    im = ax.imshow(masked, cmap="YlGn", vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_facecolor("#dddddd")
     ax.set_xticks(range(len(shifts)), shifts, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(areas)), areas, fontsize=8)
@@ -152,7 +160,9 @@ def plot_allocation(allocation: Any, role: str | None = None) -> Figure:
     with_before = "current" in table.columns
     table = table.assign(before=before_coverage(table)) if with_before else table
     ncols = 2 if with_before else 1
-    fig = _figure(4.2 * ncols + 1.0, 0.45 * len(areas) * len(roles) + 1.4 * len(roles))
+    label_in = 0.09 * max(len(a) for a in areas) + 0.3
+    fig = _figure(3.6 * ncols + label_in * ncols + 1.2, (0.42 * len(areas) + 1.3) * len(roles) + 0.2,
+                  margins=(label_in, 0.2, 0.35, 0.6), hspace=0.4, wspace=0.05 + 1.2 * label_in / 3.6)
     axes = np.atleast_2d(fig.subplots(len(roles), ncols, squeeze=False))
     for r, name in enumerate(roles):
         after = coverage_grid(table, name).to_numpy()
@@ -162,14 +172,13 @@ def plot_allocation(allocation: Any, role: str | None = None) -> Figure:
             before = coverage_grid(table, name, "before").to_numpy()
             current = coverage_grid(table, name, "current").to_numpy()
             panels.insert(0, (before, current, f"{name}: coverage before (current posting)"))
-        finite = np.concatenate([p[0][np.isfinite(p[0])] for p in panels] + [np.array([1.0])])
-        lo, hi = float(finite.min()), float(finite.max())
-        vmin, vmax = min(lo, 1.0 - (hi - 1.0)), max(hi, 1.0 + (1.0 - lo))
+        finite = np.concatenate([p[0][np.isfinite(p[0])] for p in panels] + [np.array([0.0])])
+        vmin, vmax = 0.0, max(float(finite.max()), 1e-9)
         images = [
             _heatmap(axes[r, c], values, n, areas, shifts, title, vmin, vmax)
             for c, (values, n, title) in enumerate(panels)
         ]
-        fig.colorbar(images[-1], ax=list(axes[r, :]), shrink=0.8, label="coverage")
+        fig.colorbar(images[-1], ax=list(axes[r, :]), shrink=0.9, fraction=0.04, pad=0.02, label="coverage")
     return fig
 
 
@@ -197,7 +206,9 @@ def plot_workload(workload: Any, labels: dict[str, str] | None = None) -> Figure
         .reindex(index=areas, columns=types)
         .fillna(0.0)
     )
-    fig = _figure(9.0, 0.5 * len(areas) + 2.2)
+    label_in = 0.09 * max(len(a) for a in areas) + 0.3
+    legend_in = 0.075 * max(len((labels or {}).get(t, t)) for t in types) + 0.6
+    fig = _figure(7.0 + label_in + legend_in, 0.4 * len(areas) + 1.2, margins=(label_in, legend_in, 0.4, 0.55))
     ax = fig.subplots()
     left = np.zeros(len(areas))
     cmap = _colormap("tab20")
@@ -250,7 +261,8 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
     Demand is the judged workload hours in each hour of the week, summed over
     areas and divided by the weeks in the window: the officers kept busy on
     average in that hour. It is drawn against the on-duty officers of the
-    allocation (and of the current posting, when given).
+    allocation (and of the current posting, when given), on its own scale
+    (right) so the two shapes can be compared.
 
     Parameters
     ----------
@@ -264,7 +276,7 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
         The same as ``on_duty`` for the current posting.
     """
     roles = _ordered(by_hour["role"])
-    fig = _figure(9.0, 2.2 * len(roles) + 0.6)
+    fig = _figure(9.0, 2.0 * len(roles) + 0.8, margins=(0.7, 0.5, 0.4, 0.4), hspace=0.3)
     axes = fig.subplots(len(roles), 1, squeeze=False)[:, 0]
     hours = np.arange(168)
     for ax, role in zip(axes, roles, strict=True):
@@ -273,8 +285,13 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
             rows.groupby(rows["hour_of_week"].astype("int64"))["hours"].sum()
             .reindex(hours).fillna(0.0).to_numpy() / max(weeks, 1e-9)
         )
-        ax.fill_between(hours, demand, step="mid", alpha=0.35, color="tab:red",
-                        label="demand (officers busy, average)")
+        twin = ax.twinx()
+        twin.fill_between(hours, demand, step="mid", alpha=0.3, color="tab:red", linewidth=0)
+        twin.set_ylim(bottom=0, top=max(float(demand.max()), 1e-9) * 1.15)
+        twin.tick_params(axis="y", labelsize=7, colors="tab:red")
+        ax.set_zorder(twin.get_zorder() + 1)
+        ax.patch.set_visible(False)
+        ax.fill_between([], [], color="tab:red", alpha=0.3, label="demand, officers busy (right scale)")
         duty = on_duty[on_duty["role"].astype(str) == role].sort_values("hour_of_week")
         ax.step(hours, duty["on_duty"].to_numpy(), where="mid", color="tab:blue",
                 label="on duty (allocation)")
@@ -285,7 +302,7 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
         ax.set_xticks(np.arange(0, 168, 24), _DAYS, fontsize=8)
         ax.set_xlim(0, 167)
         ax.set_ylim(bottom=0)
-        ax.set_ylabel(role, fontsize=9)
+        ax.set_ylabel(f"{role} on duty", fontsize=9)
         ax.grid(axis="x", linewidth=0.4)
     axes[0].set_title("Demand by hour of week against officers on duty", fontsize=10)
     axes[0].legend(fontsize=7, loc="upper right")

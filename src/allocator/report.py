@@ -267,7 +267,7 @@ def binding_rules(
     Returns a frame ``rule, area, shift, role, limit, posts``: one row per
     binding rule (a minimum posting equal to the posts, a pin, an area
     maximum or minimum reached, the establishment shared in full, the move
-    limit used in full).
+    limit of a role used in full).
     """
     t = _plain(table, force)
     posts = np.zeros((len(force.areas), len(force.shifts), len(force.roles)), dtype=np.int64)
@@ -296,9 +296,10 @@ def binding_rules(
         i, j, k = index[(pin.area, pin.shift, pin.role)]
         rows.append(("pin", pin.area, pin.shift, pin.role, pin.posts, int(posts[i, j, k])))
     if max_moves is not None and moves is not None:
-        moved = int(moves["officers"].sum()) if len(moves) else 0
-        if moved >= max_moves:
-            rows.append(("move limit", "all", "all", "all", int(max_moves), moved))
+        for role in force.role_names:
+            moved = int(moves.loc[moves["role"].astype(str) == role, "officers"].sum())
+            if moved >= max_moves:
+                rows.append(("move limit", "all", "all", role, int(max_moves), moved))
     return pd.DataFrame(rows, columns=["rule", "area", "shift", "role", "limit", "posts"])
 
 
@@ -326,7 +327,7 @@ def _summary_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
     if d.moves is not None:
         moved = int(d.moves["officers"].sum()) if len(d.moves) else 0
         limit = d.parameters.get("max_moves")
-        facts.append(f"Officers moved: {moved}" + (f" (limit {limit})" if limit is not None else ""))
+        facts.append(f"Officers moved: {moved}" + (f" (limit {limit} per role)" if limit is not None else ""))
     blocks.append(_List(facts))
     blocks.append(_Heading("Posting per area and role", 3))
     blocks.append(_Table(posting_summary(t, d.force)))
@@ -354,11 +355,10 @@ def _figure_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
     from allocator import plots
 
     blocks: list[_Block] = [_Heading("Coverage by area and shift")]
-    blocks.append(_Para("Each cell: posts, and the coverage ratio they give."
+    blocks.append(_Para("Each cell: posts, and the coverage ratio they give (darker: better covered; grey: no workload)."
                         + (" Left: the current posting; right: the allocation." if "current" in t.columns else "")))
-    for role in d.force.role_names:
-        fig = plots.plot_allocation(t, role=role)
-        blocks.append(_Image(plots.figure_png(fig), f"coverage of {role} by area and shift"))
+    fig = plots.plot_allocation(t)
+    blocks.append(_Image(plots.figure_png(fig), "coverage by area and shift, per role"))
     blocks.append(_Heading("Workload"))
     labels = {dt.code: dt.label for dt in d.force.demand_types}
     blocks.append(_Image(plots.figure_png(plots.plot_workload(d.by_type, labels)),

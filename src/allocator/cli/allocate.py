@@ -1,0 +1,279 @@
+"""``allocator allocate``: the monthly reallocation, end to end, into a run directory."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.cli._common import (
+    EXIT_INFEASIBLE,
+    EXIT_OK,
+    Progress,
+    add_common,
+    example_help,
+    jsonable,
+    judgement_file,
+    print_json,
+    read_demand,
+    read_force,
+)
+from allocator.config import Force
+from allocator.demand import DemandLoad
+from allocator.diagnose import InfeasibleError
+from allocator.result import Allocation
+from allocator.rundir import RunWriter, check_output_dir, describe_input, environment
+from allocator.workload import Workload
+
+#: Files an allocate run may write (checked against the inputs before any work).
+OUTPUTS = (
+    "allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
+    "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md", "report.html",
+    "run.json",
+)
+#: Statuses with a posting to write.
+SOLVED = ("optimal", "feasible")
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "allocate",
+        help="allocate posts from demand and judgement; write a run directory",
+        **example_help(
+            "Load the force and the demand extract, compute the workload, solve the allocation and\n"
+            "write every output to a run directory (tables, Excel, report, run.json).\n\n"
+            "Exit codes: 0 allocated; 1 infeasible or no posting within the time limit;\n"
+            "2 bad input (every problem listed).",
+            ["allocator sample my-force",
+             "allocator allocate my-force/force.yaml my-force/demand.csv \\",
+             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
+        ),
+    )
+    p.add_argument("force", type=Path, metavar="FORCE.yaml", help="the force configuration")
+    p.add_argument("demand", type=Path, metavar="DEMAND.csv", help="the demand extract (CSV or Parquet)")
+    p.add_argument("--current", type=Path, metavar="CURRENT.csv",
+                   help="the current posting (area, shift, role, posts): moves are counted against it")
+    p.add_argument("--max-moves", type=_count, metavar="N",
+                   help="move at most N officers of each role from the current posting")
+    p.add_argument("--backend", default="cpsat", help="solver: cpsat (default) or pulp")
+    p.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds per solve (default 60)")
+    p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
+    p.add_argument("--as-of", metavar="DATE", help="end of the demand window (default: the latest record)")
+    p.add_argument("--out", type=Path, default=Path("allocation-run"), metavar="DIR",
+                   help="the run directory to write (default ./allocation-run)")
+    p.add_argument("--force", dest="overwrite", action="store_true",
+                   help="write into an existing non-empty directory (never over an input)")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
+    return n
+
+
+def _inputs(args: argparse.Namespace) -> dict[str, Path]:
+    found = {"force": args.force, "demand": args.demand}
+    judgement = judgement_file(args.force)
+    if judgement is not None:
+        found["judgement"] = judgement
+    if args.current is not None:
+        found["current"] = args.current
+    if args.mapping is not None:
+        found["mapping"] = args.mapping
+    return found
+
+
+def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
+    """Counts and window of the demand, for run.json and the report (aggregates only)."""
+    s = loaded.summary
+    return {
+        "records_read": s.rows_read,
+        "records_accepted": s.accepted,
+        "records_rejected": s.rejected_total,
+        "rejected_by_reason": dict(s.rejected),
+        "unmapped_codes": dict(s.unmapped_codes),
+        "missing_durations": s.missing_durations,
+        "window_start": None if s.window_start is None else str(s.window_start),
+        "window_end": None if s.window_end is None else str(s.window_end),
+        "as_of": str(workload.as_of),
+    }
+
+
+def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: Any,
+           progress: Progress) -> Allocation:
+    from allocator.allocate import allocate
+
+    progress(f"solving with {args.backend} (time limit {args.time_limit:g} s per stage)")
+    with progress.library_logs():
+        return allocate(workload, force, current=current, backend=args.backend,
+                        time_limit=args.time_limit, max_moves=args.max_moves)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``allocator allocate``; see the module docstring."""
+    from allocator.problem import read_current
+    from allocator.workload import compute_workload
+
+    progress = Progress(args.quiet)
+    inputs = _inputs(args)
+    out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
+
+    force = read_force(args.force, progress)
+    current = read_current(args.current, force) if args.current is not None else None
+    loaded = read_demand(args.demand, force, progress, args.mapping, args.as_of)
+    progress("computing workload")
+    workload = compute_workload(loaded.records, force, as_of=args.as_of)
+    progress(f"workload: {float(workload.array.sum()):,.0f} judged hours from {workload.n_records:,} records")
+
+    try:
+        allocation = _solve(args, workload, force, current, progress)
+    except InfeasibleError as exc:
+        return _infeasible(exc, args)
+    solver = allocation.solver
+    progress(f"solver: {solver.status}, gap {solver.gap:.3g}, {solver.seconds:.2f} s")
+    if solver.status not in SOLVED:
+        print(f"allocator: no posting: the solver ended {solver.status} "
+              f"(time limit {args.time_limit:g} s per stage)", file=sys.stderr)
+        for line in str(solver).splitlines():
+            print(f"  {line}", file=sys.stderr)
+        if args.json:
+            print_json({"status": solver.status, "solver": jsonable(solver)})
+        return EXIT_INFEASIBLE
+
+    summary = write_run(out, args, inputs, force, loaded, workload, allocation, progress)
+    progress(f"wrote {out}")
+    if args.json:
+        print_json(summary)
+    elif not args.quiet:
+        _print_summary(summary, allocation)
+    return EXIT_OK
+
+
+def _infeasible(exc: InfeasibleError, args: argparse.Namespace) -> int:
+    reasons = [str(r) for r in getattr(exc, "reasons", [])] or [str(exc)]
+    print("allocator: no allocation is possible:", file=sys.stderr)
+    for r in reasons:
+        print(f"  - {r}", file=sys.stderr)
+    if args.json:
+        print_json({"status": "infeasible", "reasons": reasons})
+    return EXIT_INFEASIBLE
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    return {
+        "backend": args.backend,
+        "time_limit": args.time_limit,
+        "max_moves": args.max_moves,
+        "as_of": args.as_of,
+        "mapping": str(args.mapping) if args.mapping is not None else None,
+        "current": args.current is not None,
+    }
+
+
+def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], force: Force,
+              loaded: DemandLoad, workload: Workload, allocation: Allocation,
+              progress: Progress) -> dict[str, Any]:
+    """Write every output of the run into ``out``; return the summary (also in run.json)."""
+    from allocator.excel import allocation_to_excel
+    from allocator.report import ReportData, build_report
+
+    writer = RunWriter(out)
+    table = allocation.table
+    writer.write_csv("allocation.csv", table)
+    writer.write_parquet("allocation.parquet", table)
+    moves = allocation.moves if args.current is not None else None
+    extra = {"Moves": moves} if moves is not None else None
+    writer.write_with("allocation.xlsx", lambda tmp: allocation_to_excel(allocation, tmp, extra))
+    if moves is not None:
+        writer.write_csv("moves.csv", moves)
+    writer.write_csv("workload.csv", workload.by_shift)
+    writer.write_csv("workload_by_type.csv", workload.by_type)
+    writer.write_csv("workload_by_hour.csv", workload.by_hour)
+    writer.write_csv("rejects.csv", loaded.rejects)
+    progress(f"wrote tables ({len(table):,} cells)")
+
+    data = _data_summary(loaded, workload)
+    parameters = _parameters(args)
+    solver = jsonable(allocation.solver)
+    report_inputs = {name: describe_input(path)["sha256"] for name, path in inputs.items()}
+    report = build_report(ReportData(
+        force=force, table=table, by_type=workload.by_type, by_hour=workload.by_hour,
+        solver=solver, moves=moves, data=data,
+        parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current")},
+        inputs={inputs[k].name: v for k, v in report_inputs.items()},
+    ))
+    writer.write_text("report.md", report.markdown)
+    writer.write_text("report.html", report.html)
+    progress("wrote report")
+
+    writer.write_csv("explanations.csv", explanations(allocation))
+    rows = {"demand": data["records_read"], "current": None}
+    described = {
+        key: describe_input(path, rows=rows.get(key)) for key, path in inputs.items()
+    }
+    posts = (pd.DataFrame({"role": table["role"].astype(str), "posts": table["posts"]})
+             .groupby("role", sort=False)["posts"].sum())
+    summary = {
+        "status": allocation.solver.status,
+        "out": str(out),
+        "posts": {str(k): int(v) for k, v in posts.items()},
+        "officers_moved": int(moves["officers"].sum()) if moves is not None and len(moves) else 0,
+        "min_coverage": _min_coverage(table),
+        "data": data,
+        "solver": {k: solver.get(k) for k in ("backend", "status", "gap", "objective", "bound")},
+    }
+    manifest = {
+        "command": "allocate",
+        "force_name": force.name,
+        "inputs": described,
+        "parameters": parameters,
+        "data": data,
+        "force": force.to_dict(),
+        "solver": solver,
+        "metrics": jsonable(getattr(allocation, "metrics", None)),
+        "summary": {k: summary[k] for k in ("posts", "officers_moved", "min_coverage")},
+        "environment": environment(),
+    }
+    writer.finish(manifest)
+    return summary
+
+
+def explanations(allocation: Allocation) -> pd.DataFrame:
+    """:meth:`Allocation.explain` for every cell, as one table (the demand-type breakdown left out)."""
+    p = allocation.problem
+    rows = []
+    for area in p.areas:
+        for shift in p.shifts:
+            for role in p.roles:
+                e = allocation.explain(area, shift, role).to_dict()
+                e.pop("by_type", None)
+                rows.append(e)
+    return pd.DataFrame(rows)
+
+
+def _min_coverage(table: pd.DataFrame) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    roles = pd.Series(table["role"].astype(str).to_numpy())
+    cov = pd.Series(table["coverage"].to_numpy(dtype="float64"))
+    for role in dict.fromkeys(roles.tolist()):
+        finite = cov[(roles == role) & cov.map(lambda v: v == v and abs(v) != float("inf"))]
+        out[role] = round(float(finite.min()), 6) if len(finite) else None
+    return out
+
+
+def _print_summary(summary: dict[str, Any], allocation: Any) -> None:
+    print(f"allocation {summary['status']}: " + ", ".join(f"{r} {n}" for r, n in summary["posts"].items()))
+    print("smallest coverage: " + ", ".join(
+        f"{r} {v:.3f}" if v is not None else f"{r} -" for r, v in summary["min_coverage"].items()))
+    if summary["officers_moved"]:
+        print(f"officers moved: {summary['officers_moved']}")
+    print(f"outputs in {summary['out']} (report: {Path(summary['out']) / 'report.html'})")

@@ -1,0 +1,177 @@
+"""``allocator compare``: what changed between two runs, and why."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.cli._common import (
+    EXIT_OK,
+    Progress,
+    add_common,
+    example_help,
+    frame_to_text,
+    print_json,
+)
+from allocator.rundir import Run, read_run
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "compare",
+        help="what changed between two runs: demand, judgement, rules, postings",
+        **example_help(
+            "Compare two run directories: the demand (record counts, workload by area and\n"
+            "type), the judgement (rows whose share, minutes or impact changed, named), the rules\n"
+            "(establishment, minimums, pins, area limits, move limit, backend) and the posting\n"
+            "change per area, shift and role.",
+            ["allocator compare runs/2026-10 runs/2026-11"],
+        ),
+    )
+    p.add_argument("run_a", type=Path, metavar="RUN_A")
+    p.add_argument("run_b", type=Path, metavar="RUN_B")
+    p.add_argument("--all", action="store_true", help="list unchanged postings too")
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def _diff_dicts(a: dict[str, Any], b: dict[str, Any], prefix: str = "") -> list[dict[str, Any]]:
+    """Leaf differences between two nested dicts: what, before, after."""
+    out: list[dict[str, Any]] = []
+    for key in list(a) + [k for k in b if k not in a]:
+        name = f"{prefix}{key}"
+        va, vb = a.get(key), b.get(key)
+        if isinstance(va, dict) and isinstance(vb, dict):
+            out += _diff_dicts(va, vb, name + ".")
+        elif va != vb:
+            out.append({"what": name, "before": va, "after": vb})
+    return out
+
+
+def judgement_changes(fa: dict[str, Any], fb: dict[str, Any]) -> list[dict[str, Any]]:
+    """Judgement rows added, removed or changed (share, minutes, impact), by demand type and role."""
+    ja = {(r["demand_type"], r["role"]): r for r in fa.get("judgement", [])}
+    jb = {(r["demand_type"], r["role"]): r for r in fb.get("judgement", [])}
+    out = []
+    for key in list(ja) + [k for k in jb if k not in ja]:
+        ra, rb = ja.get(key), jb.get(key)
+        what = f"{key[0]} / {key[1]}"
+        if ra is None:
+            out.append({"what": what, "field": "row", "before": None, "after": "added"})
+        elif rb is None:
+            out.append({"what": what, "field": "row", "before": "present", "after": "removed"})
+        else:
+            for col in ("share", "minutes", "impact"):
+                if ra.get(col) != rb.get(col):
+                    out.append({"what": what, "field": col, "before": ra.get(col), "after": rb.get(col)})
+    settings = _diff_dicts(fa.get("settings", {}), fb.get("settings", {}), "settings.")
+    factors = _diff_dicts(fa.get("area_factors", {}), fb.get("area_factors", {}), "area_factors.")
+    for d in settings + factors:
+        out.append({"what": d["what"], "field": "value", "before": d["before"], "after": d["after"]})
+    ra_roles = {r["name"]: r for r in fa.get("roles", [])}
+    for r in fb.get("roles", []):
+        old = ra_roles.get(r["name"], {})
+        if old.get("proactive_share") != r.get("proactive_share"):
+            out.append({"what": f"roles.{r['name']}", "field": "proactive_share",
+                        "before": old.get("proactive_share"), "after": r.get("proactive_share")})
+    return out
+
+
+def rule_changes(a: Run, b: Run) -> list[dict[str, Any]]:
+    """Changes in establishment, abstraction, minimums, pins, area limits, and run parameters."""
+    fa, fb = a.manifest["force"], b.manifest["force"]
+    out = []
+    roles_a = {r["name"]: r for r in fa.get("roles", [])}
+    roles_b = {r["name"]: r for r in fb.get("roles", [])}
+    for name in list(roles_a) + [n for n in roles_b if n not in roles_a]:
+        ra, rb = roles_a.get(name, {}), roles_b.get(name, {})
+        for key in ("establishment", "abstraction", "min_on_duty", "min_on_duty_by_area"):
+            out += _diff_dicts({key: ra.get(key)}, {key: rb.get(key)}, f"roles.{name}.")
+    areas_a = {x["name"]: x for x in fa.get("areas", [])}
+    areas_b = {x["name"]: x for x in fb.get("areas", [])}
+    for name in list(areas_a) + [n for n in areas_b if n not in areas_a]:
+        xa, xb = areas_a.get(name, {}), areas_b.get(name, {})
+        for key in ("max_posts", "min_posts"):
+            out += _diff_dicts({key: xa.get(key)}, {key: xb.get(key)}, f"areas.{name}.")
+    if fa.get("pins") != fb.get("pins"):
+        out.append({"what": "pins", "before": fa.get("pins"), "after": fb.get("pins")})
+    pa, pb = a.manifest.get("parameters", {}), b.manifest.get("parameters", {})
+    for key in ("max_moves", "backend", "time_limit", "as_of"):
+        if pa.get(key) != pb.get(key):
+            out.append({"what": key, "before": pa.get(key), "after": pb.get(key)})
+    return out
+
+
+def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
+    """Record counts and window, and judged workload hours by area and demand type (changed only)."""
+    da, db = a.manifest.get("data", {}), b.manifest.get("data", {})
+    counts = [{"what": k, "before": da.get(k), "after": db.get(k)}
+              for k in ("records_read", "records_accepted", "records_rejected", "window_start", "window_end")
+              if da.get(k) != db.get(k)]
+    ia, ib = a.manifest.get("inputs", {}).get("demand", {}), b.manifest.get("inputs", {}).get("demand", {})
+    if ia.get("sha256") != ib.get("sha256"):
+        counts.insert(0, {"what": "demand file", "before": ia.get("name"), "after": ib.get("name")})
+    ta = a.table("workload_by_type.csv").groupby(["area", "demand_type"], sort=False)[["records", "hours"]].sum()
+    tb = b.table("workload_by_type.csv").groupby(["area", "demand_type"], sort=False)[["records", "hours"]].sum()
+    both = ta.join(tb, how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0)
+    both["hours_change"] = both["hours_b"] - both["hours_a"]
+    changed = both[(both["hours_change"].abs() > 1e-6) | (both["records_a"] != both["records_b"])]
+    frame = changed.reset_index()[["area", "demand_type", "records_a", "records_b", "hours_a", "hours_b",
+                                   "hours_change"]]
+    frame = frame.astype({"records_a": "int64", "records_b": "int64"})
+    return counts, frame
+
+
+def posting_changes(a: Run, b: Run, include_all: bool = False) -> pd.DataFrame:
+    """Posts per area, shift and role in each run, and the change."""
+    key = ["area", "shift", "role"]
+    ta = a.table("allocation.csv")[[*key, "posts", "coverage"]]
+    tb = b.table("allocation.csv")[[*key, "posts", "coverage"]]
+    m = ta.merge(tb, on=key, how="outer", suffixes=("_a", "_b"), sort=False)
+    m[["posts_a", "posts_b"]] = m[["posts_a", "posts_b"]].fillna(0).astype("int64")
+    m["change"] = m["posts_b"] - m["posts_a"]
+    if not include_all:
+        m = m[m["change"] != 0]
+    return m.reset_index(drop=True)
+
+
+def _show(title: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\n{title}:")
+    if not rows:
+        print("  no change")
+    for r in rows:
+        field = f" {r['field']}" if "field" in r else ""
+        print(f"  {r['what']}{field}: {r['before']!r} -> {r['after']!r}")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``allocator compare``."""
+    progress = Progress(args.quiet)
+    a, b = read_run(args.run_a), read_run(args.run_b)
+    for r in (a, b):
+        bad = r.verify()
+        if bad:
+            progress(f"warning: {r.path} changed since its run: " + "; ".join(bad))
+    counts, by_type = demand_changes(a, b)
+    judgement = judgement_changes(a.manifest["force"], b.manifest["force"])
+    rules = rule_changes(a, b)
+    postings = posting_changes(a, b, args.all)
+    if args.json:
+        print_json({"demand": counts, "workload": by_type.to_dict("records"), "judgement": judgement,
+                    "rules": rules, "postings": postings.to_dict("records")})
+        return EXIT_OK
+    print(f"comparing {args.run_a} (before) with {args.run_b} (after)")
+    _show("demand", counts)
+    if len(by_type):
+        print("  workload hours by area and demand type (changed):")
+        print("\n".join("    " + line for line in frame_to_text(by_type).splitlines()))
+    _show("judgement", judgement)
+    _show("rules", rules)
+    moved = int(postings["change"].clip(lower=0).sum())
+    print(f"\npostings: {len(postings[postings['change'] != 0])} cells changed, {moved} posts moved")
+    if len(postings):
+        print("\n".join("  " + line for line in frame_to_text(postings).splitlines()))
+    return EXIT_OK

@@ -1,0 +1,153 @@
+"""``allocator explain``: why one (area, shift, role) got its posts, from a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from allocator.cli._common import (
+    EXIT_OK,
+    Progress,
+    add_common,
+    example_help,
+    frame_to_text,
+    print_json,
+)
+from allocator.config import Force
+from allocator.errors import InputError, Problem
+from allocator.rundir import Run, read_run
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser(
+        "explain",
+        help="explain one cell of a run: demand types, hours, judgement, binding rules",
+        **example_help(
+            "Explain the posts of one area, shift and role in a run directory: the cell's\n"
+            "workload by demand type with the judgement behind it, its coverage, and the rules\n"
+            "(minimum staffing, pins, area limits) that bind it. The workload is recomputed from the\n"
+            "recorded inputs when they are unchanged (same SHA-256), else read from the saved tables.",
+            ["allocator explain my-run --area 'Swindon North' --shift Night --role PC"],
+        ),
+    )
+    p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
+    p.add_argument("--area", required=True)
+    p.add_argument("--shift", required=True)
+    p.add_argument("--role", required=True)
+    add_common(p)
+    p.set_defaults(func=run)
+
+
+def _check_names(force: Force, args: argparse.Namespace, source: str) -> None:
+    problems = []
+    for kind, value, names in (("area", args.area, force.area_names), ("shift", args.shift, force.shift_names),
+                               ("role", args.role, force.role_names)):
+        if value not in names:
+            problems.append(Problem(source, f"--{kind}", f"unknown {kind}; known: {', '.join(names)}", value))
+    if problems:
+        raise InputError(source, problems)
+
+
+def _recomputed(run: Run, force: Force, args: argparse.Namespace, progress: Progress) -> pd.DataFrame | None:
+    """The cell's explanation from the recorded inputs, when all are unchanged; else None."""
+    keys = [k for k in run.manifest.get("inputs", {}) if k != "current"]
+    paths = {k: run.input_unchanged(k) for k in keys}
+    if "demand" not in paths or any(p is None for p in paths.values()):
+        return None
+    from allocator.demand import load_demand
+    from allocator.workload import compute_workload
+
+    progress("recorded inputs unchanged: recomputing the workload from them")
+    kwargs: dict[str, Any] = {}
+    if paths.get("mapping") is not None:
+        kwargs["mapping"] = paths["mapping"]
+    demand = paths["demand"]
+    assert demand is not None
+    loaded = load_demand(demand, force, **kwargs)
+    as_of = run.manifest.get("data", {}).get("window_end") or run.manifest.get("parameters", {}).get("as_of")
+    workload = compute_workload(loaded.records, force, as_of=as_of)
+    frame: pd.DataFrame = workload.explain(args.area, args.shift, args.role)
+    return frame
+
+
+def from_tables(run: Run, area: str, shift: str, role: str) -> pd.DataFrame:
+    """The cell's workload by demand type from ``workload_by_type.csv``, largest first."""
+    bt = run.table("workload_by_type.csv")
+    cell = bt[(bt["area"] == area) & (bt["shift"] == shift) & (bt["role"] == role)]
+    total = float(cell["hours"].sum())
+    out = pd.DataFrame({
+        "demand_type": cell["demand_type"].astype(str).to_numpy(),
+        "records": cell["records"].to_numpy(dtype="int64"),
+        "hours": cell["hours"].to_numpy(dtype="float64"),
+    })
+    out["share"] = out["hours"] / total if total > 0 else 0.0
+    return out.sort_values(["hours", "demand_type"], ascending=[False, True], kind="stable").reset_index(drop=True)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``allocator explain``."""
+    progress = Progress(args.quiet)
+    run_dir = read_run(args.run_dir)
+    force = Force.model_validate(run_dir.manifest["force"])
+    _check_names(force, args, str(args.run_dir))
+    changed = run_dir.verify()
+    if changed:
+        progress("warning: the run directory changed since the run: " + "; ".join(changed))
+    frame = _recomputed(run_dir, force, args, progress)
+    source = "recomputed from the recorded inputs"
+    if frame is None:
+        progress("recorded inputs missing or changed: explaining from the saved tables")
+        frame = from_tables(run_dir, args.area, args.shift, args.role)
+        source = "saved tables"
+    frame = _with_judgement(frame, force, args.role)
+    cell = _cell(run_dir, "allocation.csv", args)
+    why = _cell(run_dir, "explanations.csv", args) if run_dir.has("explanations.csv") else {}
+    cell.update({k: v for k, v in why.items() if k not in cell})
+    if args.json:
+        print_json({"area": args.area, "shift": args.shift, "role": args.role, "source": source,
+                    "cell": cell,
+                    "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]})
+        return EXIT_OK
+    print(f"{args.area} / {args.shift} / {args.role}  (run {args.run_dir}; workload {source})")
+    if "binding" in cell:
+        print(f"  bound by: {cell['binding']} - {cell.get('detail', '')}")
+    labels = {"posts": "posts", "current": "current posts", "change": "change", "on_duty": "on duty",
+              "workload_hours": "workload hours", "coverage": "coverage",
+              "role_min_coverage": "role's smallest coverage", "target": "proportional share",
+              "coverage_plus_one": "coverage with one more", "coverage_minus_one": "coverage with one fewer",
+              "role_min_if_minus_one": "role's smallest with one fewer"}
+    for key, label in labels.items():
+        value = cell.get(key)
+        if value is not None:
+            print(f"  {label:32s} {value:,.3f}" if isinstance(value, float) else f"  {label:32s} {value}")
+    print("workload by demand type:")
+    print(frame_to_text(frame))
+    return EXIT_OK
+
+
+def _cell(run_dir: Run, name: str, args: argparse.Namespace) -> dict[str, Any]:
+    table = run_dir.table(name)
+    row = table[(table["area"] == args.area) & (table["shift"] == args.shift) & (table["role"] == args.role)]
+    return {str(k): _plain(v) for k, v in row.iloc[0].items()} if len(row) else {}
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and value != value:
+        return None
+    return value
+
+
+def _with_judgement(frame: pd.DataFrame, force: Force, role: str) -> pd.DataFrame:
+    """Add the judgement (share, standard minutes, impact) for the role to each demand type."""
+    j = force.judgement_table()
+    j = j[j["role"] == role].set_index("demand_type")
+    out = frame.copy()
+    out["demand_type"] = out["demand_type"].astype(str)
+    for col, name in (("share", "judged_share"), ("minutes", "std_minutes"), ("impact", "impact")):
+        out[name] = out["demand_type"].map(j[col]).astype("float64")
+    return out
