@@ -296,10 +296,10 @@ def binding_rules(
         i, j, k = index[(pin.area, pin.shift, pin.role)]
         rows.append(("pin", pin.area, pin.shift, pin.role, pin.posts, int(posts[i, j, k])))
     if max_moves is not None and moves is not None:
-        for role in force.role_names:
-            moved = int(moves.loc[moves["role"].astype(str) == role, "officers"].sum())
+        for role_name in force.role_names:
+            moved = int(moves.loc[moves["role"].astype(str) == role_name, "officers"].sum())
             if moved >= max_moves:
-                rows.append(("move limit", "all", "all", role, int(max_moves), moved))
+                rows.append(("move limit", "all", "all", role_name, int(max_moves), moved))
     return pd.DataFrame(rows, columns=["rule", "area", "shift", "role", "limit", "posts"])
 
 
