@@ -170,6 +170,10 @@ def solve(
             report.seconds = time.perf_counter() - start
             if result.status == "infeasible":
                 reasons = explain_infeasible(problem, r)
+                if not reasons:  # the exact check finds a posting: the solver is at fault
+                    report.status = "error"
+                    reasons = [f"{rp.name}: the {solver.name} solver reported the rules infeasible, "
+                               f"but the exact check finds a posting (a solver fault)"]
                 raise InfeasibleError(reasons, report)
             raise InfeasibleError(
                 [f"{rp.name}: the solver found no posting within the time limit "

@@ -46,9 +46,9 @@ class CpSatBackend:
         else:
             model.add(sum(x) <= spec.total)
         if spec.max_l1 is not None and spec.current is not None:
-            model.add(_l1(model, x, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m") <= spec.max_l1)
+            model.add(_l1(model, x, lo, hi, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m") <= spec.max_l1)
 
-        objectives = [_objective(model, x, st, i) for i, st in enumerate(spec.stages)]
+        objectives = [_objective(model, x, lo, hi, st, i) for i, st in enumerate(spec.stages)]
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = int(seed)
@@ -101,6 +101,8 @@ class CpSatBackend:
 def _l1(
     model: cp_model.CpModel,
     x: list[cp_model.IntVar],
+    lo: list[int],
+    hi: list[int],
     weights: np.ndarray,
     target: np.ndarray,
     scale: int,
@@ -110,8 +112,7 @@ def _l1(
     terms = []
     for c in np.flatnonzero(np.asarray(weights) != 0):
         t = int(target[c])
-        d = model.new_int_var(0, max(abs(scale * int(x[c].proto.domain[-1]) - t),
-                                     abs(scale * int(x[c].proto.domain[0]) - t)), f"{tag}{c}")
+        d = model.new_int_var(0, max(abs(scale * int(hi[c]) - t), abs(scale * int(lo[c]) - t)), f"{tag}{c}")
         model.add(d >= scale * x[c] - t)
         model.add(d >= t - scale * x[c])
         terms.append((d, int(weights[c])))
@@ -120,10 +121,12 @@ def _l1(
     return cp_model.LinearExpr.weighted_sum([d for d, _ in terms], [w for _, w in terms])
 
 
-def _objective(model: cp_model.CpModel, x: list[cp_model.IntVar], st: Stage, i: int) -> cp_model.LinearExpr:
+def _objective(
+    model: cp_model.CpModel, x: list[cp_model.IntVar], lo: list[int], hi: list[int], st: Stage, i: int
+) -> cp_model.LinearExpr:
     if st.kind == "l1":
         assert st.target is not None
-        return _l1(model, x, st.weights, st.target, st.scale, f"d{i}_")
+        return _l1(model, x, lo, hi, st.weights, st.target, st.scale, f"d{i}_")
     w = as_ints(st.weights)
     keep = [c for c in range(len(x)) if w[c]]
     return cp_model.LinearExpr.weighted_sum([x[c] for c in keep], [w[c] for c in keep])

@@ -15,6 +15,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from typing import Any
 
 import numpy as np
@@ -41,13 +42,16 @@ class PulpBackend:
     def _solver(self, time_limit: float, seed: int, log_path: str) -> Any:
         if self.option == "highs":
             return pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1, random_seed=int(seed))
-        return pulp.PULP_CBC_CMD(
-            msg=False,
-            timeLimit=time_limit,
-            threads=1,
-            logPath=log_path,
-            options=[f"randomSeed {int(seed) + 1}", f"randomCbcSeed {int(seed) + 1}"],
-        )
+        with warnings.catch_warnings():
+            # PuLP 3.3 deprecates its bundled CBC for 4.0; pyproject pins PuLP below 3.4
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(
+                msg=False,
+                timeLimit=time_limit,
+                threads=1,
+                logPath=log_path,
+                options=[f"randomSeed {int(seed) + 1}", f"randomCbcSeed {int(seed) + 1}"],
+            )
 
     def solve(self, spec: MilpSpec, time_limit: float, seed: int) -> MilpResult:
         """Solve ``spec`` stage by stage; see :class:`allocator.backends.Backend`."""
@@ -55,7 +59,7 @@ class PulpBackend:
         prob = pulp.LpProblem(f"allocation_{_safe(spec.name)}", pulp.LpMinimize)
         width = len(str(spec.n))
         x = [
-            pulp.LpVariable(f"x{c:0{width}d}", int(spec.lo[c]), int(spec.hi[c]), cat=pulp.LpInteger)
+            prob.add_variable(f"x{c:0{width}d}", int(spec.lo[c]), int(spec.hi[c]), cat=pulp.LpInteger)
             for c in range(spec.n)
         ]
         groups = np.asarray(spec.groups)
@@ -150,7 +154,7 @@ def _l1(prob: pulp.LpProblem, x: list[Any], weights: np.ndarray, target: np.ndar
     terms = []
     width = len(str(len(x)))
     for c in np.flatnonzero(np.asarray(weights) != 0):
-        d = pulp.LpVariable(f"{tag}{c:0{width}d}", 0)
+        d = prob.add_variable(f"{tag}{c:0{width}d}", 0)
         t = int(target[c])
         prob += d >= scale * x[c] - t, f"{tag}up{c}"
         prob += d >= t - scale * x[c], f"{tag}dn{c}"

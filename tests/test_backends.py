@@ -1,0 +1,185 @@
+"""Conformance: every installed backend must agree on stage objectives and invariants.
+
+The same small problems run on every backend (not identical postings: equal
+stage objective values and the same rules honoured).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import allocator
+from allocator.backends import MilpSpec, Stage, available_backends, get_backend
+from allocator.config import Area, Pin
+from tests.strategies import forces
+
+BACKENDS = available_backends()
+#: pulp is an alias of pulp:cbc; solve each solver once
+SOLVERS = [b for b in BACKENDS if b != "pulp"]
+
+
+@st.composite
+def workloads(draw: st.DrawFn, force: allocator.Force) -> np.ndarray:
+    """A workload array for ``force``: hours per cell, some cells empty."""
+    shape = (len(force.areas), len(force.shifts), len(force.roles))
+    values = draw(
+        st.lists(
+            st.one_of(st.just(0.0), st.floats(1.0, 5000.0, allow_nan=False, allow_infinity=False)),
+            min_size=int(np.prod(shape)),
+            max_size=int(np.prod(shape)),
+        )
+    )
+    return np.array(values).reshape(shape)
+
+
+@st.composite
+def cases(draw: st.DrawFn, coupled: bool = False) -> tuple[allocator.Force, np.ndarray]:
+    """A small random force with a workload; ``coupled`` adds area bounds and pins."""
+    force = draw(forces(max_areas=3, max_roles=2, max_types=2))
+    W = draw(workloads(force))
+    if coupled:
+        p = allocator.build_problem(W, force)
+        areas = []
+        for i, area in enumerate(force.areas):
+            cap = {}
+            for r, role in enumerate(force.roles):
+                if draw(st.booleans()):
+                    need = int(p.lower[i, :, r].sum())
+                    cap[role.name] = need + draw(st.integers(0, 6))
+            areas.append(Area(name=area.name, max_posts=cap))
+        pins = []
+        if draw(st.booleans()):
+            r = draw(st.integers(0, len(force.roles) - 1))
+            s = draw(st.integers(0, len(force.shifts) - 1))
+            low = int(p.lower[0, s, r])
+            pins.append(Pin(area=force.areas[0].name, shift=force.shifts[s].name,
+                            role=force.roles[r].name, posts=low + draw(st.integers(0, 2))))
+        force = force.model_copy(update={"areas": areas, "pins": pins})
+    return force, W
+
+
+def _solve_all(force: allocator.Force, W: np.ndarray, **kw: object) -> dict[str, allocator.Allocation]:
+    return {b: allocator.allocate(W, force, backend=b, time_limit=20, **kw) for b in SOLVERS}
+
+
+def _check_invariants(a: allocator.Allocation) -> None:
+    p = a.problem
+    x = a.posts
+    assert x.dtype == np.int64 and (x >= 0).all()
+    totals = x.sum(axis=(0, 1))
+    if p.allow_unallocated:
+        assert (totals <= p.establishment).all()
+    else:
+        np.testing.assert_array_equal(totals, p.establishment)
+    assert (x >= p.lower).all(), "minimum staffing broken"
+    assert (x <= p.upper).all()
+    pinned = p.pins >= 0
+    np.testing.assert_array_equal(x[pinned], p.pins[pinned])
+    area_tot = x.sum(axis=1)
+    assert (area_tot <= p.area_max).all() and (area_tot >= p.area_min).all()
+    if p.current is not None and p.max_moves is not None:
+        # the move limit holds for each role (roles share no constraint)
+        assert (np.abs(x - p.current).sum(axis=(0, 1)) <= 2 * p.max_moves).all()
+    # stage 1's reported objective is the posting's real smallest coverage
+    for r, role in enumerate(p.roles):
+        mask = p.objective_mask[:, :, r]
+        if mask.any():
+            got = (p.capacity[:, :, r] * x[:, :, r] / np.where(mask, p.workload[:, :, r], 1))[mask].min()
+            assert got == pytest.approx(a.solver.objective[f"maximin[{role}]"], rel=1e-9)
+
+
+def _agree(results: dict[str, allocator.Allocation]) -> None:
+    reports = [a.solver for a in results.values()]
+    for a in results.values():
+        assert a.solver.status == "optimal", str(a.solver)
+        _check_invariants(a)
+    keys = reports[0].objective.keys()
+    for rep in reports[1:]:
+        assert rep.objective.keys() == keys
+        for k in keys:
+            assert rep.objective[k] == pytest.approx(reports[0].objective[k], rel=1e-9, abs=1e-9, nan_ok=True), k
+
+
+def test_registry_names_and_errors() -> None:
+    assert "cpsat" in BACKENDS and "pulp:cbc" in BACKENDS
+    assert get_backend("pulp").name == "pulp:cbc"
+    with pytest.raises(ValueError, match="unknown backend 'gurobi'"):
+        get_backend("gurobi")
+    with pytest.raises(ValueError, match="unknown option"):
+        get_backend("pulp:glpk")
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+def test_lexicographic_stages_on_a_hand_worked_spec(backend: str) -> None:
+    # 3 cells, total 5; stage 1 pulls towards (2, 2, 1); stage 2 breaks the tie to the lowest index
+    spec = MilpSpec(
+        name="PC",
+        lo=np.array([0, 0, 1]),
+        hi=np.array([5, 5, 5]),
+        groups=np.array([0, 0, 1]),
+        group_lo=np.array([0, 0]),
+        group_hi=np.array([3, 5]),  # area 0 (cells 0, 1) at most 3
+        total=5,
+        exact_total=True,
+        stages=[
+            Stage("proportional", "l1", np.ones(3, dtype=np.int64), np.array([2000, 2000, 1000]), 1000),
+            Stage("tie-break", "linear", np.array([1, 2, 3])),
+        ],
+    )
+    res = get_backend(backend).solve(spec, time_limit=10, seed=0)
+    assert res.status == "optimal"
+    # area 0 holds at most 3, so one of the first two cells gives a post to cell 2: deviation 2
+    assert res.stages[0].objective == 2000 and res.stages[0].bound == pytest.approx(2000)
+    assert res.x is not None and res.x.tolist() == [2, 1, 2]  # tie-break: 1*2 + 2*1 + 3*2 = 10
+    assert res.stages[1].objective == 10
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+def test_infeasible_spec_is_reported_not_raised(backend: str) -> None:
+    spec = MilpSpec("PC", np.array([3, 3]), np.array([5, 5]), np.array([0, 1]), np.zeros(2, dtype=np.int64),
+                    np.array([5, 5]), 4, True, [Stage("tie-break", "linear", np.array([1, 1]))])
+    res = get_backend(backend).solve(spec, time_limit=10, seed=0)
+    assert res.status == "infeasible" and res.x is None
+
+
+def test_backends_agree_on_the_sample(sample_force: allocator.Force) -> None:
+    W = np.random.default_rng(7).uniform(200, 4000, (6, 5, 3))
+    results = _solve_all(sample_force, W)
+    _agree(results)
+    # the tie-break makes the posting itself the same on every backend
+    first = next(iter(results.values())).posts
+    for a in results.values():
+        np.testing.assert_array_equal(a.posts, first)
+
+
+def test_backends_agree_with_a_current_posting(sample_force: allocator.Force) -> None:
+    rng = np.random.default_rng(3)
+    W = rng.uniform(200, 4000, (6, 5, 3))
+    current = allocator.allocate(rng.uniform(200, 4000, (6, 5, 3)), sample_force).posts
+    _agree(_solve_all(sample_force, W, current=current))
+    limited = _solve_all(sample_force, W, current=current, max_moves=10)
+    _agree(limited)
+    for a in limited.values():
+        assert (a.metrics.loc[["PC", "PCSO", "LCI"], "moves"] <= 10).all()
+
+
+@settings(max_examples=15)
+@given(cases())
+def test_backends_agree_on_random_forces(case: tuple[allocator.Force, np.ndarray]) -> None:
+    force, W = case
+    _agree(_solve_all(force, W))
+
+
+@settings(max_examples=15)
+@given(cases(coupled=True))
+def test_backends_agree_with_area_bounds_and_pins(case: tuple[allocator.Force, np.ndarray]) -> None:
+    force, W = case
+    p = allocator.build_problem(W, force)
+    if not allocator.diagnose.diagnose(p).ok:
+        with pytest.raises(allocator.InfeasibleError):
+            allocator.allocate(W, force)
+        return
+    _agree(_solve_all(force, W))
