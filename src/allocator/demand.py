@@ -56,7 +56,6 @@ from __future__ import annotations
 import difflib
 import html
 import logging
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,7 +71,9 @@ from allocator.mapping import (
     DemandMapping,
     as_mapping,
     blank,
+    blank_mask,
     encode,
+    parse_numbers,
     parse_times,
     read_extract,
 )
@@ -283,8 +284,8 @@ def load_demand(
     ts, t_status = parse_times(cols[t_field], m.format, tz)
     area_codes, area_vals = encode(cols["area"])
     type_codes, type_vals = encode(cols["demand_type"])
-    area_blank = np.array([blank(v) for v in area_vals], dtype=bool)
-    type_blank = np.array([blank(v) for v in type_vals], dtype=bool)
+    area_blank = blank_mask(area_vals)
+    type_blank = blank_mask(type_vals)
     blank_field = np.where(t_status == 1, 1, 0).astype(np.int8)
     blank_field[(blank_field == 0) & _take(area_blank, area_codes, True)] = 2
     blank_field[(blank_field == 0) & _take(type_blank, type_codes, True)] = 3
@@ -295,7 +296,10 @@ def load_demand(
     # 4: areas, through the aliases
     a_index = {a: i for i, a in enumerate(force.area_names)}
     area_of = np.array(
-        [a_index.get(_norm(v), a_index.get(m.areas.get(_norm(v), ""), -1)) for v in area_vals],
+        [
+            a_index.get(_norm(v), a_index.get(m.areas.get(_norm(v), ""), -1))
+            for v in area_vals.to_pylist()
+        ],
         dtype=np.int16,
     )
     area = _take(area_of, area_codes, -1)
@@ -307,7 +311,7 @@ def load_demand(
     catch = force.settings.catch_all_type
     type_of = np.full(len(type_vals), -1, dtype=np.int16)
     sent_to_catch = np.zeros(len(type_vals), dtype=bool)
-    for k, v in enumerate(type_vals):
+    for k, v in enumerate(type_vals.to_pylist()):
         code = _norm(v)
         target = lookup.get(code, code)
         if target in t_index:
@@ -329,11 +333,9 @@ def load_demand(
 
     # 9: duplicate ids among the rows still standing
     first_row = np.zeros(n, dtype=np.int64)
-    id_vals: list[str | None] = []
-    id_codes = np.zeros(0, dtype=np.int32)
     if "id" in cols:
         id_codes, id_vals = encode(cols["id"])
-        ids_blank = _take(np.array([blank(v) for v in id_vals], dtype=bool), id_codes, True)
+        ids_blank = _take(blank_mask(id_vals), id_codes, True)
         standing = np.flatnonzero((reason == 0) & ~ids_blank)
         keyed = id_codes[standing]
         dup = pd.Series(keyed).duplicated().to_numpy()
@@ -365,7 +367,7 @@ def load_demand(
     if sent_to_catch.any():
         per_code = np.bincount(type_codes[ok], minlength=len(type_vals))
         unmapped = {
-            _norm(type_vals[k]): int(per_code[k])
+            _norm(type_vals[int(k)].as_py()): int(per_code[k])
             for k in np.flatnonzero(sent_to_catch)
             if per_code[k]
         }
@@ -443,21 +445,9 @@ def _durations(
         minutes = np.where(status == 1, np.nan, minutes)
     else:
         codes, values = encode(col)
-        per = np.full(len(values), np.nan)
-        bad = np.zeros(len(values), dtype=np.int8)
-        for k, v in enumerate(values):
-            if blank(v):
-                continue
-            try:
-                x = float(_norm(v))
-            except ValueError:
-                x = math.nan
-            if math.isfinite(x):
-                per[k] = x
-            else:
-                bad[k] = 1
+        per, bad = parse_numbers(values)
         minutes = _take(per, codes, np.nan)
-        status = _take(bad, codes, 0)
+        status = _take(bad.astype(np.int8), codes, 0)
     status[(status == 0) & (minutes < 0)] = 2
     return minutes, status, "duration"
 
@@ -500,7 +490,7 @@ def _rejects(
     cols: dict[str, pa.ChunkedArray],
     wanted: dict[str, str],
     detail_col: dict[int, str],
-    area_vals: list[str | None],
+    area_vals: pa.Array,
     area_codes: np.ndarray,
     first_row: np.ndarray,
     blank_field: np.ndarray,
@@ -521,7 +511,8 @@ def _rejects(
     detail = np.empty(len(bad), dtype=object)
     blank_names = {1: wanted["start" if "start" in cols else "timestamp"], 2: wanted["area"],
                    3: wanted["demand_type"]}
-    suggest = {k: _suggest("area", _norm(v), force.area_names) for k, v in enumerate(area_vals)}
+    unknown = np.unique(area_codes[bad[why == _CODE["unknown area"]]])
+    suggest = {int(k): _suggest("area", _norm(area_vals[int(k)].as_py()), force.area_names) for k in unknown}
     for code in np.unique(why):
         sel = np.flatnonzero(why == code)
         rows = bad[sel]

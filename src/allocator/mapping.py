@@ -47,7 +47,9 @@ __all__ = [
     "DemandMapping",
     "as_mapping",
     "blank",
+    "blank_mask",
     "encode",
+    "parse_numbers",
     "parse_times",
     "read_extract",
 ]
@@ -61,6 +63,7 @@ _ISO_REGEX = (
     r"(?:[T ](?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?P<frac>\.\d{1,9})?)?)?"
     r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?\s*$"
 )
+_NUMBER_REGEX = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _BATCH = 1 << 20
 _DICT = pa.dictionary(pa.int32(), pa.string())
 _TEXT_FIELDS = {"area", "demand_type", "grade", "duration"}  # repeat a lot: dictionary-encode
@@ -314,21 +317,37 @@ def _from_pandas(s: pd.Series) -> pa.ChunkedArray:
     return pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
 
 
-def encode(col: pa.ChunkedArray) -> tuple[np.ndarray, list[str | None]]:
-    """Dictionary codes per row (-1 for null) and the distinct values as text."""
+def encode(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dictionary codes per row (-1 for null) and the distinct values (a string array)."""
     if not pa.types.is_dictionary(col.type):
-        if not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)):
+        if not pa.types.is_string(col.type):
             col = pc.cast(col, pa.string())
         col = pc.dictionary_encode(col)
     col = col.unify_dictionaries()
     if col.num_chunks == 0:
-        return np.zeros(0, dtype=np.int32), []
-    values = [None if v is None else str(v) for v in col.chunk(0).dictionary.to_pylist()]
+        return np.zeros(0, dtype=np.int32), pa.array([], pa.string())
+    dictionary = col.chunk(0).dictionary
+    if not pa.types.is_string(dictionary.type):
+        dictionary = pc.cast(dictionary, pa.string())
     codes = np.concatenate(
         [np.asarray(c.indices.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int32)
          for c in col.chunks]
-    ) if col.num_chunks else np.zeros(0, dtype=np.int32)
-    return codes, values
+    )
+    return codes, dictionary
+
+
+def blank_mask(values: pa.Array) -> np.ndarray:
+    """Per value: is it missing (null, empty, whitespace, NA, N/A, NULL, NaN, None)?"""
+    return np.asarray(pc.fill_null(pc.match_substring_regex(values, _NA_REGEX), True), dtype=bool)
+
+
+def parse_numbers(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per value: the number (NaN when missing or bad) and whether it is not a finite number."""
+    missing = blank_mask(values)
+    numeric = np.asarray(pc.fill_null(pc.match_substring_regex(values, _NUMBER_REGEX), False), dtype=bool)
+    text = pc.if_else(pa.array(numeric), pc.utf8_trim_whitespace(values), "nan")
+    number = np.asarray(pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+    return number, ~missing & ~numeric
 
 
 def blank(v: str | None) -> bool:

@@ -242,7 +242,7 @@ def sample_demand(
     slots = rng.choice(n_hours, size=n, p=p / p.sum())
     offsets = np.minimum(slots * 3600 + rng.integers(0, 3600, size=n), total_s - 1)
     offsets.sort()  # an extract is chronological; sorting keeps slot/offset draws fixed
-    night = np.isin(how[offsets // 3600], _NIGHT_HOURS)
+    night = np.isin(how[offsets // 3600] % 24, _NIGHT_HOURS)
 
     areas = rng.choice(len(force.areas), size=n, p=area_weights(force)).astype(np.int16)
     day_w, night_w = type_weights(force)
