@@ -142,7 +142,8 @@ def _role_checks(problem: AllocationProblem, rp: RoleProblem, r: int, out: Diagn
                     f"pinned, at most {int(rp.area_max[a])}"
                 )
             else:
-                what = "minimum staffing and pins" if pin_sum[a] else "minimum staffing"
+                srcs = [k for k, v in problem.lower_bounds.items() if (v[a, :, r] > 0).any()]
+                what = " and ".join((srcs or [MIN_STAFFING]) + (["pins"] if pin_sum[a] else []))
                 errors.append(
                     f"{what} in {area} need {_plural(int(alo[a]), role)}; "
                     f"the area's bound is {int(rp.area_max[a])}"
@@ -159,7 +160,7 @@ def _role_checks(problem: AllocationProblem, rp: RoleProblem, r: int, out: Diagn
     need_lo = np.maximum(alo, rp.area_min)
     can_hi = np.minimum(ahi, rp.area_max)
     if need_lo.sum() > rp.total:
-        parts = ["minimum staffing"]
+        parts = [k for k, v in problem.lower_bounds.items() if (v[:, :, r] > 0).any()] or [MIN_STAFFING]
         if pinned.any():
             parts.append("pins")
         if (rp.area_min > alo).any():
@@ -180,7 +181,7 @@ def _role_checks(problem: AllocationProblem, rp: RoleProblem, r: int, out: Diagn
         l1 = rp.min_l1(rp.lo, rp.hi)
         if l1 > 2 * rp.max_moves:
             out.errors.append(
-                f"max_moves {rp.max_moves} cannot reach the rules for {role}s: at least "
+                f"{role}: max_moves {rp.max_moves} cannot reach the minimums and bounds: at least "
                 f"{math.ceil(l1 / 2)} moves needed"
             )
             return
