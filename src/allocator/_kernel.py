@@ -45,6 +45,7 @@ import numpy as np
 __all__ = [
     "HOURS_PER_WEEK",
     "Partials",
+    "by_shift",
     "judged_hours",
     "partial_sums",
     "shift_shares",
@@ -307,7 +308,24 @@ def judged_hours(
     """
     k = share * impact / 60.0  # (types, roles)
     standard = partials.weight[..., 0] + (1.0 - data_weight) * partials.weight[..., 1]
-    out = np.einsum("aht,tr->ahtr", standard, minutes * k)
-    out += np.einsum("aht,tr->ahtr", data_weight * partials.minutes, k)
+    out = standard[..., None] * (minutes * k)
+    out += (data_weight * partials.minutes)[..., None] * k
     out *= area_factor[:, None, None, :]
     return out
+
+
+def by_shift(
+    hours: np.ndarray, count: np.ndarray, to_shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hours and record counts per (area, shift, demand type[, role]).
+
+    ``hours`` is (areas, 168, types, roles) from :func:`judged_hours`, ``count``
+    the partials' (areas, 168, types, 2) counts and ``to_shift`` the (168, shifts)
+    shares. Hours are shared by ``to_shift``; a record is counted in every shift
+    with a share of its hour.
+    """
+    # (areas, types, roles, 168) @ (168, shifts), back to (areas, shifts, types, roles)
+    hours_by_shift = np.matmul(hours.transpose(0, 2, 3, 1), to_shift).transpose(0, 3, 1, 2)
+    on_duty = (to_shift > 0).astype(np.int64)
+    records = np.matmul(count.sum(axis=3).transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
+    return np.ascontiguousarray(hours_by_shift), np.ascontiguousarray(records)

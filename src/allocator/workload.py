@@ -42,7 +42,14 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from allocator._kernel import HOURS_PER_WEEK, Partials, judged_hours, partial_sums, shift_shares
+from allocator._kernel import (
+    HOURS_PER_WEEK,
+    Partials,
+    by_shift,
+    judged_hours,
+    partial_sums,
+    shift_shares,
+)
 from allocator.config import Force, _unknown
 from allocator.errors import Problem, WorkloadError
 
@@ -51,6 +58,7 @@ __all__ = [
     "PreparedRecords",
     "Workload",
     "compute_workload",
+    "hour_shift_matrix",
     "prepare_records",
     "workload_from_partials",
 ]
@@ -565,10 +573,8 @@ def workload_from_partials(
     share, minutes, impact, _ = force.judgement_arrays()
     hours = judged_hours(
         partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight
-    )  # (areas, 168, types, roles)
-    by_type = np.einsum("ahtr,hs->astr", hours, to_shift)
-    on_duty = (to_shift > 0).astype(np.int64)
-    records = np.einsum("aht,hs->ast", partials.count.sum(axis=3), on_duty)
+    )
+    by_type, records = by_shift(hours, partials.count, to_shift)
     return Workload(
         array=by_type.sum(axis=2),
         by_type_array=by_type,
