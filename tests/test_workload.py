@@ -367,3 +367,22 @@ def test_other_argument_errors() -> None:
         compute_workload(prepared, other)
     with pytest.raises(TypeError, match="records must be a pandas DataFrame"):
         prepare_records([1, 2], force)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("zone", "start", "end"),
+    [
+        ("Europe/London", "2023-01-01", "2025-01-01"),  # two clock changes a year
+        ("Australia/Lord_Howe", "2023-01-01", "2025-01-01"),  # changes by 30 minutes
+        ("Asia/Kathmandu", "2023-01-01", "2024-01-01"),  # +05:45
+        ("Europe/London", "1847-01-01", "1849-01-01"),  # local mean time -00:01:15 until Dec 1847
+    ],
+)
+def test_local_hour_of_week_matches_pandas_in_any_zone(zone: str, start: str, end: str) -> None:
+    from allocator.workload import _LocalClock
+
+    rng = np.random.default_rng(3)
+    utc = np.sort(rng.integers(pd.Timestamp(start).value, pd.Timestamp(end).value, 20_000))
+    local = pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)
+    expected = (local.day_of_week * 24 + local.hour).to_numpy()
+    np.testing.assert_array_equal(_LocalClock(utc, zone).hour_of_week(utc), expected)

@@ -260,11 +260,45 @@ def _as_of(as_of: Any, tz: str, utc_ns: np.ndarray | None) -> pd.Timestamp:
     return ts.as_unit("ns")
 
 
-def _hour_of_week(utc_local: pd.Series) -> np.ndarray:
-    """Local hour of the week (0 = Monday 00:00) of tz-aware timestamps, int16."""
-    wall = utc_local.dt.tz_localize(None).to_numpy().astype("datetime64[ns]").view(np.int64)
-    hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
-    return (hours % HOURS_PER_WEEK).astype(np.int16)
+class _LocalClock:
+    """UTC nanoseconds -> local hour of the week, through a table of UTC offsets.
+
+    The zone's offset is looked up once per 15-minute slot of the records' span
+    (every offset and clock change since the 1970s falls on a quarter hour);
+    records in a slot with a change of offset inside it (historical local mean
+    time) are converted one by one by pandas instead.
+    """
+
+    SLOT = 15 * 60 * 10**9
+    MAX_SLOTS = 4_000_000  # a century; beyond it, pandas converts every record
+
+    def __init__(self, utc_ns: np.ndarray, tz: str):
+        self.tz = tz
+        self.first = int(utc_ns.min()) // self.SLOT if utc_ns.size else 0
+        slots = (int(utc_ns.max()) // self.SLOT - self.first + 1) if utc_ns.size else 0
+        self.table = slots <= self.MAX_SLOTS
+        if self.table:
+            starts = (self.first + np.arange(slots, dtype=np.int64)) * self.SLOT
+            self.offset = self._wall(starts) - starts
+            self.mixed = self._wall(starts + (self.SLOT - 1)) - (starts + (self.SLOT - 1)) != self.offset
+
+    def _wall(self, utc_ns: np.ndarray) -> np.ndarray:
+        index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+        wall = index.tz_convert(self.tz).tz_localize(None)
+        return np.asarray(wall.as_unit("ns").asi8, dtype=np.int64)
+
+    def hour_of_week(self, utc_ns: np.ndarray) -> np.ndarray:
+        """Local hour of the week (0 = Monday 00:00), int16."""
+        if self.table:
+            slot = utc_ns // self.SLOT - self.first
+            wall = utc_ns + self.offset[slot]
+            odd = np.flatnonzero(self.mixed[slot])
+            if odd.size:
+                wall[odd] = self._wall(utc_ns[odd])
+        else:
+            wall = self._wall(utc_ns)
+        hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
+        return (hours % HOURS_PER_WEEK).astype(np.int16)
 
 
 def prepare_records(
@@ -344,10 +378,10 @@ def prepare_records(
     n = len(records)
     hour = np.empty(n, dtype=np.int16)
     weight = None if settings.half_life_days is None else np.empty(n, dtype=np.float64)
-    ts = records["timestamp"]
+    clock = _LocalClock(utc_ns, settings.timezone)
     for lo in range(0, n, _PREP_CHUNK):
         hi = min(lo + _PREP_CHUNK, n)
-        hour[lo:hi] = _hour_of_week(ts.iloc[lo:hi].dt.tz_convert(settings.timezone))
+        hour[lo:hi] = clock.hour_of_week(utc_ns[lo:hi])
         if weight is not None and settings.half_life_days is not None:
             age_days = (stamp.value - utc_ns[lo:hi]) / _NS_PER_DAY
             np.exp2(age_days / -settings.half_life_days, out=weight[lo:hi])
