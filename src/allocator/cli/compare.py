@@ -114,8 +114,7 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     ia, ib = a.manifest.get("inputs", {}).get("demand", {}), b.manifest.get("inputs", {}).get("demand", {})
     if ia.get("sha256") != ib.get("sha256"):
         counts.insert(0, {"what": "demand file", "before": ia.get("name"), "after": ib.get("name")})
-    ta = a.table("workload_by_type.csv").groupby(["area", "demand_type"], sort=False)[["records", "hours"]].sum()
-    tb = b.table("workload_by_type.csv").groupby(["area", "demand_type"], sort=False)[["records", "hours"]].sum()
+    ta, tb = _by_area_type(a), _by_area_type(b)
     both = ta.join(tb, how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0)
     both["hours_change"] = both["hours_b"] - both["hours_a"]
     changed = both[(both["hours_change"].abs() > 1e-6) | (both["records_a"] != both["records_b"])]
@@ -123,6 +122,15 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
                                    "hours_change"]]
     frame = frame.astype({"records_a": "int64", "records_b": "int64"})
     return counts, frame
+
+
+def _by_area_type(r: Run) -> pd.DataFrame:
+    """Records and hours per (area, demand type); records counted once, not once per role."""
+    bt = r.table("workload_by_type.csv")
+    hours = bt.groupby(["area", "demand_type"], sort=False)["hours"].sum()
+    first_role = bt["role"].iloc[0] if len(bt) else None
+    records = bt[bt["role"] == first_role].groupby(["area", "demand_type"], sort=False)["records"].sum()
+    return pd.DataFrame({"records": records, "hours": hours}).fillna(0)
 
 
 def posting_changes(a: Run, b: Run, include_all: bool = False) -> pd.DataFrame:

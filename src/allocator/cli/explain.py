@@ -74,9 +74,12 @@ def _recomputed(run: Run, force: Force, args: argparse.Namespace, progress: Prog
 
 
 def from_tables(run: Run, area: str, shift: str, role: str) -> pd.DataFrame:
-    """The cell's workload by demand type from ``workload_by_type.csv``, largest first."""
+    """The cell's workload by demand type from ``workload_by_type.csv``, as ``Workload.explain`` gives it.
+
+    Demand types adding no hours are left out; largest first, ties in force order.
+    """
     bt = run.table("workload_by_type.csv")
-    cell = bt[(bt["area"] == area) & (bt["shift"] == shift) & (bt["role"] == role)]
+    cell = bt[(bt["area"] == area) & (bt["shift"] == shift) & (bt["role"] == role) & (bt["hours"] > 0)]
     total = float(cell["hours"].sum())
     out = pd.DataFrame({
         "demand_type": cell["demand_type"].astype(str).to_numpy(),
@@ -84,7 +87,8 @@ def from_tables(run: Run, area: str, shift: str, role: str) -> pd.DataFrame:
         "hours": cell["hours"].to_numpy(dtype="float64"),
     })
     out["share"] = out["hours"] / total if total > 0 else 0.0
-    return out.sort_values(["hours", "demand_type"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    # the table is in force order, so a stable sort leaves ties in force order (as Workload.explain)
+    return out.sort_values("hours", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def run(args: argparse.Namespace) -> int:
