@@ -379,10 +379,10 @@ def test_other_argument_errors() -> None:
     ],
 )
 def test_local_hour_of_week_matches_pandas_in_any_zone(zone: str, start: str, end: str) -> None:
-    from allocator.workload import _LocalClock
+    from allocator._kernel import LocalClock
 
     rng = np.random.default_rng(3)
     utc = np.sort(rng.integers(pd.Timestamp(start).value, pd.Timestamp(end).value, 20_000))
     local = pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)
     expected = (local.day_of_week * 24 + local.hour).to_numpy()
-    np.testing.assert_array_equal(_LocalClock(utc, zone).hour_of_week(utc), expected)
+    np.testing.assert_array_equal(LocalClock(utc, zone).hour_of_week(utc), expected)

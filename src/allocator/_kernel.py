@@ -13,6 +13,9 @@ Two steps, both plain numpy:
    judgement matrices and the hour -> shift matrix (``einsum``): the cost no
    longer depends on the number of records.
 
+:class:`LocalClock` turns UTC instants into local hours of the week through a
+table of the zone's UTC offsets, one per quarter hour of the records' span.
+
 No Python loop runs over records or cells; records are processed in fixed-size
 chunks so memory stays bounded, and chunks are grouped in fixed-size blocks
 summed in block order, so the result does not depend on how many threads ran.
@@ -41,9 +44,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
+import pandas as pd
 
 __all__ = [
     "HOURS_PER_WEEK",
+    "LocalClock",
     "Partials",
     "by_shift",
     "judged_hours",
@@ -52,10 +57,54 @@ __all__ = [
 ]
 
 HOURS_PER_WEEK = 168
+_NS_PER_HOUR = 3_600_000_000_000
+#: 1970-01-01 was a Thursday: hour 72 of a week that starts on Monday 00:00
+_EPOCH_HOUR_OF_WEEK = 72
 #: records per chunk: the chunk's temporaries stay in the CPU cache
 CHUNK = 1 << 17
 #: chunks per block; blocks are summed in order, whatever the number of threads
 BLOCK = 8 * CHUNK
+
+
+class LocalClock:
+    """UTC nanoseconds -> local hour of the week, through a table of UTC offsets.
+
+    The zone's offset is looked up once per 15-minute slot of the records' span
+    (every offset and clock change since the 1970s falls on a quarter hour);
+    records in a slot with a change of offset inside it (historical local mean
+    time) are converted one by one by pandas instead.
+    """
+
+    SLOT = 15 * 60 * 10**9
+    MAX_SLOTS = 4_000_000  # a century; beyond it, pandas converts every record
+
+    def __init__(self, utc_ns: np.ndarray, tz: str):
+        self.tz = tz
+        self.first = int(utc_ns.min()) // self.SLOT if utc_ns.size else 0
+        slots = (int(utc_ns.max()) // self.SLOT - self.first + 1) if utc_ns.size else 0
+        self.table = slots <= self.MAX_SLOTS
+        if self.table:
+            starts = (self.first + np.arange(slots, dtype=np.int64)) * self.SLOT
+            self.offset = self._wall(starts) - starts
+            self.mixed = self._wall(starts + (self.SLOT - 1)) - (starts + (self.SLOT - 1)) != self.offset
+
+    def _wall(self, utc_ns: np.ndarray) -> np.ndarray:
+        index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+        wall = index.tz_convert(self.tz).tz_localize(None)
+        return np.asarray(wall.as_unit("ns").asi8, dtype=np.int64)
+
+    def hour_of_week(self, utc_ns: np.ndarray) -> np.ndarray:
+        """Local hour of the week (0 = Monday 00:00), int16."""
+        if self.table:
+            slot = utc_ns // self.SLOT - self.first
+            wall = utc_ns + self.offset[slot]
+            odd = np.flatnonzero(self.mixed[slot])
+            if odd.size:
+                wall[odd] = self._wall(utc_ns[odd])
+        else:
+            wall = self._wall(utc_ns)
+        hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
+        return (hours % HOURS_PER_WEEK).astype(np.int16)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ import pandas as pd
 
 from allocator._kernel import (
     HOURS_PER_WEEK,
+    LocalClock,
     Partials,
     by_shift,
     judged_hours,
@@ -65,10 +66,7 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_NS_PER_HOUR = 3_600_000_000_000
-_NS_PER_DAY = 24 * _NS_PER_HOUR
-#: 1970-01-01 was a Thursday: hour 72 of a week that starts on Monday 00:00
-_EPOCH_HOUR_OF_WEEK = 72
+_NS_PER_DAY = 86_400_000_000_000
 #: rows per preparation chunk (bounds the temporaries of the time conversion)
 _PREP_CHUNK = 1 << 20
 _SHOW_ROWS = 5
@@ -260,47 +258,6 @@ def _as_of(as_of: Any, tz: str, utc_ns: np.ndarray | None) -> pd.Timestamp:
     return ts.as_unit("ns")
 
 
-class _LocalClock:
-    """UTC nanoseconds -> local hour of the week, through a table of UTC offsets.
-
-    The zone's offset is looked up once per 15-minute slot of the records' span
-    (every offset and clock change since the 1970s falls on a quarter hour);
-    records in a slot with a change of offset inside it (historical local mean
-    time) are converted one by one by pandas instead.
-    """
-
-    SLOT = 15 * 60 * 10**9
-    MAX_SLOTS = 4_000_000  # a century; beyond it, pandas converts every record
-
-    def __init__(self, utc_ns: np.ndarray, tz: str):
-        self.tz = tz
-        self.first = int(utc_ns.min()) // self.SLOT if utc_ns.size else 0
-        slots = (int(utc_ns.max()) // self.SLOT - self.first + 1) if utc_ns.size else 0
-        self.table = slots <= self.MAX_SLOTS
-        if self.table:
-            starts = (self.first + np.arange(slots, dtype=np.int64)) * self.SLOT
-            self.offset = self._wall(starts) - starts
-            self.mixed = self._wall(starts + (self.SLOT - 1)) - (starts + (self.SLOT - 1)) != self.offset
-
-    def _wall(self, utc_ns: np.ndarray) -> np.ndarray:
-        index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
-        wall = index.tz_convert(self.tz).tz_localize(None)
-        return np.asarray(wall.as_unit("ns").asi8, dtype=np.int64)
-
-    def hour_of_week(self, utc_ns: np.ndarray) -> np.ndarray:
-        """Local hour of the week (0 = Monday 00:00), int16."""
-        if self.table:
-            slot = utc_ns // self.SLOT - self.first
-            wall = utc_ns + self.offset[slot]
-            odd = np.flatnonzero(self.mixed[slot])
-            if odd.size:
-                wall[odd] = self._wall(utc_ns[odd])
-        else:
-            wall = self._wall(utc_ns)
-        hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
-        return (hours % HOURS_PER_WEEK).astype(np.int16)
-
-
 def prepare_records(
     records: pd.DataFrame, force: Force, as_of: Any = None, *, source: str = "<records>"
 ) -> PreparedRecords:
@@ -378,7 +335,7 @@ def prepare_records(
     n = len(records)
     hour = np.empty(n, dtype=np.int16)
     weight = None if settings.half_life_days is None else np.empty(n, dtype=np.float64)
-    clock = _LocalClock(utc_ns, settings.timezone)
+    clock = LocalClock(utc_ns, settings.timezone)
     for lo in range(0, n, _PREP_CHUNK):
         hi = min(lo + _PREP_CHUNK, n)
         hour[lo:hi] = clock.hour_of_week(utc_ns[lo:hi])
@@ -414,8 +371,18 @@ def _cat(codes: np.ndarray, labels: list[str]) -> pd.Categorical[str]:
     return pd.Categorical.from_codes(codes, categories=pd.Index(labels), ordered=True)
 
 
-def _names_frame(columns: dict[str, tuple[list[str], np.ndarray]]) -> dict[str, Any]:
-    return {name: _cat(codes, labels) for name, (labels, codes) in columns.items()}
+def _tidy(array: np.ndarray, axes: dict[str, list[str] | None]) -> pd.DataFrame:
+    """One row per cell of ``array`` (C order), a column per axis, then ``hours``.
+
+    Axes with names become ordered categoricals; ``None`` axes int64 positions.
+    """
+    codes = np.indices(array.shape).reshape(array.ndim, -1)
+    columns: dict[str, Any] = {
+        name: codes[i].astype(np.int64) if labels is None else _cat(codes[i], labels)
+        for i, (name, labels) in enumerate(axes.items())
+    }
+    columns["hours"] = array.reshape(-1)
+    return pd.DataFrame(columns)
 
 
 @dataclass(frozen=True, eq=False)
@@ -489,39 +456,20 @@ class Workload:
     @cached_property
     def by_shift(self) -> pd.DataFrame:
         """Tidy ``area, shift, role, hours``: every combination, zeros included."""
-        a, s, r = np.indices(self.array.shape).reshape(3, -1)
-        frame = pd.DataFrame(
-            _names_frame({"area": (self.areas, a), "shift": (self.shifts, s), "role": (self.roles, r)})
-        )
-        frame["hours"] = self.array.reshape(-1)
-        return frame
+        return _tidy(self.array, {"area": self.areas, "shift": self.shifts, "role": self.roles})
 
     @cached_property
     def by_hour(self) -> pd.DataFrame:
         """Tidy ``area, hour_of_week, role, hours`` (hour 0 = Monday 00:00, local)."""
-        a, h, r = np.indices(self.hour_array.shape).reshape(3, -1)
-        frame = pd.DataFrame(_names_frame({"area": (self.areas, a)}))
-        frame["hour_of_week"] = h.astype(np.int64)
-        frame["role"] = _cat(r, self.roles)
-        frame["hours"] = self.hour_array.reshape(-1)
-        return frame
+        return _tidy(self.hour_array, {"area": self.areas, "hour_of_week": None, "role": self.roles})
 
     @cached_property
     def by_type(self) -> pd.DataFrame:
         """Tidy ``area, shift, demand_type, role, records, hours``, every combination."""
-        a, s, t, r = np.indices(self.by_type_array.shape).reshape(4, -1)
-        frame = pd.DataFrame(
-            _names_frame(
-                {
-                    "area": (self.areas, a),
-                    "shift": (self.shifts, s),
-                    "demand_type": (self.demand_types, t),
-                    "role": (self.roles, r),
-                }
-            )
-        )
-        frame["records"] = self.records_by_type[a, s, t]
-        frame["hours"] = self.by_type_array.reshape(-1)
+        names = {"area": self.areas, "shift": self.shifts, "demand_type": self.demand_types}
+        frame = _tidy(self.by_type_array, {**names, "role": self.roles})
+        records = np.broadcast_to(self.records_by_type[..., None], self.by_type_array.shape)
+        frame.insert(4, "records", records.reshape(-1).astype(np.int64))
         return frame
 
     def to_frame(self) -> pd.DataFrame:
