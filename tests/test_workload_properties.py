@@ -13,12 +13,15 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from allocator.config import Force
 from allocator.workload import compute_workload, prepare_records, workload_from_partials
 from tests.strategies import forces
+
+# each example runs the engine a few times: cap the examples so these stay well under 60 s
+FEW = settings(max_examples=min(settings().max_examples, 30))
 
 # spans the change to summer time on 31 March 2024
 START = dt.datetime(2024, 2, 20, tzinfo=dt.UTC)
@@ -106,6 +109,7 @@ def reference(force: Force, records: pd.DataFrame, rule: str) -> tuple[np.ndarra
     return by_shift, by_hour, per_record
 
 
+@FEW
 @given(force_and_records(), st.sampled_from(["equal", "time"]))
 def test_engine_equals_per_record_loop(case: tuple[Force, pd.DataFrame], rule: str) -> None:
     force, records = case
@@ -121,6 +125,7 @@ def test_engine_equals_per_record_loop(case: tuple[Force, pd.DataFrame], rule: s
     assert wl.n_records == len(records)
 
 
+@FEW
 @given(force_and_records(), st.randoms(use_true_random=False))
 def test_permuting_records_changes_nothing(case: tuple[Force, pd.DataFrame], rnd) -> None:  # type: ignore[no-untyped-def]
     force, records = case
@@ -132,6 +137,7 @@ def test_permuting_records_changes_nothing(case: tuple[Force, pd.DataFrame], rnd
     np.testing.assert_array_equal(a.records_by_type, b.records_by_type)
 
 
+@FEW
 @given(force_and_records())
 def test_doubling_durations_with_full_data_weight_doubles_workload(case: tuple[Force, pd.DataFrame]) -> None:
     force, records = case
@@ -143,6 +149,7 @@ def test_doubling_durations_with_full_data_weight_doubles_workload(case: tuple[F
     np.testing.assert_allclose(twice.hour_array, 2 * once.hour_array, rtol=1e-12, atol=1e-12)
 
 
+@FEW
 @given(force_and_records(min_size=2), st.data())
 def test_partials_of_a_partition_sum_to_the_whole(case: tuple[Force, pd.DataFrame], data: st.DataObject) -> None:
     force, records = case
@@ -173,6 +180,7 @@ def test_partials_of_a_partition_sum_to_the_whole(case: tuple[Force, pd.DataFram
     )
 
 
+@FEW
 @given(force_and_records())
 def test_explain_of_every_cell_sums_to_the_cell(case: tuple[Force, pd.DataFrame]) -> None:
     force, records = case
@@ -186,12 +194,11 @@ def test_explain_of_every_cell_sums_to_the_cell(case: tuple[Force, pd.DataFrame]
                 assert (cell["hours"].diff().dropna() <= 0).all()
                 if hours > 0:
                     assert cell["share"].sum() == pytest.approx(1.0)
-                by_type = wl.by_type[
-                    (wl.by_type["area"] == area) & (wl.by_type["shift"] == shift) & (wl.by_type["role"] == role)
-                ]
-                assert cell["records"].sum() <= by_type["records"].sum()
+                i, j = wl.areas.index(area), wl.shifts.index(shift)
+                assert cell["records"].sum() <= wl.records_by_type[i, j].sum()
 
 
+@FEW
 @given(force_and_records())
 def test_every_record_is_counted_in_each_shift_on_duty_in_its_hour(case: tuple[Force, pd.DataFrame]) -> None:
     force, records = case
