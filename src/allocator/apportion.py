@@ -55,7 +55,7 @@ from fractions import Fraction
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from allocator.maximin import _fractions, _take_smallest_steps
+from allocator.maximin import _exact_unique, _StepKeys, _take_smallest_steps
 
 __all__ = ["METHODS", "apportion"]
 
@@ -279,21 +279,35 @@ def _divisor(w: FloatArray, spare: int, floor: IntArray, name: str) -> IntArray:
                 c = np.maximum(c, 1.0)  # D(0) = 0 < t w for any t > 0
             return np.maximum(np.nan_to_num(c, nan=0.0, posinf=float(2**62)), 0.0)
 
-    def key(j: int, fw: Fraction) -> tuple[Fraction, Fraction]:
+    def exact_primary(j: Fraction, fw: Fraction) -> Fraction:
         if name == "jefferson":
-            return Fraction(j + 1) / fw, Fraction(0)
+            return (j + 1) / fw
         if name == "webster":
-            return Fraction(2 * j + 1, 2) / fw, Fraction(0)
-        # Huntington-Hill compares squared keys (sqrt is monotone)
-        k = Fraction(j) / fw if name == "adams" else Fraction(j * (j + 1)) / (fw * fw)
-        # first seats (key 0) go to the largest weights first
-        return k, (-fw if j == 0 else Fraction(0))
+            return (j + Fraction(1, 2)) / fw
+        if name == "adams":
+            return j / fw
+        return j * (j + 1) / (fw * fw)  # Huntington-Hill: squared keys (sqrt is monotone)
 
-    def exact_keys(items: IntArray, steps: IntArray) -> list[tuple[Fraction, Fraction, int]]:
-        fw = _fractions(wp, items)
-        return [(*key(j, fw[i]), i) for i, j in zip(items.tolist(), steps.tolist(), strict=True)]
+    def step_keys(items: IntArray, steps: IntArray) -> _StepKeys:
+        j, wi = steps.astype(np.float64), wp[items]
+        if name == "jefferson":
+            primary = (j + 1.0) / wi
+        elif name == "webster":
+            primary = (j + 0.5) / wi
+        elif name == "adams":
+            primary = j / wi
+        else:
+            primary = j * (j + 1.0) / (wi * wi)
+        # first seats (key 0, Adams and Huntington-Hill) go to the largest weights first
+        secondary = np.where(j == 0, -wi, 0.0) if name in ("adams", "huntington-hill") else 0.0 * wi
+        return _StepKeys(
+            primary=primary,
+            secondary=secondary,
+            exact_primary=lambda sel: _exact_unique((j[sel], wi[sel]), exact_primary),
+            exact_secondary=lambda sel: _exact_unique((secondary[sel],), lambda v: v),
+        )
 
-    taken = _take_smallest_steps(start, avail, spare, count_below, exact_keys)
+    taken = _take_smallest_steps(start, avail, spare, count_below, step_keys)
     out = np.zeros(w.size, dtype=np.int64)
     out[pos] = taken
     return out

@@ -76,21 +76,108 @@ _BAND = 1e-9
 # --------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _StepKeys:
+    """Sort keys of candidate steps: floats to sort by, exact values to settle near-ties.
+
+    ``primary`` approximates the exact primary key to a few ulps and is 0 exactly
+    when the exact key is 0; ``secondary`` is a float whose order agrees with the
+    exact secondary key wherever two floats differ. Remaining ties go to the lower
+    position (candidates are laid out in item order).
+    """
+
+    primary: FloatArray
+    secondary: FloatArray
+    exact_primary: Callable[[IntArray], tuple[list[Fraction], IntArray]]
+    exact_secondary: Callable[[IntArray], tuple[list[Fraction], IntArray]]
+
+
+#: Relative gap below which two float primary keys might be exactly equal or misordered.
+_CLUSTER = 1e-12
+
+
+def _groups_by(values: tuple[list[Fraction], IntArray], members: IntArray) -> list[IntArray]:
+    """``members`` sorted by exact value (stable), split into runs of equal value.
+
+    ``values`` is ``(distinct_rows, inverse)`` from :func:`_exact_unique`.
+    """
+    distinct, inverse = values
+    order_u = sorted(range(len(distinct)), key=distinct.__getitem__)
+    rank_u = np.empty(len(distinct), dtype=np.int64)
+    r = 0
+    for pos_, u in enumerate(order_u):
+        if pos_ and distinct[u] != distinct[order_u[pos_ - 1]]:
+            r += 1
+        rank_u[u] = r
+    ranks = rank_u[inverse]
+    order = np.argsort(ranks, kind="stable")
+    cuts = np.flatnonzero(np.diff(ranks[order])) + 1
+    return [members[part] for part in np.split(order, cuts)]
+
+
+def _select(keys: _StepKeys, rest: int) -> IntArray:
+    """Positions of the ``rest`` smallest candidates, exactly.
+
+    Sort by floats; only the cluster of near-equal primary keys that the cut
+    falls in is re-sorted exactly, and inside it only the run of equal
+    secondary floats that the cut falls in.
+    """
+    m = keys.primary.shape[0]
+    position = np.arange(m, dtype=np.int64)
+    order = np.lexsort((position, keys.secondary, keys.primary))
+    p = keys.primary[order]
+    new = np.ones(m, dtype=np.bool_)
+    new[1:] = p[1:] > p[:-1] * (1.0 + _CLUSTER)
+    cid = np.cumsum(new)
+    if rest >= m or cid[rest] != cid[rest - 1]:
+        return order[:rest]
+    lo = int(np.searchsorted(cid, cid[rest - 1], side="left"))
+    hi = int(np.searchsorted(cid, cid[rest - 1], side="right"))
+    members = np.sort(order[lo:hi])
+    chosen = [order[:lo]]
+    k = rest - lo
+    # a zero key is exact; otherwise split the cluster by exact primary key
+    zero = p[lo] == 0.0
+    groups = [members] if zero else _groups_by(keys.exact_primary(members), members)
+    for g in groups:
+        if k >= g.shape[0]:
+            chosen.append(g)
+            k -= g.shape[0]
+            continue
+        if k:
+            g = g[np.lexsort((g, keys.secondary[g]))]
+            sf = keys.secondary[g]
+            if sf[k] != sf[k - 1]:
+                chosen.append(g[:k])
+            else:
+                b0 = int(np.searchsorted(sf, sf[k - 1], side="left"))
+                b1 = int(np.searchsorted(sf, sf[k - 1], side="right"))
+                block = g[b0:b1]
+                exact = _groups_by(keys.exact_secondary(block), block)
+                chosen.append(g[:b0])
+                take = k - b0
+                for run in exact:
+                    chosen.append(run[:take])
+                    take -= min(take, run.shape[0])
+        break
+    return np.concatenate(chosen).astype(np.int64)
+
+
 def _take_smallest_steps(
     start: IntArray,
     avail: IntArray,
     need: int,
     count_below: Callable[[float], FloatArray],
-    exact_keys: Callable[[IntArray, IntArray], Sequence[Any]],
+    step_keys: Callable[[IntArray, IntArray], _StepKeys],
 ) -> IntArray:
     """Take the ``need`` smallest steps over items, each item's steps in key order.
 
     Item ``i`` offers steps ``j = start[i], ..., start[i] + avail[i] - 1`` whose
     keys increase with ``j``. ``count_below(t)`` estimates, in floats, how many
     steps ``j >= 0`` of each item have key ``< t`` (correct to within float
-    error, ``>= 1`` for steps with key 0 whenever ``t > 0``). ``exact_keys``
-    returns exact, totally ordered sort keys (ties already broken) for given
-    items and steps. Returns the number of steps taken per item.
+    error, ``>= 1`` for steps with key 0 whenever ``t > 0``). ``step_keys``
+    gives the keys of candidate steps (see :class:`_StepKeys`); ties left after
+    both keys go to the lower item index. Returns the steps taken per item.
     """
     n = start.shape[0]
     taken = np.zeros(n, dtype=np.int64)
@@ -146,15 +233,21 @@ def _take_smallest_steps(
     items = np.repeat(np.arange(n, dtype=np.int64), width)
     offsets = np.arange(items.shape[0], dtype=np.int64) - np.repeat(np.cumsum(width) - width, width)
     steps = start[items] + sure[items] + offsets
-    keys = exact_keys(items, steps)
-    order = sorted(range(len(keys)), key=keys.__getitem__)
-    chosen = items[np.asarray(order[:rest], dtype=np.int64)]
+    chosen = items[_select(step_keys(items, steps), rest)]
     return taken + np.bincount(chosen, minlength=n).astype(np.int64)
 
 
-def _fractions(values: FloatArray, idx: IntArray) -> dict[int, Fraction]:
-    """Exact rationals of ``values[i]`` for the distinct ``i`` in ``idx``."""
-    return {int(i): Fraction(float(values[i])) for i in np.unique(idx)}
+def _exact_unique(
+    columns: Sequence[FloatArray], fn: Callable[..., Fraction]
+) -> tuple[list[Fraction], IntArray]:
+    """``fn`` of the exact rationals of each row, once per distinct row.
+
+    Returns the values for the distinct rows and, per row, which one it is.
+    """
+    stacked = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=1)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    values = [fn(*(Fraction(v) for v in row)) for row in uniq.tolist()]
+    return values, inverse.ravel().astype(np.int64)
 
 
 # --------------------------------------------------------------------------
@@ -427,16 +520,20 @@ def maximin_posts(
                 with np.errstate(over="ignore"):
                     return np.maximum(np.ceil(t * rate), 1.0)
 
-            def exact_keys(
-                items: IntArray, steps: IntArray
-            ) -> list[tuple[Fraction, Fraction, int]]:
-                fw, fk = _fractions(wp, items), _fractions(kp, items)
-                return [
-                    (int(x) * fk[i] / fw[i], fw[i] / fk[i], i)
-                    for i, x in zip(items.tolist(), steps.tolist(), strict=True)
-                ]
+            def step_keys(items: IntArray, steps: IntArray) -> _StepKeys:
+                x, ki, wi = steps.astype(np.float64), kp[items], wp[items]
+                return _StepKeys(
+                    primary=x * ki / wi,  # the current ratio (0 exactly when x = 0)
+                    secondary=wi / ki,  # smaller rate first: the post lifts it most
+                    exact_primary=lambda sel: _exact_unique(
+                        (x[sel], ki[sel], wi[sel]), lambda a, b, c: a * b / c
+                    ),
+                    exact_secondary=lambda sel: _exact_unique(
+                        (wi[sel], ki[sel]), lambda a, b: a / b
+                    ),
+                )
 
-            taken = _take_smallest_steps(lp, avail, spare, count_below, exact_keys)
+            taken = _take_smallest_steps(lp, avail, spare, count_below, step_keys)
         posts[pos] += taken
         left = spare - int(taken.sum(dtype=np.int64))
 
@@ -465,27 +562,27 @@ def maximin_posts(
     )
 
 
-def _exact_min_ratio(w: FloatArray, k: FloatArray, posts: IntArray, pos: IntArray) -> Fraction:
+def _min_and_binding(
+    w: FloatArray, k: FloatArray, posts: IntArray, pos: IntArray
+) -> tuple[Fraction, NDArray[np.intp]]:
+    """The exact smallest ratio over cells ``pos`` and the cells that have it."""
     ratio_f = k[pos] * posts[pos] / w[pos]
     low = float(ratio_f.min())
-    near = pos[ratio_f <= low * (1.0 + _BAND)]
-    return min(
-        Fraction(int(posts[i])) * Fraction(float(k[i])) / Fraction(float(w[i])) for i in near
+    if low == 0.0:  # a zero ratio is exact: no posts
+        return Fraction(0), pos[posts[pos] == 0].astype(np.intp)
+    idx = pos[ratio_f <= low * (1.0 + _BAND)]
+    distinct, inverse = _exact_unique(
+        (posts[idx].astype(np.float64), k[idx], w[idx]), lambda x, kk, ww: x * kk / ww
     )
+    u = min(distinct)
+    at_u = np.array([e == u for e in distinct], dtype=np.bool_)[inverse]
+    return u, idx[at_u].astype(np.intp)
 
 
 def _binding(w: FloatArray, k: FloatArray, posts: IntArray, pos: IntArray) -> NDArray[np.intp]:
     if not pos.size:
         return np.empty(0, dtype=np.intp)
-    u = _exact_min_ratio(w, k, posts, pos)
-    ratio_f = k[pos] * posts[pos] / w[pos]
-    near = pos[ratio_f <= float(u) * (1.0 + _BAND)]
-    hits = [
-        int(i)
-        for i in near
-        if Fraction(int(posts[i])) * Fraction(float(k[i])) / Fraction(float(w[i])) == u
-    ]
-    return np.asarray(hits, dtype=np.intp)
+    return _min_and_binding(w, k, posts, pos)[1]
 
 
 def _ratio_and_needed(
@@ -495,20 +592,19 @@ def _ratio_and_needed(
     needed = lo.copy()
     if not pos.size:
         return float("inf"), np.empty(0, dtype=np.intp), needed
-    u = _exact_min_ratio(w, k, posts, pos)
-    binding = _binding(w, k, posts, pos)
+    u, binding = _min_and_binding(w, k, posts, pos)
     if u == 0:
         return 0.0, binding, needed
     # ceil(u w / k) per cell: float estimate, exact where it lies near an integer
     y = float(u) * w[pos] / k[pos]
-    est = np.ceil(y)
-    near = np.abs(y - np.round(y)) <= _BAND * np.maximum(1.0, np.abs(y))
-    est_i = np.minimum(est, posts[pos].astype(np.float64)).astype(np.int64)
-    for j in np.flatnonzero(near):
-        i = int(pos[j])
-        q = u * Fraction(float(w[i])) / Fraction(float(k[i]))
-        est_i[j] = -((-q.numerator) // q.denominator)
-    needed[pos] = np.maximum(lo[pos], est_i)
+    est = np.minimum(np.ceil(y), posts[pos].astype(np.float64)).astype(np.int64)
+    near = np.flatnonzero(np.abs(y - np.round(y)) <= _BAND * np.maximum(1.0, np.abs(y)))
+    if near.size:
+        idx = pos[near]
+        distinct, inverse = _exact_unique((w[idx], k[idx]), lambda ww, kk: u * ww / kk)
+        ceils = np.array([-((-q.numerator) // q.denominator) for q in distinct], dtype=np.int64)
+        est[near] = ceils[inverse]
+    needed[pos] = np.maximum(lo[pos], est)
     return float(u), binding, needed
 
 
