@@ -15,7 +15,15 @@ import time
 import numpy as np
 from ortools.sat.python import cp_model
 
-from allocator.backends import MilpResult, MilpSpec, Stage, StageReport, as_ints, worst_status
+from allocator.backends import (
+    MilpResult,
+    MilpSpec,
+    Stage,
+    StageReport,
+    as_ints,
+    l1_pieces,
+    worst_status,
+)
 
 __all__ = ["CpSatBackend"]
 
@@ -52,6 +60,7 @@ class CpSatBackend:
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = int(seed)
+        solver.parameters.linearization_level = 2
         reports: list[StageReport] = []
         best: np.ndarray | None = None
         if spec.hint is not None:
@@ -108,17 +117,21 @@ def _l1(
     scale: int,
     tag: str,
 ) -> cp_model.LinearExpr:
-    """``sum_c w_c |scale x_c - target_c|`` through deviation variables."""
-    terms = []
+    """``sum_c w_c |scale x_c - target_c|`` in the piecewise form of :func:`l1_pieces`."""
+    f, step, const = l1_pieces(np.array(lo), np.array(hi), target, scale)
+    vars_: list[cp_model.IntVar] = []
+    coefs: list[int] = []
+    offset = 0
     for c in np.flatnonzero(np.asarray(weights) != 0):
-        t = int(target[c])
-        d = model.new_int_var(0, max(abs(scale * int(hi[c]) - t), abs(scale * int(lo[c]) - t)), f"{tag}{c}")
-        model.add(d >= scale * x[c] - t)
-        model.add(d >= t - scale * x[c])
-        terms.append((d, int(weights[c])))
-    if not terms:
-        return cp_model.LinearExpr.constant(0)
-    return cp_model.LinearExpr.weighted_sum([d for d, _ in terms], [w for _, w in terms])
+        w, fc = int(weights[c]), int(f[c])
+        b = model.new_int_var(0, min(1, hi[c] - fc), f"{tag}b{c}")
+        u = model.new_int_var(0, max(hi[c] - fc - 1, 0), f"{tag}u{c}")
+        v = model.new_int_var(0, fc - lo[c], f"{tag}v{c}")
+        model.add(x[c] - b - u + v == fc)
+        vars_ += [b, u, v]
+        coefs += [w * int(step[c]), w * scale, w * scale]
+        offset += w * int(const[c])
+    return cp_model.LinearExpr.weighted_sum(vars_, coefs) + offset
 
 
 def _objective(

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pulp
 
-from allocator.backends import MilpResult, MilpSpec, Stage, StageReport, worst_status
+from allocator.backends import MilpResult, MilpSpec, Stage, StageReport, l1_pieces, worst_status
 
 __all__ = ["PulpBackend"]
 
@@ -41,7 +41,7 @@ class PulpBackend:
 
     def _solver(self, time_limit: float, seed: int, log_path: str) -> Any:
         if self.option == "highs":
-            return pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1, random_seed=int(seed))
+            return pulp.HiGHS(msg=False, timeLimit=time_limit, threads=1, random_seed=int(seed), gapRel=0.0)
         with warnings.catch_warnings():
             # PuLP 3.3 deprecates its bundled CBC for 4.0; pyproject pins PuLP below 3.4
             warnings.simplefilter("ignore", DeprecationWarning)
@@ -50,6 +50,7 @@ class PulpBackend:
                 timeLimit=time_limit,
                 threads=1,
                 logPath=log_path,
+                gapRel=0.0,
                 options=[f"randomSeed {int(seed) + 1}", f"randomCbcSeed {int(seed) + 1}"],
             )
 
@@ -73,9 +74,9 @@ class PulpBackend:
         total = pulp.lpSum(x)
         prob += (total == spec.total) if spec.exact_total else (total <= spec.total), "establishment"
         if spec.max_l1 is not None and spec.current is not None:
-            moves = _l1(prob, x, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m")
+            moves = _l1(prob, x, spec.lo, spec.hi, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m")
             prob += moves <= spec.max_l1, "move_limit"
-        objectives = [_objective(prob, x, st, i) for i, st in enumerate(spec.stages)]
+        objectives = [_objective(prob, x, spec.lo, spec.hi, st, i) for i, st in enumerate(spec.stages)]
 
         reports: list[StageReport] = []
         best: np.ndarray | None = None
@@ -126,7 +127,8 @@ class PulpBackend:
         bound = math.nan
         if self.option == "highs":
             try:
-                bound = float(prob.solverModel.getInfo().mip_dual_bound)
+                # PuLP does not pass the objective's constant to HiGHS: add it back
+                bound = float(prob.solverModel.getInfo().mip_dual_bound) + float(expr.constant)
             except (AttributeError, TypeError, ValueError):
                 bound = math.nan
             if not math.isfinite(bound):
@@ -138,6 +140,8 @@ class PulpBackend:
                 bound = float(m.group(1)) if m else (value if sol == pulp.LpSolutionOptimal else math.nan)
             except OSError:
                 bound = value if sol == pulp.LpSolutionOptimal else math.nan
+        if sol == pulp.LpSolutionOptimal:
+            bound = value
         # an integer objective: a bound within 1 of the value above it proves optimality
         bound = math.ceil(bound - 1e-6) if math.isfinite(bound) else bound
         status = "optimal" if sol == pulp.LpSolutionOptimal else "feasible"
@@ -148,22 +152,27 @@ def _safe(name: str) -> str:
     return re.sub(r"\W", "_", name)
 
 
-def _l1(prob: pulp.LpProblem, x: list[Any], weights: np.ndarray, target: np.ndarray, scale: int,
-        tag: str) -> Any:
-    """``sum_c w_c |scale x_c - target_c|`` through deviation variables."""
-    terms = []
+def _l1(prob: pulp.LpProblem, x: list[Any], lo: np.ndarray, hi: np.ndarray, weights: np.ndarray,
+        target: np.ndarray, scale: int, tag: str) -> Any:
+    """``sum_c w_c |scale x_c - target_c|`` in the piecewise form of :func:`l1_pieces`."""
+    f, step, const = l1_pieces(lo, hi, target, scale)
     width = len(str(len(x)))
+    terms = []
+    offset = 0
     for c in np.flatnonzero(np.asarray(weights) != 0):
-        d = prob.add_variable(f"{tag}{c:0{width}d}", 0)
-        t = int(target[c])
-        prob += d >= scale * x[c] - t, f"{tag}up{c}"
-        prob += d >= t - scale * x[c], f"{tag}dn{c}"
-        terms.append(int(weights[c]) * d)
-    return pulp.lpSum(terms)
+        w, fc, top = int(weights[c]), int(f[c]), int(hi[c])
+        name = f"{c:0{width}d}"
+        b = prob.add_variable(f"{tag}b{name}", 0, min(1, top - fc), cat=pulp.LpInteger)
+        u = prob.add_variable(f"{tag}u{name}", 0, max(top - fc - 1, 0))
+        v = prob.add_variable(f"{tag}v{name}", 0, fc - int(lo[c]))
+        prob += x[c] - b - u + v == fc, f"{tag}link{name}"
+        terms += [w * int(step[c]) * b, w * scale * u, w * scale * v]
+        offset += w * int(const[c])
+    return pulp.lpSum(terms) + offset
 
 
-def _objective(prob: pulp.LpProblem, x: list[Any], st: Stage, i: int) -> Any:
+def _objective(prob: pulp.LpProblem, x: list[Any], lo: np.ndarray, hi: np.ndarray, st: Stage, i: int) -> Any:
     if st.kind == "l1":
         assert st.target is not None
-        return _l1(prob, x, st.weights, st.target, st.scale, f"d{i}_")
+        return _l1(prob, x, lo, hi, st.weights, st.target, st.scale, f"d{i}_")
     return pulp.lpSum(int(w) * x[c] for c, w in enumerate(np.asarray(st.weights)) if w)
