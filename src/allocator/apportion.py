@@ -42,20 +42,21 @@ except the first seats of Huntington-Hill and Adams noted above. Ties are
 decided exactly: Hamilton's quotas are computed in integer arithmetic on the
 exact binary values of the weights, and the divisor methods locate the
 divisor by a vectorised bisection (no loop per seat) and decide every
-priority near it with exact rationals (see :mod:`allocator.maximin`, whose
-engine they share).
+priority near it with exact rationals. The engine that does this (take the
+``S`` smallest steps of many staircases of keys) is shared with
+:mod:`allocator.maximin`, whose water-filling is Adams' method with bounds.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
-
-from allocator.maximin import _exact_unique, _StepKeys, _take_smallest_steps
 
 __all__ = ["METHODS", "apportion"]
 
@@ -202,6 +203,190 @@ def apportion(
         out = floor + _divisor(w, spare, floor, name)
     log.debug("apportion %s: %d seats over %d parties", name, seats, w.size)
     return out.reshape(shape)
+
+
+#: Relative half-width of the band around the level decided exactly.
+_BAND = 1e-9
+
+
+# --------------------------------------------------------------------------
+# the shared engine (also used by allocator.maximin): the S smallest "steps"
+# of a family of staircases of keys
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _StepKeys:
+    """Sort keys of candidate steps: floats to sort by, exact values to settle near-ties.
+
+    ``primary`` approximates the exact primary key to a few ulps and is 0 exactly
+    when the exact key is 0; ``secondary`` is a float whose order agrees with the
+    exact secondary key wherever two floats differ. Remaining ties go to the lower
+    position (candidates are laid out in item order).
+    """
+
+    primary: FloatArray
+    secondary: FloatArray
+    exact_primary: Callable[[IntArray], tuple[list[Fraction], IntArray]]
+    exact_secondary: Callable[[IntArray], tuple[list[Fraction], IntArray]]
+
+
+#: Relative gap below which two float primary keys might be exactly equal or misordered.
+_CLUSTER = 1e-12
+
+
+def _groups_by(values: tuple[list[Fraction], IntArray], members: IntArray) -> list[IntArray]:
+    """``members`` sorted by exact value (stable), split into runs of equal value.
+
+    ``values`` is ``(distinct_rows, inverse)`` from :func:`_exact_unique`.
+    """
+    distinct, inverse = values
+    order_u = sorted(range(len(distinct)), key=distinct.__getitem__)
+    rank_u = np.empty(len(distinct), dtype=np.int64)
+    r = 0
+    for pos_, u in enumerate(order_u):
+        if pos_ and distinct[u] != distinct[order_u[pos_ - 1]]:
+            r += 1
+        rank_u[u] = r
+    ranks = rank_u[inverse]
+    order = np.argsort(ranks, kind="stable")
+    cuts = np.flatnonzero(np.diff(ranks[order])) + 1
+    return [members[part] for part in np.split(order, cuts)]
+
+
+def _select(keys: _StepKeys, rest: int) -> IntArray:
+    """Positions of the ``rest`` smallest candidates, exactly.
+
+    Sort by floats; only the cluster of near-equal primary keys that the cut
+    falls in is re-sorted exactly, and inside it only the run of equal
+    secondary floats that the cut falls in.
+    """
+    m = keys.primary.shape[0]
+    position = np.arange(m, dtype=np.int64)
+    order = np.lexsort((position, keys.secondary, keys.primary))
+    p = keys.primary[order]
+    new = np.ones(m, dtype=np.bool_)
+    new[1:] = p[1:] > p[:-1] * (1.0 + _CLUSTER)
+    cid = np.cumsum(new)
+    if rest >= m or cid[rest] != cid[rest - 1]:
+        return order[:rest]
+    lo = int(np.searchsorted(cid, cid[rest - 1], side="left"))
+    hi = int(np.searchsorted(cid, cid[rest - 1], side="right"))
+    members = np.sort(order[lo:hi])
+    chosen = [order[:lo]]
+    k = rest - lo
+    # a zero key is exact; otherwise split the cluster by exact primary key
+    zero = p[lo] == 0.0
+    groups = [members] if zero else _groups_by(keys.exact_primary(members), members)
+    for g in groups:
+        if k >= g.shape[0]:
+            chosen.append(g)
+            k -= g.shape[0]
+            continue
+        if k:
+            g = g[np.lexsort((g, keys.secondary[g]))]
+            sf = keys.secondary[g]
+            if sf[k] != sf[k - 1]:
+                chosen.append(g[:k])
+            else:
+                b0 = int(np.searchsorted(sf, sf[k - 1], side="left"))
+                b1 = int(np.searchsorted(sf, sf[k - 1], side="right"))
+                block = g[b0:b1]
+                exact = _groups_by(keys.exact_secondary(block), block)
+                chosen.append(g[:b0])
+                take = k - b0
+                for run in exact:
+                    chosen.append(run[:take])
+                    take -= min(take, run.shape[0])
+        break
+    return np.concatenate(chosen).astype(np.int64)
+
+
+def _take_smallest_steps(
+    start: IntArray,
+    avail: IntArray,
+    need: int,
+    count_below: Callable[[float], FloatArray],
+    step_keys: Callable[[IntArray, IntArray], _StepKeys],
+) -> IntArray:
+    """Take the ``need`` smallest steps over items, each item's steps in key order.
+
+    Item ``i`` offers steps ``j = start[i], ..., start[i] + avail[i] - 1`` whose
+    keys increase with ``j``. ``count_below(t)`` estimates, in floats, how many
+    steps ``j >= 0`` of each item have key ``< t`` (correct to within float
+    error, ``>= 1`` for steps with key 0 whenever ``t > 0``). ``step_keys``
+    gives the keys of candidate steps (see :class:`_StepKeys`); ties left after
+    both keys go to the lower item index. Returns the steps taken per item.
+    """
+    n = start.shape[0]
+    taken = np.zeros(n, dtype=np.int64)
+    if need <= 0 or n == 0:
+        return taken
+    avail_f = avail.astype(np.float64)
+    start_f = start.astype(np.float64)
+
+    def below(t: float) -> FloatArray:
+        c = count_below(t) - start_f
+        return np.minimum(np.maximum(c, 0.0), avail_f)
+
+    def total_below(t: float) -> float:
+        return float(below(t).sum())
+
+    # bracket: total_below(lo) < need <= total_below(hi)
+    hi_t = 1.0
+    while total_below(hi_t) < need:
+        hi_t *= 2.0
+        if not np.isfinite(hi_t):  # pragma: no cover - keys are finite
+            raise RuntimeError("could not bracket the water level")
+    lo_bits = 0
+    hi_bits = int(np.array(hi_t, dtype=np.float64).view(np.int64))
+    while hi_bits - lo_bits > 1:
+        mid = (lo_bits + hi_bits) // 2
+        t = float(np.array(mid, dtype=np.int64).view(np.float64))
+        if total_below(t) >= need:
+            hi_bits = mid
+        else:
+            lo_bits = mid
+    t_lo = float(np.array(lo_bits, dtype=np.int64).view(np.float64))
+    t_hi = float(np.array(hi_bits, dtype=np.int64).view(np.float64))
+
+    band = _BAND
+    for _ in range(4):
+        a = t_lo * (1.0 - band)
+        b = max(t_hi * (1.0 + band), float(np.nextafter(t_hi, np.inf)))
+        sure = below(a).astype(np.int64)
+        upto = np.maximum(below(b).astype(np.int64), sure)
+        rest = need - int(sure.sum())
+        n_cand = int((upto - sure).sum())
+        if 0 <= rest <= n_cand:
+            break
+        band *= 1e3  # pragma: no cover - float error is far inside the band
+    else:  # pragma: no cover
+        raise RuntimeError("the water level could not be located exactly")
+    taken = sure
+    if rest == 0:
+        return taken
+    if rest == n_cand:
+        return upto
+    width = upto - sure
+    items = np.repeat(np.arange(n, dtype=np.int64), width)
+    offsets = np.arange(items.shape[0], dtype=np.int64) - np.repeat(np.cumsum(width) - width, width)
+    steps = start[items] + sure[items] + offsets
+    chosen = items[_select(step_keys(items, steps), rest)]
+    return taken + np.bincount(chosen, minlength=n).astype(np.int64)
+
+
+def _exact_unique(
+    columns: Sequence[FloatArray], fn: Callable[..., Fraction]
+) -> tuple[list[Fraction], IntArray]:
+    """``fn`` of the exact rationals of each row, once per distinct row.
+
+    Returns the values for the distinct rows and, per row, which one it is.
+    """
+    stacked = np.stack([np.asarray(c, dtype=np.float64) for c in columns], axis=1)
+    uniq, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    values = [fn(*(Fraction(v) for v in row)) for row in uniq.tolist()]
+    return values, inverse.ravel().astype(np.int64)
 
 
 # --------------------------------------------------------------------------
