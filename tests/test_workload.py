@@ -359,6 +359,8 @@ def test_other_argument_errors() -> None:
         compute_workload(empty, force)
     wl = compute_workload(empty, force, as_of="2024-01-01")
     assert wl.n_records == 0 and wl.array.sum() == 0
+    with pytest.raises(WorkloadError, match="as_of: not a time"):
+        compute_workload(frame(RECORDS), force, as_of="next Tuesday")
     with pytest.raises(ValueError, match="unknown overlap rule 'even'"):
         compute_workload(frame(RECORDS), force, overlap_rule="even")
     prepared = prepare_records(frame(RECORDS), force)
@@ -386,3 +388,13 @@ def test_local_hour_of_week_matches_pandas_in_any_zone(zone: str, start: str, en
     local = pd.DatetimeIndex(utc.view("datetime64[ns]")).tz_localize("UTC").tz_convert(zone)
     expected = (local.day_of_week * 24 + local.hour).to_numpy()
     np.testing.assert_array_equal(LocalClock(utc, zone).hour_of_week(utc), expected)
+
+
+def test_same_inputs_same_output_byte_for_byte() -> None:
+    force = tiny_force(half_life=30)
+    records = frame(RECORDS * 50)
+    a = compute_workload(records, force)
+    b = compute_workload(records.copy(), force)
+    assert a.by_type.to_csv() == b.by_type.to_csv()
+    assert a.by_hour.to_csv() == b.by_hour.to_csv()
+    assert a.array.tobytes() == b.array.tobytes()

@@ -243,17 +243,18 @@ def _durations(col: pd.Series, source: str, rows: np.ndarray) -> tuple[np.ndarra
     return values, problems
 
 
-def _as_of(as_of: Any, tz: str, utc_ns: np.ndarray | None) -> pd.Timestamp:
+def _as_of(as_of: Any, tz: str, utc_ns: np.ndarray | None, source: str) -> pd.Timestamp:
     if as_of is None:
         if utc_ns is None or utc_ns.size == 0:
-            raise WorkloadError(
-                "<records>",
-                [Problem("<records>", "as_of", "no records to take the latest timestamp from; give as_of")],
-            )
+            msg = "no records to take the latest timestamp from; give as_of"
+            raise WorkloadError(source, [Problem(source, "as_of", msg)])
         return pd.Timestamp(int(utc_ns.max()), unit="ns", tz="UTC").tz_convert(tz)
-    ts = pd.Timestamp(as_of)
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError) as exc:
+        raise WorkloadError(source, [Problem(source, "as_of", f"not a time: {exc}", as_of)]) from None
     if ts is pd.NaT:
-        raise WorkloadError("<records>", [Problem("<records>", "as_of", "not a time", as_of)])
+        raise WorkloadError(source, [Problem(source, "as_of", "not a time", as_of)])
     ts = ts.tz_localize(tz) if ts.tzinfo is None else ts.tz_convert(tz)
     return ts.as_unit("ns")
 
@@ -323,7 +324,7 @@ def prepare_records(
 
     stamp: pd.Timestamp | None = None
     if utc_ns is not None:
-        stamp = _as_of(as_of, settings.timezone, utc_ns)
+        stamp = _as_of(as_of, settings.timezone, utc_ns, source)
         late = np.flatnonzero(utc_ns > stamp.value)
         if late.size:
             msg = f"{_records_text(late.size)} after as_of {stamp} ({_rows_text(rows, late)})"
