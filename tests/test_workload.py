@@ -313,6 +313,9 @@ def test_bad_durations() -> None:
         "<records>, column duration: negative duration in 1 record (row 7) (got -10.0)",
         "<records>, column duration: infinite duration in 1 record (row 8) (got inf)",
     ]
+    # without a row column, rows are counted from 1 in the frame's order
+    with pytest.raises(WorkloadError, match=r"negative duration in 1 record \(row 6\)"):
+        compute_workload(frame(RECORDS).drop(columns="row").assign(duration=lambda f: f["duration"].where(f.index != 5, -1.0)), tiny_force())
     records = frame(RECORDS)
     records["duration"] = records["duration"].astype(str)
     with pytest.raises(WorkloadError, match="expected minutes as numbers"):

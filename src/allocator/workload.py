@@ -140,14 +140,14 @@ class PreparedRecords:
         )
 
 
-def _row_labels(records: pd.DataFrame) -> np.ndarray:
-    if "row" in records.columns:
-        return records["row"].to_numpy()
-    return np.arange(1, len(records) + 1)
+def _row_labels(records: pd.DataFrame) -> np.ndarray | None:
+    """The source row numbers (the ``row`` column), or None: positions from 1 name rows."""
+    return records["row"].to_numpy() if "row" in records.columns else None
 
 
-def _rows_text(rows: np.ndarray, positions: np.ndarray) -> str:
-    shown = ", ".join(str(r) for r in rows[positions[:_SHOW_ROWS]])
+def _rows_text(rows: np.ndarray | None, positions: np.ndarray) -> str:
+    first = positions[:_SHOW_ROWS]
+    shown = ", ".join(str(r) for r in (first + 1 if rows is None else rows[first]))
     more = ", ..." if len(positions) > _SHOW_ROWS else ""
     return f"row{'s' if len(positions) > 1 else ''} {shown}{more}"
 
@@ -157,7 +157,7 @@ def _records_text(n: int) -> str:
 
 
 def _codes(
-    col: pd.Series, names: list[str], kind: str, source: str, rows: np.ndarray
+    col: pd.Series, names: list[str], kind: str, source: str, rows: np.ndarray | None
 ) -> tuple[np.ndarray, list[Problem]]:
     """Force-order int16 codes of a name column (categorical or plain), and its problems."""
     if isinstance(col.dtype, pd.CategoricalDtype):
@@ -204,7 +204,7 @@ def _codes(
 
 
 def _timestamps(
-    col: pd.Series, source: str, rows: np.ndarray
+    col: pd.Series, source: str, rows: np.ndarray | None
 ) -> tuple[np.ndarray | None, list[Problem]]:
     """UTC nanoseconds of a tz-aware timestamp column, or the problems with it."""
     where = f"column {col.name}"
@@ -226,7 +226,7 @@ def _timestamps(
     return utc.view(np.int64), []
 
 
-def _durations(col: pd.Series, source: str, rows: np.ndarray) -> tuple[np.ndarray, list[Problem]]:
+def _durations(col: pd.Series, source: str, rows: np.ndarray | None) -> tuple[np.ndarray, list[Problem]]:
     where = f"column {col.name}"
     if not (pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype)):
         msg = f"expected minutes as numbers (blank = none recorded), got dtype {col.dtype}"
