@@ -166,38 +166,6 @@ def _key_dtype(n_bins: int) -> type[np.signedinteger]:
     return np.int64
 
 
-def _chunk_sums(
-    area: np.ndarray,
-    demand_type: np.ndarray,
-    hour_of_week: np.ndarray,
-    duration: np.ndarray,
-    weight: np.ndarray | None,
-    n_types: int,
-    n_bins: int,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat (count, weight, minutes) bincounts of one chunk over the combined key.
-
-    key = ((area * 168 + hour) * types + type) * 2 + has_duration
-    """
-    kd = _key_dtype(n_bins)
-    key = np.multiply(area, kd(HOURS_PER_WEEK * n_types * 2), dtype=kd)
-    key += np.multiply(hour_of_week, kd(n_types * 2), dtype=kd)
-    key += np.multiply(demand_type, kd(2), dtype=kd)
-    has = ~np.isnan(duration)
-    key += has
-    key = key.astype(np.intp, copy=False)
-    count: np.ndarray = np.bincount(key, minlength=n_bins)
-    w_sum: np.ndarray
-    if weight is None:
-        w_sum = count.astype(np.float64)
-        # NaN durations land in the "no duration" bins only, which are discarded
-        minutes = np.bincount(key, weights=duration, minlength=n_bins)
-    else:
-        w_sum = np.bincount(key, weights=weight, minlength=n_bins)
-        minutes = np.bincount(key, weights=weight * duration, minlength=n_bins)
-    return count, w_sum, minutes
-
-
 def _block_sums(
     area: np.ndarray,
     demand_type: np.ndarray,
@@ -209,23 +177,42 @@ def _block_sums(
     lo: int,
     hi: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, chunk by chunk.
+
+    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built in the
+    narrowest integer type in reused buffers, so a chunk's work stays in cache.
+    """
     count = np.zeros(n_bins, dtype=np.int64)
     w_sum = np.zeros(n_bins, dtype=np.float64)
     minutes = np.zeros(n_bins, dtype=np.float64)
+    kd = _key_dtype(n_bins)
+    size = min(CHUNK, max(hi - lo, 0))
+    small, tmp = np.empty(size, dtype=kd), np.empty(size, dtype=kd)
+    key, has, wd = np.empty(size, dtype=np.intp), np.empty(size, dtype=bool), np.empty(size)
+    area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
     for start in range(lo, hi, CHUNK):
         s = slice(start, min(start + CHUNK, hi))
-        c, w, m = _chunk_sums(
-            area[s],
-            demand_type[s],
-            hour_of_week[s],
-            duration[s],
-            None if weight is None else weight[s],
-            n_types,
-            n_bins,
-        )
-        count += c
-        w_sum += w
-        minutes[1::2] += m[1::2]  # the "no duration" bins hold NaN: leave them out
+        m = s.stop - start
+        k, t, h = small[:m], tmp[:m], has[:m]
+        np.multiply(area[s], area_step, out=k, dtype=kd)
+        np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
+        k += t
+        np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
+        k += t
+        np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
+        k += h
+        kk = key[:m]
+        kk[...] = k
+        count += np.bincount(kk, minlength=n_bins)
+        if weight is None:
+            w_sum += np.bincount(kk, minlength=n_bins)
+            # NaN durations land in the "no duration" bins only, which are left out
+            m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
+        else:
+            w_sum += np.bincount(kk, weights=weight[s], minlength=n_bins)
+            np.multiply(weight[s], duration[s], out=wd[:m])
+            m_sum = np.bincount(kk, weights=wd[:m], minlength=n_bins)
+        minutes[1::2] += m_sum[1::2]
     return count, w_sum, minutes
 
 
