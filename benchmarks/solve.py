@@ -15,6 +15,7 @@ directly with HiGHS and CBC for comparison.
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import sys
 import time
@@ -33,7 +34,6 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
 def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False, seed: int = 0) -> Force:
-    rng = np.random.default_rng(seed)
     names = ["PC", "PCSO", "LCI", "DC", "SGT"][:n_roles]
     shifts = [
         Shift(name="Early", start="07:00", hours=9),
@@ -53,7 +53,6 @@ def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False, s
         if area_bounds and i % 10 == 0:
             cap = {"PC": 60, "PCSO": 18}
         areas.append(Area(name=f"Area {i:03d}", max_posts=cap))
-    del rng
     return Force(
         name=f"Generated {n_areas}",
         areas=areas,
@@ -81,7 +80,8 @@ def plain_milp(W: np.ndarray, K: np.ndarray, lower: np.ndarray, total: int, solv
         prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1))
     secs = time.perf_counter() - t0
     status = {1: "optimal", 2: "feasible", 0: "no solution", -1: "infeasible"}.get(prob.sol_status, "?")
-    value = float(u.value()) if u.value() is not None else math.nan
+    found = prob.sol_status in (1, 2) and u.value() is not None
+    value = float(u.value()) if found else math.nan
     return status, value, secs
 
 
@@ -92,6 +92,7 @@ def run_case(label: str, work: object, force: Force, backends: list[str], plain_
     A, S, R = problem.shape
     print(f"\n{label}: {A} areas x {S} shifts x {R} roles, build_problem {build * 1000:.1f} ms")
     first = None
+    a = None
     for b in backends:
         t0 = time.perf_counter()
         a = solve(problem, backend=b, time_limit=60)
@@ -102,9 +103,9 @@ def run_case(label: str, work: object, force: Force, backends: list[str], plain_
         first = a.posts if first is None else first
         print(f"  {b:11s} {a.solver.status:8s} total {total:7.3f} s  (exact maximin {maximin:.3f} s, "
               f"MILP stages {milp:.3f} s, gap {a.solver.gap:.2g}){same}")
-    if plain_limit is not None:
+    if plain_limit is not None and a is not None:
         rp = problem.role_problem(0)
-        exact = first is not None and a.ratios[rp.name]
+        exact = a.ratios[rp.name]
         print(f"  plain formulation, role {rp.name} only ({rp.workload.size} cells), limit {plain_limit:g} s;"
               f" exact u* = {exact:.6f}")
         for solver in ("highs", "cbc"):
@@ -117,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="skip the 300-area force")
     parser.add_argument("--plain-limit", type=float, default=20.0)
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.ERROR)  # the generated SGT role warns of uncovered cells
     backends = [b for b in available_backends() if b != "pulp"]
 
     force = allocator.load_force(allocator.sample_path("force.yaml"))
