@@ -322,7 +322,8 @@ def encode(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     if not pa.types.is_dictionary(col.type):
         if not pa.types.is_string(col.type):
             col = pc.cast(col, pa.string())
-        col = pc.dictionary_encode(col)
+        # one array, one dictionary: encoding chunk by chunk grows a dictionary per chunk
+        col = pa.chunked_array([pc.dictionary_encode(col.combine_chunks())])
     col = col.unify_dictionaries()
     if col.num_chunks == 0:
         return np.zeros(0, dtype=np.int32), pa.array([], pa.string())
@@ -356,42 +357,80 @@ def blank(v: str | None) -> bool:
 
 
 # --------------------------------------------------------------- timestamps
+def _canonical_ok(parsed: pa.Array, canon: pa.Array) -> np.ndarray:
+    """Arrow's strptime rolls 30 February over to 2 March and second 61 to the next
+    minute; a canonical ``YYYY-MM-DD HH:MM:SS`` text must read back the same day and second."""
+    day = pc.cast(pc.utf8_slice_codeunits(canon, 8, 10), pa.int64(), safe=False)
+    sec = pc.cast(pc.utf8_slice_codeunits(canon, 17, 19), pa.int64(), safe=False)
+    same = pc.and_(pc.equal(pc.day(parsed), day), pc.equal(pc.second(parsed), sec))
+    return np.asarray(pc.fill_null(same, False), dtype=bool)
+
+
+def _iso_times(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """ISO 8601 text (any accepted variant) -> (ns, ok, has_offset), through a regex."""
+    m = pc.extract_regex(arr, _ISO_REGEX)
+    hm = pc.if_else(pc.equal(m.field("hm"), ""), "00:00", m.field("hm"))
+    sec = pc.if_else(pc.equal(m.field("s"), ""), "00", m.field("s"))
+    canon = pc.binary_join_element_wise(m.field("date"), " ", hm, ":", sec, "")
+    parsed = pc.strptime(canon, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+    ok = _canonical_ok(parsed, canon)
+    frac = pc.cast(pc.binary_join_element_wise("0", m.field("frac"), ""), pa.float64())
+    tz = pc.fill_null(m.field("tz"), "")
+    has_off = np.asarray(pc.not_equal(tz, ""))
+    sign = np.where(np.asarray(pc.starts_with(tz, "-")), -1, 1)
+    digits = pc.replace_substring(pc.utf8_slice_codeunits(tz, 1), ":", "")
+    numeric = pc.and_(has_off, pc.not_equal(tz, "Z"))
+    hh = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 0, 2), "0"), pa.int64())
+    mm = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 2, 4), "0"), pa.int64())
+    offset_ns = sign * (np.asarray(hh) * 3600 + np.asarray(mm) * 60) * 1_000_000_000
+    secs = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0))
+    ns = secs * 1_000_000_000 + np.round(np.asarray(pc.fill_null(frac, 0.0)) * 1e9).astype(np.int64)
+    return np.where(has_off, ns - offset_ns, ns), ok, has_off
+
+
 def _parse_text_times(arr: pa.Array, fmt: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One batch of text -> (local or UTC ns, status 0 ok / 1 blank / 2 unparseable, has_offset)."""
+    """One batch of text -> (local or UTC ns, status 0 ok / 1 blank / 2 unparseable, has_offset).
+
+    The common ``YYYY-MM-DD HH:MM:SS`` takes a fast path; only the rest go
+    through the regex (ISO) or the strict round trip (explicit format).
+    """
     n = len(arr)
-    blank = np.asarray(pc.fill_null(pc.match_substring_regex(arr, _NA_REGEX), True))
+    has_off = np.zeros(n, dtype=bool)
     if fmt is None:
-        m = pc.extract_regex(arr, _ISO_REGEX)
-        hm = pc.if_else(pc.equal(m.field("hm"), ""), "00:00", m.field("hm"))
-        sec = pc.if_else(pc.equal(m.field("s"), ""), "00", m.field("s"))
-        canon = pc.binary_join_element_wise(m.field("date"), " ", hm, ":", sec, "")
-        parsed = pc.strptime(canon, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-        back = pc.strftime(parsed, format="%Y-%m-%d %H:%M:%S")
-        ok = np.asarray(pc.fill_null(pc.equal(back, canon), False))
-        frac = pc.cast(pc.binary_join_element_wise("0", m.field("frac"), ""), pa.float64())
-        tz = pc.fill_null(m.field("tz"), "")
-        has_off = np.asarray(pc.not_equal(tz, ""))
-        sign = np.where(np.asarray(pc.starts_with(tz, "-")), -1, 1)
-        digits = pc.replace_substring(pc.utf8_slice_codeunits(tz, 1), ":", "")
-        numeric = pc.and_(has_off, pc.not_equal(tz, "Z"))
-        hh = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 0, 2), "0"), pa.int64())
-        mm = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 2, 4), "0"), pa.int64())
-        offset_ns = sign * (np.asarray(hh) * 3600 + np.asarray(mm) * 60) * 1_000_000_000
-        secs = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0))
-        ns = secs * 1_000_000_000 + np.round(np.asarray(pc.fill_null(frac, 0.0)) * 1e9).astype(np.int64)
-        ns = np.where(has_off, ns - offset_ns, ns)
+        parsed = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
+        ok = _canonical_ok(parsed, arr) & np.asarray(pc.fill_null(pc.equal(pc.utf8_length(arr), 19), False))
+        ns = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0)) * 1_000_000_000
+        rest = np.flatnonzero(~ok)
+        if rest.size:
+            r_ns, r_ok, r_off = _iso_times(arr.take(pa.array(rest)))
+            ns[rest], ok[rest], has_off[rest] = r_ns, r_ok, r_off
     else:
         trimmed = pc.utf8_trim_whitespace(arr)
         parsed = pc.strptime(trimmed, format=fmt, unit="s", error_is_null=True)
-        valid = np.asarray(parsed.is_valid())
+        ok = np.asarray(parsed.is_valid())
         if "%z" in fmt:
-            ok, has_off = valid, np.ones(n, dtype=bool)
+            has_off[:] = True
         else:
-            back = pc.strftime(parsed, format=fmt)
-            ok = np.asarray(pc.fill_null(pc.equal(back, trimmed), False))
-            has_off = np.zeros(n, dtype=bool)
+            # a rolled-over day or second lands on day 1-3 or second 0-1: check those by round trip
+            suspect = np.flatnonzero(
+                ok
+                & (
+                    np.asarray(pc.fill_null(pc.less_equal(pc.day(parsed), 3), False))
+                    | np.asarray(pc.fill_null(pc.less_equal(pc.second(parsed), 1), False))
+                )
+            )
+            if suspect.size:
+                take = pa.array(suspect)
+                back = pc.strftime(parsed.take(take), format=fmt)
+                ok[suspect] = np.asarray(pc.fill_null(pc.equal(back, trimmed.take(take)), False))
         ns = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0)) * 1_000_000_000
-    status = np.where(blank, 1, np.where(ok, 0, 2)).astype(np.int8)
+    status = np.where(ok, 0, 2).astype(np.int8)
+    bad = np.flatnonzero(~ok)
+    if bad.size:
+        blank = np.asarray(
+            pc.fill_null(pc.match_substring_regex(arr.take(pa.array(bad)), _NA_REGEX), True), dtype=bool
+        )
+        status[bad[blank]] = 1
     return ns.astype(np.int64), status, has_off
 
 
