@@ -360,8 +360,10 @@ def blank(v: str | None) -> bool:
 def _canonical_ok(parsed: pa.Array, canon: pa.Array) -> np.ndarray:
     """Arrow's strptime rolls 30 February over to 2 March and second 61 to the next
     minute; a canonical ``YYYY-MM-DD HH:MM:SS`` text must read back the same day and second."""
-    day = pc.cast(pc.utf8_slice_codeunits(canon, 8, 10), pa.int64(), safe=False)
-    sec = pc.cast(pc.utf8_slice_codeunits(canon, 17, 19), pa.int64(), safe=False)
+    shaped = pc.and_(parsed.is_valid(), pc.equal(pc.utf8_length(canon), 19))
+    shaped = pc.fill_null(shaped, False)
+    day = pc.cast(pc.if_else(shaped, pc.utf8_slice_codeunits(canon, 8, 10), "-1"), pa.int64())
+    sec = pc.cast(pc.if_else(shaped, pc.utf8_slice_codeunits(canon, 17, 19), "-1"), pa.int64())
     same = pc.and_(pc.equal(pc.day(parsed), day), pc.equal(pc.second(parsed), sec))
     return np.asarray(pc.fill_null(same, False), dtype=bool)
 
@@ -398,7 +400,7 @@ def _parse_text_times(arr: pa.Array, fmt: str | None) -> tuple[np.ndarray, np.nd
     has_off = np.zeros(n, dtype=bool)
     if fmt is None:
         parsed = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-        ok = _canonical_ok(parsed, arr) & np.asarray(pc.fill_null(pc.equal(pc.utf8_length(arr), 19), False))
+        ok = _canonical_ok(parsed, arr)
         ns = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0)) * 1_000_000_000
         rest = np.flatnonzero(~ok)
         if rest.size:
