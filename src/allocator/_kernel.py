@@ -67,44 +67,53 @@ BLOCK = 8 * CHUNK
 
 
 class LocalClock:
-    """UTC nanoseconds -> local hour of the week, through a table of UTC offsets.
+    """UTC nanoseconds -> local hour of the week, through a table per quarter hour.
 
-    The zone's offset is looked up once per 15-minute slot of the records' span
-    (every offset and clock change since the 1970s falls on a quarter hour);
-    records in a slot with a change of offset inside it (historical local mean
-    time) are converted one by one by pandas instead.
+    Every quarter hour (15-minute slot, counted from the epoch in UTC) of the
+    records' span is converted once with the time zone database; a record
+    then takes the local hour of the week of its slot. A slot whose offset
+    changes inside it, or whose offset is not a whole number of quarter hours
+    (historical local mean time: such a slot can straddle a local hour), is
+    marked, and its records are converted one by one instead.
     """
 
     SLOT = 15 * 60 * 10**9
-    MAX_SLOTS = 4_000_000  # a century; beyond it, pandas converts every record
+    MAX_SLOTS = 4_000_000  # a century; beyond it, every record is converted one by one
 
     def __init__(self, utc_ns: np.ndarray, tz: str):
         self.tz = tz
         self.first = int(utc_ns.min()) // self.SLOT if utc_ns.size else 0
         slots = (int(utc_ns.max()) // self.SLOT - self.first + 1) if utc_ns.size else 0
-        self.table = slots <= self.MAX_SLOTS
-        if self.table:
+        self.table: np.ndarray | None = None
+        if slots <= self.MAX_SLOTS:
             starts = (self.first + np.arange(slots, dtype=np.int64)) * self.SLOT
-            self.offset = self._wall(starts) - starts
-            self.mixed = self._wall(starts + (self.SLOT - 1)) - (starts + (self.SLOT - 1)) != self.offset
+            ends = starts + (self.SLOT - 1)
+            offset = self._wall(starts) - starts
+            odd = (self._wall(ends) - ends != offset) | (offset % self.SLOT != 0)
+            table = self._hours(starts + offset)
+            table[odd] = -1
+            self.table = table
 
     def _wall(self, utc_ns: np.ndarray) -> np.ndarray:
         index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
         wall = index.tz_convert(self.tz).tz_localize(None)
         return np.asarray(wall.as_unit("ns").asi8, dtype=np.int64)
 
+    @staticmethod
+    def _hours(wall_ns: np.ndarray) -> np.ndarray:
+        return ((wall_ns // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK) % HOURS_PER_WEEK).astype(np.int16)
+
     def hour_of_week(self, utc_ns: np.ndarray) -> np.ndarray:
         """Local hour of the week (0 = Monday 00:00), int16."""
-        if self.table:
-            slot = utc_ns // self.SLOT - self.first
-            wall = utc_ns + self.offset[slot]
-            odd = np.flatnonzero(self.mixed[slot])
-            if odd.size:
-                wall[odd] = self._wall(utc_ns[odd])
-        else:
-            wall = self._wall(utc_ns)
-        hours = wall // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK
-        return (hours % HOURS_PER_WEEK).astype(np.int16)
+        if self.table is None:
+            return self._hours(self._wall(utc_ns))
+        slot = utc_ns // self.SLOT
+        slot -= self.first
+        out = self.table[slot]
+        odd = np.flatnonzero(out < 0)
+        if odd.size:
+            out[odd] = self._hours(self._wall(utc_ns[odd]))
+        return out
 
 
 @dataclass(frozen=True)

@@ -341,8 +341,10 @@ def prepare_records(
         hi = min(lo + _PREP_CHUNK, n)
         hour[lo:hi] = clock.hour_of_week(utc_ns[lo:hi])
         if weight is not None and settings.half_life_days is not None:
-            age_days = (stamp.value - utc_ns[lo:hi]) / _NS_PER_DAY
-            np.exp2(age_days / -settings.half_life_days, out=weight[lo:hi])
+            # w = 0.5 ** (age_days / half_life) = 2 ** ((t - as_of) / (day * half_life))
+            out = weight[lo:hi]
+            np.multiply(utc_ns[lo:hi] - stamp.value, 1.0 / (_NS_PER_DAY * settings.half_life_days), out=out)
+            np.exp2(out, out=out)
     if n:
         span = (stamp.value - int(utc_ns.min())) / _NS_PER_DAY
         if span > settings.window_days + 1:
