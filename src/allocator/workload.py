@@ -546,6 +546,19 @@ def workload_from_partials(
     The last, record-count-independent step of :func:`compute_workload`. Use it
     to finish partials reduced partition by partition (each partition prepared
     with the same ``as_of``) and summed.
+
+    Examples
+    --------
+    >>> import allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> records = allocator.sample_demand(force, 3000, seed=5)
+    >>> as_of = records["timestamp"].max()
+    >>> parts = [records.iloc[:1000], records.iloc[1000:]]   # files, row groups, ...
+    >>> partials = [prepare_records(p, force, as_of=as_of).partials() for p in parts]
+    >>> wl = workload_from_partials(partials[0] + partials[1], force, as_of)
+    >>> whole = compute_workload(records, force)
+    >>> wl.n_records, bool(abs(wl.array - whole.array).max() < 1e-9)
+    (3000, True)
     """
     n_areas, n_types = len(force.areas), len(force.demand_types)
     if partials.count.shape != (n_areas, HOURS_PER_WEEK, n_types, 2):
