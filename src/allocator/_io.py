@@ -32,6 +32,8 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(name)
     try:
+        # mkstemp creates the file private (0600); give the output the usual permissions
+        os.chmod(tmp, 0o666 & ~_umask())
         yield tmp
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
@@ -39,6 +41,12 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_bytes(target: str | Path, data: bytes) -> None:
