@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given
 
 import allocator
-from allocator.config import Force, Role, Shift, load_force, load_judgement
+from allocator.config import Force, Role, Shift
 from allocator.errors import ForceError
+from allocator.forcefile import load_force, load_judgement
 
 from .strategies import forces
 

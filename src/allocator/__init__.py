@@ -25,8 +25,6 @@ from allocator.config import (
     Role,
     Settings,
     Shift,
-    load_force,
-    load_judgement,
 )
 from allocator.demand import DemandLoad, DemandMapping, load_demand
 from allocator.diagnose import InfeasibleError
@@ -38,6 +36,7 @@ from allocator.errors import (
     Problem,
     WorkloadError,
 )
+from allocator.forcefile import load_force, load_judgement
 from allocator.maximin import MaximinResult, maximin_posts
 from allocator.problem import AllocationProblem, build_problem
 from allocator.result import Allocation

@@ -16,6 +16,7 @@ force.yaml: 1 problem
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ __all__ = [
     "InputError",
     "Problem",
     "WorkloadError",
+    "did_you_mean",
 ]
 
 _MISSING = object()
@@ -119,3 +121,19 @@ class DemandError(InputError):
 
 class WorkloadError(InputError):
     """Records and force do not fit together (unknown codes, missing judgement)."""
+
+
+def did_you_mean(kind: str, name: str, valid: list[str]) -> str:
+    """``unknown area 'Swindon Nrth'; did you mean 'Swindon North'?`` (or the valid names).
+
+    >>> did_you_mean("shift", "Erly", ["Early", "Late"])
+    "unknown shift 'Erly'; did you mean 'Early'?"
+    """
+    msg = f"unknown {kind} {name!r}"
+    close = difflib.get_close_matches(str(name), valid, n=1)
+    if close:
+        msg += f"; did you mean {close[0]!r}?"
+    elif valid:
+        shown = ", ".join(repr(v) for v in valid[:8])
+        msg += f"; known: {shown}" + (", ..." if len(valid) > 8 else "")
+    return msg

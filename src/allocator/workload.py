@@ -51,8 +51,9 @@ from allocator._kernel import (
     partial_sums,
     shift_shares,
 )
-from allocator.config import Force, _unknown
+from allocator.config import Force
 from allocator.errors import Problem, WorkloadError
+from allocator.errors import did_you_mean as _unknown
 
 __all__ = [
     "Partials",

@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from allocator.config import Force, load_force
+from allocator.config import Force
 from allocator.errors import InputError
+from allocator.forcefile import load_force
 
 if TYPE_CHECKING:
     from allocator.demand import DemandLoad
