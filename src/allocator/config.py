@@ -278,18 +278,22 @@ class Force(_Model):
     # ----------------------------------------------------------------- names
     @property
     def area_names(self) -> list[str]:
+        """Area names in force order."""
         return [a.name for a in self.areas]
 
     @property
     def shift_names(self) -> list[str]:
+        """Shift names in force order."""
         return [s.name for s in self.shifts]
 
     @property
     def role_names(self) -> list[str]:
+        """Role names in force order."""
         return [r.name for r in self.roles]
 
     @property
     def type_codes(self) -> list[str]:
+        """Demand type codes in force order."""
         return [t.code for t in self.demand_types]
 
     def role(self, name: str) -> Role:

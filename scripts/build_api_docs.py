@@ -1,0 +1,107 @@
+"""Write docs/api.md from the docstrings of the public API (``allocator.__all__``).
+
+    python scripts/build_api_docs.py          # write docs/api.md
+    python scripts/build_api_docs.py --check  # exit 1 if docs/api.md is out of date
+
+The test suite runs the check, so the reference cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+
+import allocator
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET = ROOT / "docs" / "api.md"
+
+GROUPS = [
+    ("The force", ["load_force", "load_judgement", "Force", "Area", "Shift", "Role",
+                   "DemandType", "JudgementRow", "Pin", "Settings"]),
+    ("Demand", ["load_demand", "DemandLoad", "DemandMapping", "sample_demand", "sample_path"]),
+    ("Workload", ["compute_workload", "prepare_records", "workload_from_partials", "Workload",
+                  "PreparedRecords", "Partials"]),
+    ("Allocation", ["allocate", "build_problem", "AllocationProblem", "Allocation",
+                    "SolverReport", "apportion", "maximin_posts", "MaximinResult"]),
+    ("Errors", ["AllocatorError", "InputError", "ForceError", "DemandError", "WorkloadError",
+                "InfeasibleError", "Problem"]),
+]
+
+
+def _signature(obj: object) -> str:
+    try:
+        return str(inspect.signature(obj))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return ""
+
+
+def _entry(name: str) -> list[str]:
+    obj = getattr(allocator, name)
+    kind = "class" if inspect.isclass(obj) else "function"
+    sig = _signature(obj) if kind == "function" else ""
+    lines = [f"### `{name}{sig}`", "", f"*{kind}*", ""]
+    doc = inspect.getdoc(obj) or "(no docstring)"
+    lines += ["```text", doc, "```", ""]
+    fields = getattr(obj, "model_fields", None)
+    if inspect.isclass(obj) and isinstance(fields, dict) and fields:
+        lines += ["Fields:", ""]
+        for field_name, info in fields.items():
+            ann = getattr(info.annotation, "__name__", None) or str(info.annotation)
+            default = "required" if info.is_required() else f"default {info.get_default(call_default_factory=True)!r}"
+            lines.append(f"- `{field_name}` ({ann.replace('typing.', '')}, {default})")
+        lines.append("")
+    if inspect.isclass(obj):
+        members = []
+        for attr, value in sorted(vars(obj).items()):
+            if attr.startswith("_") or attr in {"model_config", "model_fields"}:
+                continue
+            if callable(value) or isinstance(value, property | classmethod | staticmethod):
+                target = value.__func__ if isinstance(value, classmethod | staticmethod) else value
+                summary = (inspect.getdoc(target) or "").split("\n\n")[0].replace("\n", " ")
+                members.append(f"- `{attr}`: {summary}" if summary else f"- `{attr}`")
+        if members:
+            lines += ["Members:", "", *members, ""]
+    return lines
+
+
+def render() -> str:
+    out = [
+        "# API reference",
+        "",
+        "The public API of `allocator`, generated from its docstrings by",
+        "`scripts/build_api_docs.py`; do not edit by hand.",
+        "",
+    ]
+    listed: set[str] = set()
+    for title, names in GROUPS:
+        present = [n for n in names if n in allocator.__all__]
+        if not present:
+            continue
+        out += [f"## {title}", ""]
+        for name in present:
+            out += _entry(name)
+            listed.add(name)
+    rest = [n for n in allocator.__all__ if n not in listed and not n.startswith("__")]
+    if rest:
+        out += ["## Other", ""]
+        for name in rest:
+            out += _entry(name)
+    return "\n".join(out).rstrip() + "\n"
+
+
+def main() -> int:
+    text = render()
+    if "--check" in sys.argv:
+        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
+        if current != text:
+            print(f"{TARGET} is out of date: run python scripts/build_api_docs.py", file=sys.stderr)
+            return 1
+        return 0
+    TARGET.write_text(text, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
