@@ -107,3 +107,62 @@ def forces(
         judgement=judgement,
         settings=settings,
     )
+
+
+# ------------------------------------------------------------------ broken forces
+def _corrupt_abstraction(data: dict, draw: st.DrawFn) -> str:
+    k = draw(st.integers(0, len(data["roles"]) - 1))
+    data["roles"][k]["abstraction"] = draw(st.sampled_from([1.0, 1.5, -0.1]))
+    return f"roles[{k}].abstraction"
+
+
+def _corrupt_minimum_shift(data: dict, draw: st.DrawFn) -> str:
+    k = draw(st.integers(0, len(data["roles"]) - 1))
+    data["roles"][k]["min_on_duty"] = {"Nowhere": 1.0}
+    return f"roles[{k}].min_on_duty"
+
+
+def _corrupt_share(data: dict, draw: st.DrawFn) -> str:
+    data["judgement"][0]["share"] = round(data["judgement"][0]["share"] / 2, 6) or 0.5
+    if abs(sum(j["share"] for j in data["judgement"] if j["demand_type"] == data["judgement"][0]["demand_type"]) - 1) < 1e-6:
+        data["judgement"][0]["share"] = 0.0
+    return "judgement"
+
+
+def _corrupt_unknown_key(data: dict, draw: st.DrawFn) -> str:
+    i = draw(st.integers(0, len(data["areas"]) - 1))
+    data["areas"][i]["colour"] = "red"
+    return f"areas[{i}].colour"
+
+
+def _corrupt_shift_start(data: dict, draw: st.DrawFn) -> str:
+    j = draw(st.integers(0, len(data["shifts"]) - 1))
+    data["shifts"][j]["start"] = draw(st.sampled_from(["24:00", "7am", "12:60"]))
+    return f"shifts[{j}].start"
+
+
+def _corrupt_pin(data: dict, draw: st.DrawFn) -> str:
+    data["pins"] = [
+        {"area": "Atlantis", "shift": data["shifts"][0]["name"], "role": data["roles"][0]["name"], "posts": 1}
+    ]
+    return "pins[0]"
+
+
+CORRUPTIONS = {
+    "abstraction": _corrupt_abstraction,
+    "minimum shift": _corrupt_minimum_shift,
+    "share sum": _corrupt_share,
+    "unknown key": _corrupt_unknown_key,
+    "shift start": _corrupt_shift_start,
+    "pin": _corrupt_pin,
+}
+
+
+@st.composite
+def broken_force_data(draw: st.DrawFn) -> tuple[dict, list[str]]:
+    """A valid force as plain data with 1-4 distinct faults; returns it and each fault's path."""
+    force = draw(forces())
+    data = force.to_dict()
+    kinds = draw(st.lists(st.sampled_from(sorted(CORRUPTIONS)), min_size=1, max_size=4, unique=True))
+    paths = [CORRUPTIONS[k](data, draw) for k in kinds]
+    return data, paths

@@ -14,7 +14,7 @@ from allocator.config import Force, Role, Shift
 from allocator.errors import ForceError
 from allocator.forcefile import load_force, load_judgement
 
-from .strategies import forces
+from .strategies import broken_force_data, forces
 
 SAMPLE = allocator.sample_path()
 
@@ -199,3 +199,22 @@ def test_generated_forces_cover_every_hour_and_fit_their_minimums(force: Force) 
     assert (force.shift_cover().sum(axis=1) >= 1).all()
     mins = force.min_posts_array().sum(axis=(0, 1))
     assert (mins <= np.array([r.establishment for r in force.roles])).all()
+
+
+@given(broken_force_data())
+def test_every_planted_fault_is_reported_with_its_place(case: tuple[dict, list[str]]) -> None:
+    import tempfile
+
+    import yaml
+
+    data, paths = case
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "force.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        with pytest.raises(ForceError) as info:
+            load_force(path)
+    reported = [p.where for p in info.value.problems]
+    for where in paths:
+        assert any(r == where or r.startswith(where) for r in reported), (where, reported)
+    # every problem in a YAML file carries a line number
+    assert all(p.line is not None for p in info.value.problems)
