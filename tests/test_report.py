@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 import sys
 from html.parser import HTMLParser
 
@@ -45,7 +47,8 @@ def data(sample_force: allocator.Force) -> ReportData:
     return ReportData(force=f, table=_table(f), by_type=by_type, by_hour=by_hour, moves=moves,
                       solver={"backend": "cpsat", "status": "optimal", "gap": 0.0},
                       data={"records_read": 120, "records_accepted": 117, "records_rejected": 3,
-                            "window_start": "2026-05-03", "window_end": "2026-10-31"},
+                            "window_start": "2026-05-03 00:54:13+01:00",
+                            "window_end": "2026-10-31 23:54:13+00:00"},
                       parameters={"backend": "cpsat", "max_moves": 2})
 
 
@@ -77,26 +80,55 @@ def test_html_parses_with_inline_images_and_no_external_links(rendered: report_m
     assert not [v for _, _, v in p.links if v.startswith(("http:", "https:", "//"))]
     assert "script" not in p.tags and "link" not in p.tags
     assert "http://" not in rendered.html and "https://" not in rendered.html
-    assert rendered.markdown.count("](data:image/png;base64,") == 3
+    # the inline images are the figure files, byte for byte, in report order
+    inline = [base64.b64decode(v.split(",", 1)[1]) for v in images]
+    assert inline == list(rendered.figures.values())
 
 
-def test_summary_comes_first_with_posting_status_window_and_counts(rendered: report_mod.Report) -> None:
+def test_markdown_links_its_figures_as_files_and_stays_small(rendered: report_mod.Report) -> None:
     md = rendered.markdown
-    assert md.index("## Summary") < md.index("## Coverage by area and shift") < md.index("## Judgement used")
-    assert "status optimal" in md and "2026-05-03 to 2026-10-31" in md
-    assert "Records read: 120; accepted 117; rejected 3" in md
-    assert "Officers moved: 2 (limit 2 per role)" in md
+    assert "data:image" not in md and "base64" not in md
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert links == list(rendered.figures) == list(report_mod.FIGURE_FILES)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in rendered.figures.values())
+    assert len(md.encode("utf-8")) < 30_000
 
 
-def test_same_data_gives_the_same_bytes(data: ReportData, rendered: report_mod.Report) -> None:
-    again = build_report(data, figures=True)
-    assert again.html == rendered.html and again.markdown == rendered.markdown
+def test_summary_comes_first_with_posting_status_window_and_counts(
+    data: ReportData, rendered: report_mod.Report
+) -> None:
+    md = rendered.markdown
+    posts = data.table.groupby("role")["posts"].sum()
+    assert (md.index("## Summary") < md.index("## Coverage by area and shift") < md.index("## Moves")
+            < md.index("## Workload") < md.index("## Judgement used") < md.index("## Run"))
+    summary = md[md.index("## Summary"):md.index("## Coverage")]
+    assert "- Status: optimal (solver cpsat, gap 0)" in summary
+    assert (f"- Posts allocated: PC {posts['PC']} of 400, PCSO {posts['PCSO']} of 120, "
+            f"LCI {posts['LCI']} of 60") in summary
+    assert "- Officers moved: 2 (PC 2, PCSO 0, LCI 0); limit 2 per role" in summary
+    # dates only, even when the window is given as full timestamps
+    assert "- Demand: 2026-05-03 to 2026-10-31; 120 records read, 117 used, 3 rejected" in summary
+    assert "00:54" not in md
+
+
+def test_numbers_in_a_column_share_their_decimals(rendered: report_mod.Report) -> None:
+    md = rendered.markdown
+    judgement = md[md.index("## Judgement used"):md.index("## Rules")]
+    row = next(line for line in judgement.splitlines() if line.startswith("| THEFT | Theft | PC |"))
+    assert row == "| THEFT | Theft | PC | 0.50 | 90 | 1.00 |"
+    assert "objective': " not in md  # the solver stages are a table, not a dict dump
+
+
+def test_same_data_gives_the_same_bytes(data: ReportData) -> None:
+    # figures are compared byte for byte in the CLI's two-run test; here the text
+    one, two = build_report(data, figures=False), build_report(data, figures=False)
+    assert one == two
 
 
 def test_without_matplotlib_the_report_says_so(data: ReportData, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(report_mod, "_have_matplotlib", lambda: False)
     rep = build_report(data)
-    assert "<img" not in rep.html and "data:image" not in rep.markdown
+    assert "<img" not in rep.html and "figures/" not in rep.markdown and rep.figures == {}
     assert "allocator[plot]" in rep.markdown
 
 
@@ -115,7 +147,7 @@ def test_posting_summary_totals(sample_force: allocator.Force) -> None:
     s = posting_summary(t, sample_force)
     assert s["area"].tolist()[-1] == "Total"
     pc = t[t["role"] == "PC"]
-    assert s["PC"].iloc[-1] == pc["posts"].sum()
+    assert s["PC new"].iloc[-1] == pc["posts"].sum()
     assert s["PC current"].iloc[0] == pc[pc["area"] == "Swindon North"]["current"].sum()
 
 

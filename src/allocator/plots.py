@@ -48,6 +48,8 @@ __all__ = [
 ]
 
 _DPI = 100
+#: coverage colours: dark red (a role's smallest) through pale yellow to dark blue (its largest)
+_COVERAGE_CMAP = "RdYlBu"
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
@@ -123,7 +125,7 @@ def _heatmap(ax: Any, values: np.ndarray, posts: np.ndarray | None, areas: list[
              shifts: list[str], title: str, vmin: float, vmax: float) -> Any:
     shown = np.where(np.isfinite(values), values, np.nan)
     masked = np.ma.masked_invalid(shown)
-    im = ax.imshow(masked, cmap="YlGn", vmin=vmin, vmax=vmax, aspect="auto")
+    im = ax.imshow(masked, cmap=_COVERAGE_CMAP, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_facecolor("#dddddd")
     ax.set_xticks(range(len(shifts)), shifts, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(range(len(areas)), areas, fontsize=8)
@@ -134,12 +136,18 @@ def _heatmap(ax: Any, values: np.ndarray, posts: np.ndarray | None, areas: list[
             label = "-" if not np.isfinite(v) else f"{v:.2f}"
             if posts is not None:
                 label = f"{int(posts[i, j])}\n{label}"
-            ax.text(j, i, label, ha="center", va="center", fontsize=7)
+            # the scale is dark at both ends: white figures there, black in the pale middle
+            level = (v - vmin) / (vmax - vmin) if np.isfinite(v) and vmax > vmin else 0.5
+            colour = "white" if level < 0.2 or level > 0.8 else "black"
+            ax.text(j, i, label, ha="center", va="center", fontsize=7, color=colour)
     return im
 
 
 def plot_allocation(allocation: Any, role: str | None = None) -> Figure:
     """Heatmaps area x shift of coverage (posts and ratio in each cell), per role.
+
+    Each role has its own colour scale, from its smallest coverage (dark red)
+    to its largest (dark blue), shared by its before and after panels.
 
     With a current posting in the table (column ``current``), each role gets
     two panels: before (the current posting) and after (the allocation).
@@ -172,8 +180,9 @@ def plot_allocation(allocation: Any, role: str | None = None) -> Figure:
             before = coverage_grid(table, name, "before").to_numpy()
             current = coverage_grid(table, name, "current").to_numpy()
             panels.insert(0, (before, current, f"{name}: coverage before (current posting)"))
-        finite = np.concatenate([p[0][np.isfinite(p[0])] for p in panels] + [np.array([0.0])])
-        vmin, vmax = 0.0, max(float(finite.max()), 1e-9)
+        finite = np.concatenate([p[0][np.isfinite(p[0])] for p in panels])
+        vmin = float(finite.min()) if finite.size else 0.0
+        vmax = max(float(finite.max()) if finite.size else 1.0, vmin + 1e-9)
         images = [
             _heatmap(axes[r, c], values, n, areas, shifts, title, vmin, vmax)
             for c, (values, n, title) in enumerate(panels)

@@ -5,10 +5,12 @@ demand type and by hour of week, the judgement, the solver report, the data
 counts) so it can be drawn again from a run directory. It holds no
 record-level data: no incident ids, no timestamps of single records.
 
-Both renderings carry the figures inline as base64 PNG (``data:`` URIs); the
-HTML needs no network (no scripts, fonts or style sheets from elsewhere). The
-same inputs give the same bytes. Without matplotlib the report is written
-without figures and says so.
+The Markdown refers to its figures as PNG files in a ``figures/`` folder
+beside it (:attr:`Report.figures` holds their bytes), so it stays readable as
+text; the HTML is one self-contained file with the same figures inline
+(``data:`` URIs) and needs no network (no scripts, fonts or style sheets from
+elsewhere). The same inputs give the same bytes. Without matplotlib the
+report is written without figures and says so.
 
 Examples
 --------
@@ -25,8 +27,8 @@ Examples
 ...     solver={"backend": "cpsat", "status": "optimal", "gap": 0.0}), figures=False)
 >>> rep.markdown.splitlines()[0]
 '# Allocation report: Sample Constabulary'
->>> "<img" in rep.html, "http" in rep.html
-(False, False)
+>>> "<img" in rep.html, "http" in rep.html, rep.figures
+(False, False, {})
 """
 
 from __future__ import annotations
@@ -45,9 +47,14 @@ import pandas as pd
 
 from allocator.config import Force
 
-__all__ = ["Report", "ReportData", "binding_rules", "build_report", "posting_summary"]
+__all__ = ["FIGURE_DIR", "FIGURE_FILES", "Report", "ReportData", "binding_rules", "build_report", "posting_summary"]
 
 logger = logging.getLogger(__name__)
+
+#: The folder, beside ``report.md``, that holds the report's figures.
+FIGURE_DIR = "figures"
+#: Every figure file a report may have, relative to the report.
+FIGURE_FILES = tuple(f"{FIGURE_DIR}/{n}" for n in ("coverage.png", "workload_by_type.png", "hour_profile.png"))
 
 _CSS = """
 body{font-family:sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.4}
@@ -86,12 +93,19 @@ class _Table:
 class _Image:
     png: bytes
     alt: str
+    name: str
+
+    @property
+    def path(self) -> str:
+        """Where the Markdown finds the figure, relative to the report."""
+        return f"{FIGURE_DIR}/{self.name}"
 
 
 _Block = _Heading | _Para | _List | _Table | _Image
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, decimals: int | None = None) -> str:
+    """A value for a reader: thousands separators, ``decimals`` places (default: 0 if whole, else 2)."""
     if value is None:
         return ""
     if isinstance(value, bool | np.bool_):
@@ -104,15 +118,26 @@ def _fmt(value: Any) -> str:
             return "-"
         if math.isinf(v):
             return "no workload" if v > 0 else "-inf"
-        if v == round(v) and abs(v) < 1e15:
-            return f"{v:,.0f}"
-        return f"{v:,.2f}"
+        if decimals is None:
+            decimals = 0 if v == round(v) and abs(v) < 1e15 else 2
+        return f"{v:,.{decimals}f}"
     return str(value)
+
+
+def _decimals(column: pd.Series) -> int | None:
+    """One number of decimals for a whole float column, so its figures line up."""
+    if not pd.api.types.is_float_dtype(column):
+        return None
+    v = column.to_numpy(dtype="float64")
+    v = v[np.isfinite(v)]
+    return 0 if (v == np.round(v)).all() else 2
 
 
 def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]:
     header = [str(c) for c in frame.columns]
-    rows = [[_fmt(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    places = [_decimals(frame[c]) for c in frame.columns]
+    rows = [[_fmt(v, d) for v, d in zip(row, places, strict=True)]
+            for row in frame.itertuples(index=False, name=None)]
     numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
     return header, rows, numeric
 
@@ -122,7 +147,7 @@ def _md_escape(text: str) -> str:
 
 
 def render_markdown(blocks: list[_Block]) -> str:
-    """Markdown text of the blocks (GitHub-flavoured tables, images as data URIs)."""
+    """Markdown text of the blocks (GitHub-flavoured tables, images as relative links to PNG files)."""
     out: list[str] = []
     for b in blocks:
         if isinstance(b, _Heading):
@@ -138,13 +163,23 @@ def render_markdown(blocks: list[_Block]) -> str:
             lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
             out.append("\n".join(lines))
         else:
-            data = base64.b64encode(b.png).decode("ascii")
-            out.append(f"![{b.alt}](data:image/png;base64,{data})")
+            out.append(f"![{b.alt}]({b.path})")
     return "\n\n".join(out) + "\n"
 
 
 def render_html(blocks: list[_Block], title: str) -> str:
     """One self-contained HTML page of the blocks: inline CSS, inline images, no links out."""
+    esc = html.escape
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        f"<title>{esc(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
+        + html_fragment(blocks)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def html_fragment(blocks: list[_Block]) -> str:
+    """The blocks as HTML elements (no page around them)."""
     esc = html.escape
     body: list[str] = []
     for b in blocks:
@@ -167,12 +202,7 @@ def render_html(blocks: list[_Block], title: str) -> str:
         else:
             data = base64.b64encode(b.png).decode("ascii")
             body.append(f'<p><img alt="{esc(b.alt)}" src="data:image/png;base64,{data}"></p>')
-    return (
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        f"<title>{esc(title)}</title>\n<style>\n{_CSS}\n</style>\n</head>\n<body>\n"
-        + "\n".join(body)
-        + "\n</body>\n</html>\n"
-    )
+    return "\n".join(body)
 
 
 # -------------------------------------------------------------------- data
@@ -219,10 +249,22 @@ class ReportData:
 
 @dataclass(frozen=True)
 class Report:
-    """A rendered report: ``markdown`` and ``html`` text."""
+    """A rendered report.
+
+    Attributes
+    ----------
+    markdown
+        The Markdown text; figures are links to ``figures/NAME.png``.
+    html
+        One self-contained HTML page, figures inline.
+    figures
+        The PNG bytes of each figure by its path relative to the report
+        (``"figures/coverage.png"``), in report order; empty without figures.
+    """
 
     markdown: str
     html: str
+    figures: dict[str, bytes] = field(default_factory=dict)
 
 
 def _ordered(values: pd.Series) -> list[str]:
@@ -231,32 +273,72 @@ def _ordered(values: pd.Series) -> list[str]:
     return [str(v) for v in dict.fromkeys(values.tolist())]
 
 
-def _plain(table: pd.DataFrame, force: Force) -> pd.DataFrame:
-    """The table with area/shift/role as ordered categoricals in force order."""
+def _in_order(table: pd.DataFrame, areas: list[str], shifts: list[str], roles: list[str]) -> pd.DataFrame:
+    """The table with area/shift/role as ordered categoricals in the given order, sorted by them."""
     out = table.copy()
-    for col, names in (("area", force.area_names), ("shift", force.shift_names), ("role", force.role_names)):
+    for col, names in (("area", areas), ("shift", shifts), ("role", roles)):
         out[col] = pd.Categorical(out[col].astype(str), categories=names, ordered=True)
     return out.sort_values(["area", "shift", "role"]).reset_index(drop=True)
 
 
+def _plain(table: pd.DataFrame, force: Force) -> pd.DataFrame:
+    """The table with area/shift/role as ordered categoricals in force order."""
+    return _in_order(table, force.area_names, force.shift_names, force.role_names)
+
+
 def posting_summary(table: pd.DataFrame, force: Force) -> pd.DataFrame:
-    """Posts per area (rows) and role (columns), with current and change when known, and a total row."""
-    t = _plain(table, force)
+    """Posts per area (rows) and role (columns), with current and change when known, and a total row.
+
+    Columns are the role names (the allocation's posts) or, with a current
+    posting, ``ROLE current``, ``ROLE new`` and ``ROLE change`` (``+3``) for each.
+    """
+    return _posting_grid(_plain(table, force), force.area_names, force.role_names)
+
+
+def _posting_grid(t: pd.DataFrame, areas: list[str], roles: list[str]) -> pd.DataFrame:
     cols = ["posts"] + [c for c in ("current",) if c in t.columns]
     agg = t.groupby(["area", "role"], observed=False)[cols].sum()
-    out = pd.DataFrame({"area": force.area_names + ["Total"]})
-    for role in force.role_names:
-        posts = agg.xs(role, level="role")["posts"].reindex(force.area_names).fillna(0).astype("int64")
+    out = pd.DataFrame({"area": areas + ["Total"]})
+    for role in roles:
+        posts = agg.xs(role, level="role")["posts"].reindex(areas).fillna(0).astype("int64")
         values = [*posts.tolist(), int(posts.sum())]
         if "current" in cols:
-            cur = agg.xs(role, level="role")["current"].reindex(force.area_names).fillna(0).astype("int64")
+            cur = agg.xs(role, level="role")["current"].reindex(areas).fillna(0).astype("int64")
             cvals = [*cur.tolist(), int(cur.sum())]
             out[f"{role} current"] = cvals
-            out[role] = values
-            out[f"{role} change"] = [f"{v - c:+d}" for v, c in zip(values, cvals, strict=True)]
+            out[f"{role} new"] = values
+            out[f"{role} change"] = [f"{v - c:+d}" if v != c else "0" for v, c in zip(values, cvals, strict=True)]
         else:
             out[role] = values
     return out
+
+
+def _coverage_extremes(t: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
+    """Per role: the smallest and the largest coverage and the (area / shift) where each is."""
+    rows = []
+    for role in roles:
+        r = t[(t["role"] == role) & np.isfinite(t["coverage"].astype("float64"))]
+        if r.empty:
+            continue
+        cov = r["coverage"].to_numpy(dtype="float64")
+        lo = r.iloc[int(np.argmin(cov))]
+        hi = r.iloc[int(np.argmax(cov))]
+        rows.append((role, float(lo["coverage"]), f"{lo['area']} / {lo['shift']}",
+                     float(hi["coverage"]), f"{hi['area']} / {hi['shift']}"))
+    return pd.DataFrame(rows, columns=["role", "smallest", "where", "largest", "where "])
+
+
+def _date(text: Any) -> str:
+    """The calendar date of a timestamp text (``2026-05-03 00:54:13+01:00`` -> ``2026-05-03``)."""
+    try:
+        return pd.Timestamp(str(text)).strftime("%Y-%m-%d")
+    except (TypeError, ValueError):
+        return str(text)
+
+
+def _moved_per_role(moves: pd.DataFrame, roles: list[str]) -> dict[str, int]:
+    by_role = moves.groupby(moves["role"].astype(str), sort=False)["officers"].sum()
+    return {r: int(by_role.get(r, 0)) for r in roles}
 
 
 def binding_rules(
@@ -308,67 +390,85 @@ def _have_matplotlib() -> bool:
 
 
 # ------------------------------------------------------------------ build
-def _summary_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
-    blocks: list[_Block] = [_Heading("Summary")]
-    solver = d.solver
+def _summary_facts(d: ReportData, t: pd.DataFrame) -> list[str]:
+    """The first lines a command team reads: status, posts, moves, the demand behind them."""
+    solver, data, roles = d.solver, d.data, d.force.role_names
     gap = solver.get("gap")
-    facts = [
-        f"Solver: {solver.get('backend', '?')}, status {solver.get('status', '?')}"
-        + (f", gap {_fmt(float(gap))}" if gap is not None else ""),
-    ]
-    data = d.data
-    if data.get("window_start") or data.get("window_end"):
-        facts.append(f"Demand window: {data.get('window_start', '?')} to {data.get('window_end', '?')}")
-    if "records_read" in data:
-        facts.append(
-            f"Records read: {_fmt(int(data['records_read']))}; accepted "
-            f"{_fmt(int(data.get('records_accepted', 0)))}; rejected {_fmt(int(data.get('records_rejected', 0)))}"
-        )
+    facts = [f"Status: {solver.get('status', '?')} (solver {solver.get('backend', '?')}"
+             + (f", gap {float(gap):.3g}" if gap is not None else "") + ")"]
+    posts = t.groupby("role", observed=False)["posts"].sum()
+    facts.append("Posts allocated: " + ", ".join(
+        f"{r.name} {int(posts.get(r.name, 0)):,} of {r.establishment:,}" for r in d.force.roles))
     if d.moves is not None:
-        moved = int(d.moves["officers"].sum()) if len(d.moves) else 0
+        per = _moved_per_role(d.moves, roles)
+        text = f"Officers moved: {sum(per.values()):,}"
+        if any(per.values()):
+            text += " (" + ", ".join(f"{r} {n:,}" for r, n in per.items()) + ")"
         limit = d.parameters.get("max_moves")
-        facts.append(f"Officers moved: {moved}" + (f" (limit {limit} per role)" if limit is not None else ""))
-    blocks.append(_List(facts))
-    blocks.append(_Heading("Posting per area and role", 3))
+        facts.append(text + (f"; limit {limit} per role" if limit is not None else ""))
+    demand = []
+    if data.get("window_start") or data.get("window_end"):
+        demand.append(f"{_date(data.get('window_start', '?'))} to {_date(data.get('window_end', '?'))}")
+    if "records_read" in data:
+        demand.append(f"{_fmt(int(data['records_read']))} records read, "
+                      f"{_fmt(int(data.get('records_accepted', 0)))} used, "
+                      f"{_fmt(int(data.get('records_rejected', 0)))} rejected")
+    if demand:
+        facts.append("Demand: " + "; ".join(demand))
+    return facts
+
+
+def _summary_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
+    blocks: list[_Block] = [_Heading("Summary"), _List(_summary_facts(d, t))]
+    blocks.append(_Heading("Posts per area and role", 3))
     blocks.append(_Table(posting_summary(t, d.force)))
     blocks.append(_Heading("Smallest and largest coverage", 3))
-    rows = []
-    for role in d.force.role_names:
-        r = t[(t["role"] == role) & np.isfinite(t["coverage"].astype("float64"))]
-        if r.empty:
-            continue
-        cov = r["coverage"].to_numpy(dtype="float64")
-        lo = r.iloc[int(np.argmin(cov))]
-        hi = r.iloc[int(np.argmax(cov))]
-        rows.append((role, float(lo["coverage"]), f"{lo['area']} / {lo['shift']}",
-                     float(hi["coverage"]), f"{hi['area']} / {hi['shift']}"))
-    blocks.append(_Table(pd.DataFrame(rows, columns=["role", "smallest", "where", "largest", "where "])))
+    blocks.append(_Table(_coverage_extremes(t, d.force.role_names)))
     blocks.append(_Para("Coverage is on-duty capacity over judged workload in the cell; "
-                        "the allocation raises the smallest first.", note=True))
-    if d.moves is not None and len(d.moves):
-        blocks.append(_Heading("Moves", 3))
-        blocks.append(_Table(d.moves))
+                        "the allocation raises each role's smallest first.", note=True))
     return blocks
 
 
-def _figure_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
+def _coverage_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
     from allocator import plots
 
     blocks: list[_Block] = [_Heading("Coverage by area and shift")]
-    blocks.append(_Para("Each cell: posts, and the coverage ratio they give (darker: better covered; grey: no workload)."
+    blocks.append(_Para("Each cell: posts, and the coverage ratio they give. The colour scale runs from "
+                        "the role's smallest coverage (dark red) to its largest (dark blue); grey: no workload."
                         + (" Left: the current posting; right: the allocation." if "current" in t.columns else "")))
     fig = plots.plot_allocation(t)
-    blocks.append(_Image(plots.figure_png(fig), "coverage by area and shift, per role"))
-    blocks.append(_Heading("Workload"))
+    blocks.append(_Image(plots.figure_png(fig), "coverage by area and shift, per role", "coverage.png"))
+    return blocks
+
+
+def _workload_figure_blocks(d: ReportData, t: pd.DataFrame) -> list[_Block]:
+    from allocator import plots
+
     labels = {dt.code: dt.label for dt in d.force.demand_types}
-    blocks.append(_Image(plots.figure_png(plots.plot_workload(d.by_type, labels)),
-                         "workload by demand type per area"))
+    blocks: list[_Block] = [_Image(plots.figure_png(plots.plot_workload(d.by_type, labels)),
+                                   "workload by demand type per area", "workload_by_type.png")]
     if d.by_hour is not None:
         weeks = d.force.settings.window_days / 7.0
         on_duty = plots.on_duty_by_hour(t, d.force)
         current = plots.on_duty_by_hour(t, d.force, "current") if "current" in t.columns else None
         fig = plots.plot_hour_profile(d.by_hour, on_duty, weeks, current)
-        blocks.append(_Image(plots.figure_png(fig), "demand by hour of week against officers on duty"))
+        blocks.append(_Image(plots.figure_png(fig), "demand by hour of week against officers on duty",
+                             "hour_profile.png"))
+    return blocks
+
+
+def _moves_blocks(d: ReportData) -> list[_Block]:
+    if d.moves is None:
+        return []
+    blocks: list[_Block] = [_Heading("Moves")]
+    if not len(d.moves):
+        blocks.append(_Para("No officer moves: the allocation is the current posting."))
+        return blocks
+    blocks.append(_Para("Officers to move from the current posting, role by role: first changes of shift "
+                        "within an area, then moves between areas."))
+    moves = d.moves.rename(columns={"from_area": "from area", "from_shift": "from shift",
+                                    "to_area": "to area", "to_shift": "to shift"})
+    blocks.append(_Table(moves))
     return blocks
 
 
@@ -377,11 +477,66 @@ def _workload_table(d: ReportData) -> pd.DataFrame:
     bt["area"] = pd.Categorical(bt["area"].astype(str), categories=d.force.area_names, ordered=True)
     bt["demand_type"] = pd.Categorical(bt["demand_type"].astype(str), categories=d.force.type_codes, ordered=True)
     grid = bt.pivot_table(index="demand_type", columns="area", values="hours", aggfunc="sum", observed=False)
-    grid = grid.reindex(index=d.force.type_codes, columns=d.force.area_names).fillna(0.0).round(1)
+    grid = grid.reindex(index=d.force.type_codes, columns=d.force.area_names).fillna(0.0)
     grid["Total"] = grid.sum(axis=1)
+    grid.loc["Total"] = grid.sum(axis=0)
     grid.columns.name = None
-    grid.index = [dt.label for dt in d.force.demand_types]
-    return grid.rename_axis("demand type").reset_index()
+    grid.index = [dt.label for dt in d.force.demand_types] + ["Total"]
+    return grid.round(0).rename_axis("demand type").reset_index()
+
+
+def _judgement_blocks(force: Force) -> list[_Block]:
+    s = force.settings
+    blocks: list[_Block] = [_Heading("Judgement used"), _List([
+        f"Recorded durations weigh {_fmt(s.data_weight)} against standard minutes",
+        "Recent demand weighting: " + (f"half-life {_fmt(s.half_life_days)} days"
+                                       if s.half_life_days else "none"),
+        f"Window: {s.window_days} days; overlapping shifts share an hour's demand: {s.overlap_rule}",
+        *[f"{r.name}: establishment {r.establishment}, abstraction {_fmt(r.abstraction)}, "
+          f"proactive share {_fmt(r.proactive_share)}" for r in force.roles],
+        *[f"Area factor {area} / {role}: {_fmt(f)}"
+          for area, fs in force.area_factors.items() for role, f in fs.items()],
+    ])]
+    labels = {dt.code: dt.label for dt in force.demand_types}
+    judgement = force.judgement_table()
+    judgement.insert(1, "name", [labels.get(c, c) for c in judgement["demand_type"]])
+    blocks.append(_Table(judgement.rename(columns={"demand_type": "code", "name": "demand type"})))
+    return blocks
+
+
+def _solver_table(solver: Mapping[str, Any]) -> pd.DataFrame:
+    """Each solver stage per role: status, objective reached, best bound (no seconds)."""
+    stages = solver.get("stages") or []
+    rows = [(str(st.get("name")), str(st.get("role")), str(st.get("status")),
+             st.get("objective"), st.get("bound")) for st in stages if isinstance(st, Mapping)]
+    if not rows:
+        objective, bound = solver.get("objective") or {}, solver.get("bound") or {}
+        rows = [(key.split("[")[0], key.partition("[")[2].rstrip("]"), "", v, bound.get(key))
+                for key, v in objective.items()]
+    frame = pd.DataFrame(rows, columns=["stage", "role", "status", "objective", "bound"])
+    for col in ("objective", "bound"):
+        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").round(4)
+    return frame
+
+
+def _run_blocks(d: ReportData) -> list[_Block]:
+    params = dict(d.parameters)
+    items = []
+    if params.get("backend") is not None:
+        items.append(f"Solver: {params.pop('backend')}")
+    if params.get("time_limit") is not None:
+        items.append(f"Time limit: {_fmt(params.pop('time_limit'))} s for the whole solve")
+    if "max_moves" in params:
+        limit = params.pop("max_moves")
+        items.append("Move limit: " + (f"{limit} officers per role" if limit is not None else "none"))
+    items += [f"{k.replace('_', ' ')}: {_fmt(v)}" for k, v in params.items() if v is not None]
+    items += [f"Input {name}: SHA-256 {sha}" for name, sha in d.inputs.items()]
+    blocks: list[_Block] = [_Heading("Run"), _List(items)]
+    stages = _solver_table(d.solver)
+    if len(stages):
+        blocks.append(_Heading("Solver stages", 3))
+        blocks.append(_Table(stages))
+    return blocks
 
 
 def build_report(data: ReportData, figures: bool | None = None) -> Report:
@@ -398,7 +553,8 @@ def build_report(data: ReportData, figures: bool | None = None) -> Report:
     Returns
     -------
     Report
-        ``markdown`` and ``html`` text, the same for the same data.
+        ``markdown`` (figures linked as ``figures/*.png``), ``html`` (figures
+        inline) and the figures' PNG bytes; the same for the same data.
     """
     d = data
     t = _plain(d.table, d.force)
@@ -407,41 +563,24 @@ def build_report(data: ReportData, figures: bool | None = None) -> Report:
     blocks: list[_Block] = [_Heading(title, 1)]
     blocks += _summary_blocks(d, t)
     if with_figures:
-        blocks += _figure_blocks(d, t)
+        blocks += _coverage_blocks(d, t)
     else:
         blocks.append(_Heading("Figures"))
         blocks.append(_Para("Figures left out: matplotlib is not installed "
                             "(pip install 'allocator[plot]').", note=True))
-        blocks.append(_Heading("Workload"))
+    blocks += _moves_blocks(d)
+    blocks.append(_Heading("Workload"))
+    if with_figures:
+        blocks += _workload_figure_blocks(d, t)
     blocks.append(_Heading("Workload by demand type and area (judged hours)", 3))
     blocks.append(_Table(_workload_table(d)))
-    blocks.append(_Heading("Judgement used"))
-    s = d.force.settings
-    blocks.append(_List([
-        f"Recorded durations weigh {_fmt(s.data_weight)} against standard minutes",
-        "Recent demand weighting: " + (f"half-life {_fmt(s.half_life_days)} days"
-                                       if s.half_life_days else "none"),
-        f"Window: {s.window_days} days; overlapping shifts share an hour's demand: {s.overlap_rule}",
-        *[f"{r.name}: establishment {r.establishment}, abstraction {_fmt(r.abstraction)}, "
-          f"proactive share {_fmt(r.proactive_share)}" for r in d.force.roles],
-        *[f"Area factor {area} / {role}: {_fmt(f)}"
-          for area, fs in d.force.area_factors.items() for role, f in fs.items()],
-    ]))
-    labels = {dt.code: dt.label for dt in d.force.demand_types}
-    judgement = d.force.judgement_table()
-    judgement.insert(1, "name", [labels.get(c, c) for c in judgement["demand_type"]])
-    blocks.append(_Table(judgement))
+    blocks += _judgement_blocks(d.force)
     blocks.append(_Heading("Rules that bound the answer"))
     rules = binding_rules(d.table, d.force, d.parameters.get("max_moves"), d.moves)
     if rules.empty:
         blocks.append(_Para("No minimum, pin, area limit or move limit was binding."))
     else:
         blocks.append(_Table(rules))
-    blocks.append(_Heading("Run"))
-    items = [f"{k}: {_fmt(v)}" for k, v in d.parameters.items() if v is not None]
-    for key in ("objective", "bound"):
-        if d.solver.get(key) is not None:
-            items.append(f"solver {key}: {_fmt(d.solver[key])}")
-    items += [f"input {name}: SHA-256 {sha}" for name, sha in d.inputs.items()]
-    blocks.append(_List(items))
-    return Report(markdown=render_markdown(blocks), html=render_html(blocks, title))
+    blocks += _run_blocks(d)
+    pngs = {b.path: b.png for b in blocks if isinstance(b, _Image)}
+    return Report(markdown=render_markdown(blocks), html=render_html(blocks, title), figures=pngs)

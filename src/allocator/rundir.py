@@ -43,7 +43,7 @@ from typing import Any
 
 import pandas as pd
 
-from allocator._io import atomic_path, atomic_write_text, sha256_file
+from allocator._io import atomic_path, atomic_write_bytes, atomic_write_text, sha256_file
 
 __all__ = [
     "MANIFEST",
@@ -168,7 +168,11 @@ class RunWriter:
 
     def write_text(self, name: str, text: str, **extra: Any) -> None:
         """Write UTF-8 text to ``name``."""
-        atomic_write_text(self.out / name, text)
+        self.write_bytes(name, text.encode("utf-8"), **extra)
+
+    def write_bytes(self, name: str, data: bytes, **extra: Any) -> None:
+        """Write ``data`` to ``name`` (which may name a sub-folder: ``figures/coverage.png``)."""
+        atomic_write_bytes(self.out / name, data)
         self._record(name, **extra)
 
     def write_csv(self, name: str, frame: pd.DataFrame) -> None:

@@ -11,9 +11,11 @@ import pandas as pd
 
 from allocator.cli._common import (
     EXIT_INFEASIBLE,
+    EXIT_INPUT,
     EXIT_OK,
     Progress,
     add_common,
+    error,
     example_help,
     jsonable,
     judgement_file,
@@ -24,6 +26,7 @@ from allocator.cli._common import (
 from allocator.config import Force
 from allocator.demand import DemandLoad
 from allocator.diagnose import InfeasibleError
+from allocator.report import FIGURE_FILES
 from allocator.result import Allocation
 from allocator.rundir import RunWriter, check_output_dir, describe_input, environment
 from allocator.workload import Workload
@@ -32,7 +35,7 @@ from allocator.workload import Workload
 OUTPUTS = (
     "allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
     "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md", "report.html",
-    "run.json",
+    *FIGURE_FILES, "run.json",
 )
 #: Statuses with a posting to write.
 SOLVED = ("optimal", "feasible")
@@ -57,9 +60,14 @@ def register(sub: Any) -> None:
     p.add_argument("--current", type=Path, metavar="CURRENT.csv",
                    help="the current posting (area, shift, role, posts): moves are counted against it")
     p.add_argument("--max-moves", type=_count, metavar="N",
-                   help="move at most N officers of each role from the current posting")
+                   help="move at most N officers of each role (per role, not in total) from the "
+                        "current posting; needs --current")
     p.add_argument("--backend", default="cpsat", help="solver: cpsat (default) or pulp")
-    p.add_argument("--time-limit", type=float, default=60.0, metavar="S", help="seconds per solve (default 60)")
+    p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="S",
+                   help="wall-clock seconds for the whole solve, all roles and solver stages together; "
+                        "each stage gets the time left (default 60). A stage stopped by the limit with a "
+                        "posting makes the status 'feasible' (with its gap); a stage left without time "
+                        "or without a posting ends the run with exit code 1")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
     p.add_argument("--as-of", metavar="DATE", help="end of the demand window (default: the latest record)")
     p.add_argument("--out", type=Path, default=Path("allocation-run"), metavar="DIR",
@@ -68,6 +76,16 @@ def register(sub: Any) -> None:
                    help="write into an existing non-empty directory (never over an input)")
     add_common(p)
     p.set_defaults(func=run)
+
+
+def _seconds(text: str) -> float:
+    try:
+        s = float(text)
+    except ValueError:
+        s = -1.0
+    if not s > 0 or s == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return s
 
 
 def _count(text: str) -> int:
@@ -112,7 +130,7 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
            progress: Progress) -> Allocation:
     from allocator.allocate import allocate
 
-    progress(f"solving with {args.backend} (time limit {args.time_limit:g} s per stage)")
+    progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
         return allocate(workload, force, current=current, backend=args.backend,
                         time_limit=args.time_limit, max_moves=args.max_moves)
@@ -123,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     from allocator.problem import read_current
     from allocator.workload import compute_workload
 
+    if args.max_moves is not None and args.current is None:
+        error("--max-moves counts moves from the current posting: give --current CURRENT.csv too")
+        return EXIT_INPUT
     progress = Progress(args.quiet)
     inputs = _inputs(args)
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
@@ -141,8 +162,8 @@ def run(args: argparse.Namespace) -> int:
     solver = allocation.solver
     progress(f"solver: {solver.status}, gap {solver.gap:.3g}, {solver.seconds:.2f} s")
     if solver.status not in SOLVED:
-        print(f"allocator: no posting: the solver ended {solver.status} "
-              f"(time limit {args.time_limit:g} s per stage)", file=sys.stderr)
+        print(f"allocator: no allocation written: the solver ended {solver.status} within the time limit "
+              f"({args.time_limit:g} s for the whole solve; raise --time-limit)", file=sys.stderr)
         for line in str(solver).splitlines():
             print(f"  {line}", file=sys.stderr)
         if args.json:
@@ -211,6 +232,8 @@ def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], forc
         parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current")},
         inputs={inputs[k].name: v for k, v in report_inputs.items()},
     ))
+    for name, png in report.figures.items():
+        writer.write_bytes(name, png)
     writer.write_text("report.md", report.markdown)
     writer.write_text("report.html", report.html)
     progress("wrote report")
