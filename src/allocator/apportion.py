@@ -92,7 +92,13 @@ def _method(method: str) -> str:
     return _ALIASES[key]
 
 
-def _whole(name: str, value: ArrayLike, shape: tuple[int, ...]) -> IntArray:
+def _whole(
+    name: str, value: ArrayLike, shape: tuple[int, ...], against: str = "the weights'"
+) -> IntArray:
+    """``value`` as non-negative whole numbers broadcast to ``shape`` (int64), or a named ValueError.
+
+    Shared by :mod:`allocator.maximin` (``against="workload"``).
+    """
     arr = np.asarray(value)
     if arr.dtype == np.bool_ or not (
         np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
@@ -106,14 +112,14 @@ def _whole(name: str, value: ArrayLike, shape: tuple[int, ...]) -> IntArray:
                 f"{name} must be whole numbers; got {arr.ravel()[i].item()!r} at index {i}"
             )
     try:
-        out = np.broadcast_to(arr, shape).astype(np.int64).ravel()
+        out = np.broadcast_to(arr, shape).astype(np.int64)
     except ValueError:
         raise ValueError(
-            f"{name} has shape {arr.shape}, which does not fit the weights' shape {shape}"
+            f"{name} has shape {arr.shape}, which does not fit {against} shape {shape}"
         ) from None
     if (out < 0).any():
-        i = int(np.flatnonzero(out < 0)[0])
-        raise ValueError(f"{name} must not be negative; got {out[i]} at index {i}")
+        i = int(np.flatnonzero(out.ravel() < 0)[0])
+        raise ValueError(f"{name} must not be negative; got {out.ravel()[i]} at index {i}")
     return out
 
 
@@ -188,7 +194,7 @@ def apportion(
     seats = int(total)
     if seats < 0:
         raise ValueError(f"total must not be negative, got {seats}")
-    floor = _whole("minimum", minimum, shape)
+    floor = _whole("minimum", minimum, shape).ravel()
     base = int(floor.sum(dtype=np.int64))
     if base > seats:
         raise ValueError(f"the minimums need {base} seats; the total is {seats}")

@@ -59,7 +59,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from allocator.apportion import _BAND, _exact_unique, _StepKeys, _take_smallest_steps
+from allocator.apportion import _BAND, _exact_unique, _StepKeys, _take_smallest_steps, _whole
 
 __all__ = ["MaximinResult", "MaximinRolesResult", "maximin_posts", "maximin_roles"]
 
@@ -143,31 +143,6 @@ class MaximinRolesResult:
 # --------------------------------------------------------------------------
 
 
-def _as_int_array(name: str, value: ArrayLike, shape: tuple[int, ...]) -> IntArray:
-    arr = np.asarray(value)
-    if arr.dtype == np.bool_ or not (
-        np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)
-    ):
-        raise ValueError(f"{name} must be integers, got dtype {arr.dtype}")
-    if np.issubdtype(arr.dtype, np.floating):
-        bad = ~np.isfinite(arr) | (arr != np.round(arr))
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValueError(
-                f"{name} must be whole numbers; got {arr.ravel()[i].item()!r} at index {i}"
-            )
-    try:
-        out = np.broadcast_to(arr, shape).astype(np.int64)
-    except ValueError:
-        raise ValueError(
-            f"{name} has shape {arr.shape}, which does not fit workload shape {shape}"
-        ) from None
-    if (out < 0).any():
-        i = int(np.flatnonzero(out < 0)[0])
-        raise ValueError(f"{name} must not be negative; got {out.ravel()[i]} at index {i}")
-    return out
-
-
 def _as_total(value: Any) -> int:
     if isinstance(value, bool | np.bool_) or not isinstance(
         value, int | np.integer | float | np.floating
@@ -207,8 +182,8 @@ def _checked(
             f"capacity_per_post must be finite and positive; got {k.ravel()[i].item()!r} at index {i} "
             f"({int(bad.sum())} such cell(s))"
         )
-    lo = _as_int_array("lower", lower, shape)
-    up = _as_int_array("upper", upper, shape)
+    lo = _whole("lower", lower, shape, against="workload")
+    up = _whole("upper", upper, shape, against="workload")
     return w.ravel(), k.ravel(), lo.ravel(), up.ravel(), shape
 
 
