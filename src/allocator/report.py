@@ -38,6 +38,7 @@ import html
 import importlib.util
 import logging
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -124,6 +125,10 @@ def _fmt(value: Any, decimals: int | None = None) -> str:
     return str(value)
 
 
+#: text that reads as a number (``+3``, ``-1``, ``0``): aligned right like numbers
+_SIGNED = re.compile(r"[+-]?[0-9][0-9,]*(\.[0-9]+)?")
+
+
 def _decimals(column: pd.Series) -> int | None:
     """One number of decimals for a whole float column, so its figures line up."""
     if not pd.api.types.is_float_dtype(column):
@@ -138,7 +143,9 @@ def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]
     places = [_decimals(frame[c]) for c in frame.columns]
     rows = [[_fmt(v, d) for v, d in zip(row, places, strict=True)]
             for row in frame.itertuples(index=False, name=None)]
-    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    numeric = [pd.api.types.is_numeric_dtype(frame[c])
+               or all(_SIGNED.fullmatch(row[i]) for row in rows) and len(rows) > 0
+               for i, c in enumerate(frame.columns)]
     return header, rows, numeric
 
 

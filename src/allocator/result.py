@@ -310,3 +310,39 @@ class Allocation:
             role_min_coverage=role_min, coverage_plus_one=plus, coverage_minus_one=minus,
             role_min_if_minus_one=role_min_minus, current=current, by_type=by_type,
         )
+
+    # ----------------------------------------------------------- notebook
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks (:func:`allocator.notebook.allocation_html`)."""
+        from allocator.notebook import allocation_html
+
+        return allocation_html(self)
+
+    def plot(self, role: str | None = None) -> Any:
+        """Coverage heatmaps, area x shift, one row of panels per role (a matplotlib ``Figure``).
+
+        With a current posting each role has two panels: before and after.
+        Needs matplotlib (``pip install 'allocator[plot]'``); see
+        :func:`allocator.plots.plot_allocation`.
+
+        Parameters
+        ----------
+        role
+            Draw only this role (``KeyError`` naming the roles if unknown).
+        """
+        from allocator.plots import plot_allocation
+
+        return plot_allocation(self.table, role)
+
+    def to_excel(self, path: Any) -> None:
+        """Write the allocation to an ``.xlsx`` workbook, atomically.
+
+        Sheets: ``Summary`` (posts per area and role, with totals), one per
+        role (its area x shift grid of posts, then its rows of :attr:`table`)
+        and, when a current posting was given, ``Moves``. The same allocation
+        gives the same bytes. See :func:`allocator.excel.allocation_to_excel`.
+        """
+        from allocator.excel import allocation_to_excel
+
+        extra = {"Moves": self.moves} if self.problem.current is not None else None
+        allocation_to_excel(self, path, extra)

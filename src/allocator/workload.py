@@ -504,6 +504,28 @@ class Workload:
             }
         )
 
+    def _repr_html_(self) -> str:
+        """A compact HTML summary for notebooks (:func:`allocator.notebook.workload_html`)."""
+        from allocator.notebook import workload_html
+
+        return workload_html(self)
+
+    def plot(self, labels: dict[str, str] | None = None) -> Any:
+        """Judged hours by demand type per area, stacked bars (a matplotlib ``Figure``).
+
+        Needs matplotlib (``pip install 'allocator[plot]'``); see
+        :func:`allocator.plots.plot_workload`.
+
+        Parameters
+        ----------
+        labels
+            Demand type code -> name for the legend (``{t.code: t.label for t
+            in force.demand_types}``); default the codes.
+        """
+        from allocator.plots import plot_workload
+
+        return plot_workload(self.by_type, labels)
+
 
 def _overlap_rule(force: Force, overlap_rule: str | None) -> Literal["equal", "time"]:
     rule = force.settings.overlap_rule if overlap_rule is None else overlap_rule
