@@ -18,8 +18,21 @@ For each role (roles share no constraint) the stages are:
 4. **tie-break**: minimise ``sum_c (c + 1) x_c`` so the posting does not
    depend on solver luck among equally good ones.
 
-Stages 2-4 go to the chosen backend (CP-SAT or PuLP) as one
-:class:`~allocator.backends.MilpSpec`, hinted with the stage-1 posting.
+Stages 2-4 form one :class:`~allocator.backends.MilpSpec`. Without a move
+limit its rules are per-cell, per-area and total bounds (a laminar family) and
+every stage is separable convex, so :func:`allocator.backends.greedy.solve_greedy`
+solves them exactly by marginal allocation, without a solver. With a move limit
+they go to the chosen backend (CP-SAT or PuLP), hinted with a posting built
+from the stage-1 floors. Each stage report names its ``method``: ``"water-filling"``
+or ``"exact search"`` for stage 1, ``"greedy"`` or the backend for the others.
+
+``structured=False`` solves everything with the backend instead: stage 1 as
+the plain maximin MILP (:func:`allocator.backends.maximin_spec`), stages 2-4 as
+MILPs without a hint (the baseline the benchmark and the conformance tests
+compare against). ``verify=True`` keeps the structured solve and also solves
+the plain maximin MILP of every role with the backend, recording it in
+``SolverReport.checks``; a smallest coverage different from the exact one by
+more than 1e-6 relative marks the report ``error``.
 """
 
 from __future__ import annotations
@@ -31,19 +44,33 @@ from typing import Any, Literal
 
 import numpy as np
 
-from allocator.backends import MilpSpec, SolverReport, Stage, StageReport, get_backend
+from allocator.backends import (
+    Backend,
+    MilpResult,
+    MilpSpec,
+    SolverReport,
+    Stage,
+    StageReport,
+    get_backend,
+    maximin_spec,
+)
+from allocator.backends.greedy import GREEDY, greedy_applies, solve_greedy
 from allocator.config import Force
 from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.maximin import maximin_posts
 from allocator.problem import AllocationProblem, RoleProblem, build_problem
 from allocator.result import Allocation
 
-__all__ = ["TARGET_SCALE", "allocate", "maximin_ratio", "proportional_targets", "solve"]
+__all__ = ["TARGET_SCALE", "VERIFY_RTOL", "allocate", "maximin_ratio", "proportional_targets", "solve"]
 
 logger = logging.getLogger(__name__)
 
 #: proportional targets are whole milli-posts in the integer solvers
 TARGET_SCALE = 1000
+#: relative tolerance of ``verify=True``: the plain MILP's coverage against the exact one
+VERIFY_RTOL = 1e-6
+EXACT_SEARCH = "exact search"
+WATER_FILLING = "water-filling"
 
 
 def allocate(
@@ -57,6 +84,8 @@ def allocate(
     fairness: Literal["maximin", "leximin"] = "maximin",
     seed: int = 0,
     tie_break: bool = True,
+    verify: bool = False,
+    structured: bool = True,
 ) -> Allocation:
     """Allocate each role's establishment to (area, shift) cells.
 
@@ -83,6 +112,13 @@ def allocate(
         Solver random seed (results are deterministic for a given seed).
     tie_break
         Add the final deterministic tie-break stage.
+    verify
+        Also solve each role's plain maximin MILP with the backend and check
+        that its smallest coverage equals the exact one (1e-6 relative); the
+        MILP stages are recorded in ``result.solver.checks``.
+    structured
+        Use the problem's structure (exact maximin search, greedy stages);
+        False solves every stage with the backend's MILP (slower; for checks).
 
     Returns
     -------
@@ -102,9 +138,20 @@ def allocate(
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
     ('optimal', [400, 120, 60])
     """
+    t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
-    return solve(problem, backend=backend, time_limit=time_limit, fairness=fairness, seed=seed,
-                 tie_break=tie_break)
+    built = time.perf_counter() - t0
+    try:
+        result = solve(problem, backend=backend, time_limit=time_limit, fairness=fairness, seed=seed,
+                       tie_break=tie_break, verify=verify, structured=structured)
+    except InfeasibleError as exc:
+        if isinstance(exc.report, SolverReport):
+            exc.report.seconds += built
+            exc.report.build_seconds += built
+        raise
+    result.solver.seconds += built
+    result.solver.build_seconds += built
+    return result
 
 
 def solve(
@@ -114,6 +161,8 @@ def solve(
     fairness: Literal["maximin", "leximin"] = "maximin",
     seed: int = 0,
     tie_break: bool = True,
+    verify: bool = False,
+    structured: bool = True,
 ) -> Allocation:
     """Solve an :class:`~allocator.problem.AllocationProblem` (see :func:`allocate`)."""
     if fairness not in ("maximin", "leximin"):
@@ -136,8 +185,12 @@ def solve(
     for r in range(R):
         rp = problem.role_problem(r)
         t0 = time.perf_counter()
-        hint: np.ndarray | None
-        if _uncoupled(rp):
+        hint: np.ndarray | None = None
+        if not structured:
+            u, floors = _milp_maximin(rp, solver, report, time_limit - (time.perf_counter() - start), seed)
+            if fairness == "leximin" and math.isfinite(u):
+                floors = _leximin_floors(rp, floors)
+        elif _uncoupled(rp):
             # totals and per-cell bounds only: the exact fast path answers directly
             fast = maximin_posts(np.where(rp.objective, rp.workload, 0.0), rp.capacity, rp.lo,
                                  rp.hi, rp.total, exact_total=rp.exact_total)
@@ -146,20 +199,32 @@ def solve(
             if fairness == "leximin" and math.isfinite(u):
                 floors = np.where(rp.objective, fast.posts, floors)
             hint = fast.posts if rp.exact_total else _fill(rp, floors)
+            report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0, WATER_FILLING))
         else:
             u = maximin_ratio(rp)
             floors = rp.floors(u) if math.isfinite(u) else rp.lo.copy()
             if fairness == "leximin" and math.isfinite(u):
                 floors = _leximin_floors(rp, floors)
             hint = _fill(rp, floors)
+            report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0, EXACT_SEARCH))
         ratios[rp.name] = u
-        report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0))
+        if verify and structured:
+            _verify(rp, u, solver, report, time_limit - (time.perf_counter() - start), seed)
 
         tgt = proportional_targets(rp)
         targets[:, :, r] = tgt.reshape(A, S)
-        spec = _spec(rp, floors, tgt, hint, tie_break)
+        spec = _spec(rp, floors, tgt, hint if structured else None, tie_break)
         remaining = time_limit - (time.perf_counter() - start)
-        result = solver.solve(spec, max(remaining, 0.0), seed)
+        result: MilpResult
+        if structured and greedy_applies(spec):
+            if remaining > 0:
+                result = solve_greedy(spec)
+            else:  # no time left: the same answer as a solver given none
+                result = MilpResult(None, [StageReport(spec.stages[0].name, rp.name, "no_solution", math.nan,
+                                                       math.nan, 0.0, GREEDY)], "no_solution")
+        else:
+            result = solver.solve(spec, max(remaining, 0.0), seed)
+        report.build_seconds += result.build_seconds
         for st in result.stages:
             if st.name == "moves":  # report moves, not the sum of absolute changes
                 st.objective, st.bound = st.objective / 2, st.bound / 2
@@ -186,6 +251,42 @@ def solve(
     report.seconds = time.perf_counter() - start
     logger.info("allocation solved: %s", report.status)
     return Allocation(problem, posts, report, ratios=ratios, targets=targets, warnings=found.warnings)
+
+
+def _milp_maximin(rp: RoleProblem, solver: Backend, report: SolverReport, time_limit: float, seed: int
+                  ) -> tuple[float, np.ndarray]:
+    """Stage 1 by the backend's plain maximin MILP: the posting's smallest coverage and its floors."""
+    if not rp.objective.any():
+        report.add(StageReport("maximin", rp.name, "optimal", math.nan, math.nan, 0.0, solver.name))
+        return math.nan, rp.lo.copy()
+    res = solver.solve(maximin_spec(rp), max(time_limit, 0.0), seed)
+    report.build_seconds += res.build_seconds
+    for st in res.stages:
+        report.add(st)
+    if res.x is None:
+        report.status = "error" if res.status == "infeasible" else res.status
+        raise InfeasibleError([f"{rp.name}: the plain maximin MILP ended {res.status} "
+                               f"with the {solver.name} solver"], report)
+    u = float(np.nanmin(rp.ratios(res.x)))  # a breakpoint, exact for the posting found
+    return u, rp.floors(u)
+
+
+def _verify(rp: RoleProblem, u: float, solver: Backend, report: SolverReport, time_limit: float,
+            seed: int) -> None:
+    """Solve the plain maximin MILP with the backend and compare its coverage with ``u``."""
+    if not rp.objective.any():
+        return
+    res = solver.solve(maximin_spec(rp), max(time_limit, 0.0), seed)
+    report.build_seconds += res.build_seconds
+    check = res.stages[0] if res.stages else StageReport("maximin", rp.name, res.status, math.nan, math.nan,
+                                                         0.0, solver.name)
+    report.checks.append(check)
+    if check.status != "optimal" or not math.isclose(check.objective, u, rel_tol=VERIFY_RTOL):
+        report.status = "error"
+        logger.error("%s: the %s plain maximin MILP ends %s with coverage %.9g; the exact search gives %.9g",
+                     rp.name, solver.name, check.status, check.objective, u)
+    else:
+        logger.info("%s: the %s plain maximin MILP agrees: %.9g", rp.name, solver.name, check.objective)
 
 
 def maximin_ratio(rp: RoleProblem) -> float:

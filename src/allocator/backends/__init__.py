@@ -8,7 +8,12 @@ list of objective :class:`Stage` s solved lexicographically (each stage to
 optimality or the time limit, then fixed at its value before the next).
 
 Objectives are integer: ``l1`` stages minimise ``sum_c weight_c |scale x_c - target_c|``
-and ``linear`` stages minimise ``sum_c weight_c x_c``. A new solver is a new
+and ``linear`` stages minimise ``sum_c weight_c x_c``. A ``ratio`` stage is the
+plain maximin MILP's objective: maximise a continuous ``u`` with
+``x_c >= weight_c u`` for every cell of positive weight (``weight_c = W_c / K_c``,
+posts per unit of coverage); :func:`maximin_spec` builds it for one role with all
+the rules. Its reported objective is the smallest ratio ``x_c / weight_c`` of the
+posting found, its bound the solver's bound on ``u``. A new solver is a new
 module with a class implementing :class:`Backend` and one line in ``_REGISTRY``.
 
 >>> sorted(available_backends())
@@ -36,6 +41,7 @@ __all__ = [
     "available_backends",
     "get_backend",
     "l1_pieces",
+    "maximin_spec",
     "worst_status",
 ]
 
@@ -58,7 +64,7 @@ class Stage:
     """One objective of a lexicographic solve (minimised)."""
 
     name: str
-    kind: Literal["l1", "linear"]
+    kind: Literal["l1", "linear", "ratio"]
     weights: np.ndarray
     target: np.ndarray | None = None
     scale: int = 1
@@ -88,7 +94,14 @@ class MilpSpec:
 
 @dataclass
 class StageReport:
-    """What one solver stage did: status, objective, best bound, gap, time."""
+    """What one stage did: status, objective, best bound, gap, time, and how it was solved.
+
+    ``method`` names what solved the stage: a backend (``cpsat``, ``pulp:cbc``,
+    ``pulp:highs``), ``"exact search"`` (the breakpoint bisection of the maximin
+    stage), ``"water-filling"`` (its closed-form fast path) or ``"greedy"`` (the
+    exact marginal allocation of the separable stages). ``seconds`` is the time
+    of the stage itself; model building is reported beside it.
+    """
 
     name: str
     role: str
@@ -96,6 +109,7 @@ class StageReport:
     objective: float
     bound: float
     seconds: float
+    method: str = ""
 
     @property
     def gap(self) -> float:
@@ -113,6 +127,7 @@ class MilpResult:
     x: np.ndarray | None
     stages: list[StageReport]
     status: str
+    build_seconds: float = 0.0
 
 
 @dataclass
@@ -122,7 +137,8 @@ class SolverReport:
     Attributes
     ----------
     backend
-        Backend name (``cpsat``, ``pulp:cbc``, ``pulp:highs``).
+        Backend name (``cpsat``, ``pulp:cbc``, ``pulp:highs``): the solver
+        chosen; each stage's ``method`` says what actually solved it.
     status
         ``optimal``, ``feasible`` (time limit hit with a solution),
         ``infeasible``, ``no_solution`` (time limit without one) or ``error``.
@@ -133,9 +149,15 @@ class SolverReport:
     gap
         Largest relative gap over the stages.
     seconds
-        Total wall time, including model building.
+        Total wall time, including building the problem and the solver models.
+    build_seconds
+        The part of ``seconds`` spent building the problem and solver models.
     stages
         One :class:`StageReport` per stage and role, in solve order.
+    checks
+        Independent checks (``allocate(..., verify=True)``): for each role the
+        plain maximin MILP solved by the backend, its ``objective`` the MILP's
+        smallest coverage, to be compared with the exact ``maximin`` stage.
     """
 
     backend: str
@@ -145,6 +167,8 @@ class SolverReport:
     gap: float = 0.0
     seconds: float = 0.0
     stages: list[StageReport] = field(default_factory=list)
+    build_seconds: float = 0.0
+    checks: list[StageReport] = field(default_factory=list)
 
     def add(self, stage: StageReport) -> None:
         """Record one stage."""
@@ -158,11 +182,20 @@ class SolverReport:
         self.status = worst_status([self.status, stage.status])
 
     def __str__(self) -> str:
-        lines = [f"{self.backend}: {self.status} in {self.seconds:.3f} s (gap {self.gap:.3g})"]
+        lines = [
+            f"{self.backend}: {self.status} in {self.seconds:.3f} s "
+            f"(model building {self.build_seconds:.3f} s, gap {self.gap:.3g})"
+        ]
         for s in self.stages:
             lines.append(
-                f"  {s.name}[{s.role}]: {s.status}, objective {s.objective:.6g}, "
-                f"bound {s.bound:.6g}, {s.seconds:.3f} s"
+                f"  {s.name}[{s.role}] by {s.method or '?'}: {s.status}, objective {s.objective:.6g}, "
+                f"bound {s.bound:.6g}, gap {s.gap:.3g}, {s.seconds:.3f} s"
+            )
+        for c in self.checks:
+            exact = self.objective.get(f"maximin[{c.role}]", math.nan)
+            lines.append(
+                f"  check {c.name}[{c.role}] by {c.method}: {c.status}, MILP coverage {c.objective:.9g}, "
+                f"bound {c.bound:.9g}, exact {exact:.9g}, {c.seconds:.3f} s"
             )
         return "\n".join(lines)
 
@@ -260,3 +293,63 @@ def l1_pieces(
 def as_ints(values: Any) -> list[int]:
     """Plain Python ints (solver APIs reject numpy scalars in places)."""
     return [int(v) for v in np.asarray(values).ravel()]
+
+
+def maximin_spec(rp: Any, hint: np.ndarray | None = None) -> MilpSpec:
+    """The plain maximin MILP of one role, with every rule, as a :class:`MilpSpec`.
+
+    Maximise a continuous ``u`` with ``x_c >= (W_c / K_c) u`` for each cell in
+    the objective (workload, not pinned), whole posts within the cell bounds
+    (minimum staffing, pins, caps), the area bounds, the establishment and the
+    move limit ``sum |x - current| <= 2 max_moves``. Solved directly by any
+    backend, it is the straightforward formulation that the exact breakpoint
+    search (:func:`allocator.allocate.maximin_ratio`) replaces; the test suite
+    and ``allocate(..., verify=True)`` compare the two.
+
+    Parameters
+    ----------
+    rp
+        An :class:`allocator.problem.RoleProblem`.
+    hint
+        An optional starting posting.
+
+    Examples
+    --------
+    >>> from allocator.problem import RoleProblem
+    >>> rp = RoleProblem("PC", np.array([3.0, 1.0]), np.ones(2), np.zeros(2, int), np.full(2, 9),
+    ...                  1, 2, np.zeros(1, int), np.array([9]), 8, True, np.zeros(2, bool))
+    >>> res = get_backend("pulp:highs").solve(maximin_spec(rp), 10, 0)
+    >>> res.x.tolist(), res.stages[0].objective  # coverage 2 in both cells
+    ([6, 2], 2.0)
+    """
+    obj = rp.objective
+    rate = np.where(obj, rp.workload / np.where(obj, rp.capacity, 1.0), 0.0)
+    return MilpSpec(
+        name=rp.name,
+        lo=rp.lo,
+        hi=rp.hi,
+        groups=rp.area_of,
+        group_lo=rp.area_min,
+        group_hi=rp.area_max,
+        total=rp.total,
+        exact_total=rp.exact_total,
+        stages=[Stage("maximin", "ratio", rate)],
+        current=rp.current,
+        max_l1=None if rp.max_moves is None or rp.current is None else 2 * rp.max_moves,
+        hint=hint,
+    )
+
+
+def ratio_upper(spec: MilpSpec, rate: np.ndarray) -> float:
+    """An upper bound on ``u`` of a ratio stage: cell caps and the establishment."""
+    pos = rate > 0
+    if not pos.any():
+        return 0.0
+    hi = np.minimum(spec.hi[pos], spec.total).astype(float)
+    return float(min((hi / rate[pos]).min(), spec.total / rate[pos].sum()))
+
+
+def ratio_of(x: np.ndarray, rate: np.ndarray) -> float:
+    """The smallest ``x_c / rate_c`` over cells of positive rate (the posting's coverage)."""
+    pos = rate > 0
+    return float((x[pos] / rate[pos]).min()) if pos.any() else math.nan

@@ -5,6 +5,8 @@ PuLP reports "Optimal" when a time limit stops the solver with a solution, so
 the status comes from ``prob.sol_status`` and the solver's best bound (HiGHS:
 ``mip_dual_bound``; CBC: the ``Lower bound`` line of its log). Options are
 fixed (one thread, fixed seed) so that the same input gives the same answer.
+A ``ratio`` stage (the plain maximin MILP) has a continuous ``u`` and rows
+``x_c - rate_c u >= 0``; it is minimised as ``-u``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,16 @@ from typing import Any
 import numpy as np
 import pulp
 
-from allocator.backends import MilpResult, MilpSpec, Stage, StageReport, l1_pieces, worst_status
+from allocator.backends import (
+    MilpResult,
+    MilpSpec,
+    Stage,
+    StageReport,
+    l1_pieces,
+    ratio_of,
+    ratio_upper,
+    worst_status,
+)
 
 __all__ = ["PulpBackend"]
 
@@ -76,7 +87,8 @@ class PulpBackend:
         if spec.max_l1 is not None and spec.current is not None:
             moves = _l1(prob, x, spec.lo, spec.hi, np.ones(spec.n, dtype=np.int64), spec.current, 1, "m")
             prob += moves <= spec.max_l1, "move_limit"
-        objectives = [_objective(prob, x, spec.lo, spec.hi, st, i) for i, st in enumerate(spec.stages)]
+        objectives = [_objective(prob, x, spec, st, i) for i, st in enumerate(spec.stages)]
+        build = time.perf_counter() - start
 
         reports: list[StageReport] = []
         best: np.ndarray | None = None
@@ -90,34 +102,43 @@ class PulpBackend:
                 remaining = time_limit - (t0 - start)
                 name = st.name if st is not None else "feasibility"
                 if remaining <= 0:
-                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0))
+                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0, self.name))
                     break
-                prob.setObjective(expr)
+                ratio = st is not None and st.kind == "ratio"
+                prob.setObjective(-expr if ratio else expr)
                 prob.solve(self._solver(max(remaining, 0.01), seed, log_path))
                 secs = time.perf_counter() - t0
-                status, value, bound = self._outcome(prob, expr, log_path)
+                status, value, bound = self._outcome(prob, -expr if ratio else expr, log_path, not ratio)
                 if status in ("optimal", "feasible"):
                     best = np.array([round(v.value() or 0) for v in x], dtype=np.int64)
-                    value = float(round(value))
-                    if not math.isnan(bound) and value - bound > 0.5:
-                        status = "feasible"
-                    reports.append(StageReport(name, spec.name, status, value, bound, secs))
-                    prob += expr <= value, f"fix_{name}"
+                    if ratio:
+                        assert st is not None
+                        # the posting's own smallest coverage; the solver's bound on u
+                        fixed = float(expr.value() or 0.0)
+                        value, bound = ratio_of(best, np.asarray(st.weights, dtype=float)), -bound
+                        prob += expr >= fixed * (1 - 1e-9), f"fix_{name}"
+                    else:
+                        value = float(round(value))
+                        if not math.isnan(bound) and value - bound > 0.5:
+                            status = "feasible"
+                        prob += expr <= value, f"fix_{name}"
+                    reports.append(StageReport(name, spec.name, status, value, bound, secs, self.name))
                 else:
-                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs))
+                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs, self.name))
                     logger.info("%s %s[%s]: %s", self.name, name, spec.name, status)
                     break
         finally:
             os.unlink(log_path)
         if not spec.stages:
             status = reports[0].status if reports else "no_solution"
-            return MilpResult(best if status in ("optimal", "feasible") else None, [], status)
+            return MilpResult(best if status in ("optimal", "feasible") else None, [], status, build)
         status = worst_status([r.status for r in reports])
         if best is None and status in ("optimal", "feasible"):
             status = "no_solution"
-        return MilpResult(best, reports, status)
+        return MilpResult(best, reports, status, build)
 
-    def _outcome(self, prob: pulp.LpProblem, expr: Any, log_path: str) -> tuple[str, float, float]:
+    def _outcome(self, prob: pulp.LpProblem, expr: Any, log_path: str, integral: bool = True
+                 ) -> tuple[str, float, float]:
         sol = prob.sol_status
         if sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
             return "infeasible", math.nan, math.nan
@@ -143,7 +164,8 @@ class PulpBackend:
         if sol == pulp.LpSolutionOptimal:
             bound = value
         # an integer objective: a bound within 1 of the value above it proves optimality
-        bound = math.ceil(bound - 1e-6) if math.isfinite(bound) else bound
+        if integral and math.isfinite(bound):
+            bound = math.ceil(bound - 1e-6)
         status = "optimal" if sol == pulp.LpSolutionOptimal else "feasible"
         return status, value, float(bound)
 
@@ -171,7 +193,15 @@ def _l1(prob: pulp.LpProblem, x: list[Any], lo: np.ndarray, hi: np.ndarray, weig
     return pulp.lpSum(terms) + offset
 
 
-def _objective(prob: pulp.LpProblem, x: list[Any], lo: np.ndarray, hi: np.ndarray, st: Stage, i: int) -> Any:
+def _objective(prob: pulp.LpProblem, x: list[Any], spec: MilpSpec, st: Stage, i: int) -> Any:
+    lo, hi = spec.lo, spec.hi
+    if st.kind == "ratio":
+        rate = np.asarray(st.weights, dtype=float)
+        u = prob.add_variable(f"u{i}", 0, ratio_upper(spec, rate))
+        width = len(str(len(x)))
+        for c in np.flatnonzero(rate > 0):
+            prob += pulp.LpAffineExpression([(x[c], 1), (u, -float(rate[c]))]) >= 0, f"ratio{c:0{width}d}"
+        return pulp.LpAffineExpression([(u, 1)])
     if st.kind == "l1":
         assert st.target is not None
         return _l1(prob, x, lo, hi, st.weights, st.target, st.scale, f"d{i}_")
