@@ -1,12 +1,22 @@
-"""End-to-end runs of the ``allocator`` command line on the sample force, through a subprocess."""
+"""End-to-end runs of the ``allocator`` command line on the sample force.
+
+Most run in-process through :func:`allocator.cli.main` (the same code the
+console entry calls); two run ``python -m allocator`` in a subprocess for the
+console entry itself, its exit codes, and byte-for-byte identical outputs
+across processes.
+"""
 
 from __future__ import annotations
 
+import base64
+import contextlib
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,45 +25,84 @@ import pytest
 import yaml
 
 import allocator
+from allocator import report as report_mod
 from allocator._io import sha256_file
+from allocator.cli import main
 from allocator.demand import load_demand
 from allocator.rundir import read_run
 from allocator.workload import compute_workload
 
 SAMPLE = allocator.sample_path()
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
+RUN_FILES = ("allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
+             "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md",
+             "report.html", *report_mod.FIGURE_FILES)
 
 
-def cli(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "allocator", *map(str, args)],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
-    )
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def run(*args: str | Path) -> Result:
+    """``allocator ARGS`` in this process: exit code, stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse's usage errors
+            code = exc.code if isinstance(exc.code, int) else 2
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def subprocess_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    """``python -m allocator ARGS`` in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-m", "allocator", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+def allocate_args(sample: Path, out: Path, *more: str) -> list[str | Path]:
+    return ["allocate", sample / "force.yaml", sample / "demand.csv", "--current", sample / "current.csv",
+            "--max-moves", "30", "--out", out, *more]
 
 
 @pytest.fixture(scope="module")
 def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the sample force written by ``allocator sample``."""
     d = tmp_path_factory.mktemp("sample") / "force"
-    r = cli("sample", d, "--quiet")
+    r = run("sample", d, "--quiet")
     assert r.returncode == 0, r.stderr
     return d
 
 
 @pytest.fixture(scope="module")
-def run_dir(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def allocated(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
     """One allocate run on the sample with a current posting, shared by the tests."""
     out = tmp_path_factory.mktemp("runs") / "run"
-    r = cli("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv",
-            "--current", sample_dir / "current.csv", "--max-moves", "30", "--out", out, "--json")
+    r = run(*allocate_args(sample_dir, out, "--json"))
     assert r.returncode == 0, r.stderr
+    return out, r
+
+
+@pytest.fixture(scope="module")
+def run_dir(allocated: tuple[Path, Result]) -> Path:
+    return allocated[0]
+
+
+def test_allocate_prints_a_json_summary_and_its_progress(allocated: tuple[Path, Result]) -> None:
+    out, r = allocated
     summary = json.loads(r.stdout)
     assert summary["status"] in ("optimal", "feasible")
-    return out
+    assert summary["posts"] == {"PC": 400, "PCSO": 120, "LCI": 60}
+    assert summary["out"] == str(out.resolve())
+    assert "solving with cpsat (time limit 60 s for the whole solve)" in r.stderr
+    assert re.search(r"^\[ *\d+\.\ds\] wrote report$", r.stderr, flags=re.M)
 
 
 def test_allocate_writes_every_output_and_agrees_with_the_api(run_dir: Path, sample_dir: Path) -> None:
-    for name in ("allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
-                 "workload_by_type.csv", "rejects.csv", "report.md", "report.html", "run.json"):
+    for name in (*RUN_FILES, "run.json"):
         assert (run_dir / name).is_file(), name
     force = allocator.load_force(sample_dir / "force.yaml")
     loaded = load_demand(sample_dir / "demand.csv", force)
@@ -75,8 +124,8 @@ def test_allocate_writes_every_output_and_agrees_with_the_api(run_dir: Path, sam
 
 
 def test_run_json_records_inputs_versions_and_output_hashes(run_dir: Path, sample_dir: Path) -> None:
-    run = read_run(run_dir)
-    m = run.manifest
+    recorded = read_run(run_dir)
+    m = recorded.manifest
     assert m["inputs"]["demand"]["rows"] == m["data"]["records_read"]
     assert m["inputs"]["force"]["sha256"] == sha256_file(sample_dir / "force.yaml")
     assert set(m["inputs"]) == {"force", "demand", "judgement", "current"}
@@ -84,7 +133,21 @@ def test_run_json_records_inputs_versions_and_output_hashes(run_dir: Path, sampl
     assert m["environment"]["ortools"] and m["environment"]["numpy"]
     assert m["solver"]["status"] in ("optimal", "feasible")
     assert allocator.Force.model_validate(m["force"]) == allocator.load_force(sample_dir / "force.yaml")
-    assert run.verify() == []
+    assert recorded.verify() == []
+    assert sorted(m["outputs"]) == sorted(RUN_FILES)
+    for name in RUN_FILES:
+        assert m["outputs"][name]["sha256"] == sha256_file(run_dir / name), name
+
+
+def test_markdown_report_links_its_figure_files_and_html_inlines_them(run_dir: Path) -> None:
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "base64" not in md and len(md.encode("utf-8")) < 30_000
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
+    assert links == list(report_mod.FIGURE_FILES)
+    html = (run_dir / "report.html").read_text(encoding="utf-8")
+    inline = re.findall(r'<img alt="[^"]*" src="data:image/png;base64,([A-Za-z0-9+/=]+)">', html)
+    assert [base64.b64decode(b) for b in inline] == [(run_dir / name).read_bytes() for name in links]
+    assert "figures/" not in html and "http" not in html
 
 
 def test_report_holds_no_record_ids(run_dir: Path, sample_dir: Path) -> None:
@@ -98,26 +161,29 @@ def test_report_holds_no_record_ids(run_dir: Path, sample_dir: Path) -> None:
         assert leaked == [], leaked[:5]
 
 
-def test_same_inputs_give_byte_identical_outputs_and_force_keeps_other_files(
+def test_console_entry_gives_byte_identical_outputs_and_force_keeps_other_files(
     run_dir: Path, sample_dir: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "again"
     out.mkdir()
     (out / "notes.txt").write_text("keep me", encoding="utf-8")
-    args = ["allocate", sample_dir / "force.yaml", sample_dir / "demand.csv",
-            "--current", sample_dir / "current.csv", "--max-moves", "30", "--out", out, "--quiet"]
-    refused = cli(*args)
+    args = allocate_args(sample_dir, out, "--quiet")
+    refused = run(*args)
     assert refused.returncode == 2 and "--force" in refused.stderr
-    r = cli(*args, "--force")
+    # a fresh interpreter (its own hash seed), through the console entry
+    r = subprocess_cli(*args, "--force")
     assert r.returncode == 0, r.stderr
-    for name in ("allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "report.md",
-                 "report.html", "workload.csv", "explanations.csv"):
+    assert r.stderr == ""  # --quiet
+    for name in RUN_FILES:
         assert (out / name).read_bytes() == (run_dir / name).read_bytes(), name
     assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    # only the solver's seconds differ in run.json
+    a, b = read_run(run_dir).manifest, read_run(out).manifest
+    assert a["outputs"] == b["outputs"] and a["summary"] == b["summary"]
 
 
 def test_explain_from_the_run_directory(run_dir: Path) -> None:
-    r = cli("explain", run_dir, "--area", "Swindon North", "--shift", "Night", "--role", "PC", "--json")
+    r = run("explain", run_dir, "--area", "Swindon North", "--shift", "Night", "--role", "PC", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
     assert out["source"] == "recomputed from the recorded inputs"
@@ -136,11 +202,11 @@ def test_explain_falls_back_to_saved_tables_when_an_input_changed(run_dir: Path,
     manifest["inputs"]["demand"]["sha256"] = "0" * 64  # as if the extract had been edited since
     (copy / "run.json").write_text(json.dumps(manifest), encoding="utf-8")
     args = ["--area", "Wiltshire West", "--shift", "Day", "--role", "PCSO", "--json"]
-    r = cli("explain", copy, *args)
+    r = run("explain", copy, *args)
     assert r.returncode == 0, r.stderr
     saved = json.loads(r.stdout)
     assert saved["source"] == "saved tables"
-    fresh = json.loads(cli("explain", run_dir, *args).stdout)
+    fresh = json.loads(run("explain", run_dir, *args).stdout)
     assert fresh["source"] == "recomputed from the recorded inputs"
     assert saved["cell"] == fresh["cell"]
     for a, b in zip(saved["demand_types"], fresh["demand_types"], strict=True):
@@ -156,13 +222,14 @@ def test_compare_names_the_judgement_change(run_dir: Path, sample_dir: Path, tmp
     assert "\nDA,PC,0.7,180,1.6\n" in text
     judgement.write_text(text.replace("\nDA,PC,0.7,180,1.6\n", "\nDA,PC,0.7,240,1.6\n"), encoding="utf-8")
     b = tmp_path / "b"
-    r = cli("allocate", changed / "force.yaml", changed / "demand.csv", "--current", changed / "current.csv",
-            "--max-moves", "30", "--out", b, "-q")
+    with pytest.MonkeyPatch.context() as mp:  # figures play no part in compare: leave them out here
+        mp.setattr(report_mod, "_have_matplotlib", lambda: False)
+        r = run(*allocate_args(changed, b, "-q"))
     assert r.returncode == 0, r.stderr
-    r = cli("compare", run_dir, b, "-q")
+    r = run("compare", run_dir, b, "-q")
     assert r.returncode == 0, r.stderr
     assert "DA / PC minutes: 180.0 -> 240.0" in r.stdout
-    data = json.loads(cli("compare", run_dir, b, "--json", "-q").stdout)
+    data = json.loads(run("compare", run_dir, b, "--json", "-q").stdout)
     assert data["judgement"] == [{"what": "DA / PC", "field": "minutes", "before": 180.0, "after": 240.0}]
     assert data["rules"] == []
     assert {r["demand_type"] for r in data["workload"]} == {"DA"}
@@ -175,7 +242,7 @@ def test_infeasible_force_exits_1_with_the_reason(sample_dir: Path, tmp_path: Pa
     data["judgement"] = str(sample_dir / "judgement.csv")
     bad = tmp_path / "force.yaml"
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
-    r = cli("allocate", bad, sample_dir / "demand.csv", "--out", tmp_path / "out")
+    r = run("allocate", bad, sample_dir / "demand.csv", "--out", tmp_path / "out")
     assert r.returncode == 1, r.stderr
     assert "LCI" in r.stderr and "60" in r.stderr
     assert "Traceback" not in r.stderr
@@ -187,7 +254,8 @@ def test_broken_force_file_exits_2_listing_every_problem(sample_dir: Path, tmp_p
     text = text.replace("abstraction: 0.5 ", "abstraction: 1.5 ").replace("establishment: 120", "establishment: -3")
     (tmp_path / "force.yaml").write_text(text, encoding="utf-8")
     shutil.copy(sample_dir / "judgement.csv", tmp_path / "judgement.csv")
-    r = cli("allocate", tmp_path / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "out")
+    # through the console entry: the exit code a shell script sees
+    r = subprocess_cli("allocate", tmp_path / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "out")
     assert r.returncode == 2
     assert "force.yaml" in r.stderr and "abstraction" in r.stderr and "establishment" in r.stderr
     assert "Traceback" not in r.stderr
@@ -196,7 +264,7 @@ def test_broken_force_file_exits_2_listing_every_problem(sample_dir: Path, tmp_p
 def test_demand_file_missing_a_column_exits_2(sample_dir: Path, tmp_path: Path) -> None:
     demand = pd.read_csv(sample_dir / "demand.csv", dtype=str).drop(columns="area")
     demand.to_csv(tmp_path / "demand.csv", index=False)
-    r = cli("validate", sample_dir / "force.yaml", tmp_path / "demand.csv")
+    r = run("validate", sample_dir / "force.yaml", tmp_path / "demand.csv")
     assert r.returncode == 2
     assert "demand.csv" in r.stderr and "area" in r.stderr
     assert "Traceback" not in r.stderr
@@ -205,29 +273,29 @@ def test_demand_file_missing_a_column_exits_2(sample_dir: Path, tmp_path: Path) 
 def test_an_input_is_never_overwritten(sample_dir: Path, tmp_path: Path) -> None:
     force, demand = sample_dir / "force.yaml", sample_dir / "demand.csv"
     before = demand.read_bytes()
-    r = cli("workload", force, demand, "--out", demand)
+    r = run("workload", force, demand, "--out", demand)
     assert r.returncode == 2 and "input" in r.stderr
     # an input inside the output directory under an output's name: refused even with --force
     busy = tmp_path / "busy"
     busy.mkdir()
     shutil.copy(sample_dir / "current.csv", busy / "moves.csv")
     current = (busy / "moves.csv").read_bytes()
-    r = cli("allocate", force, demand, "--current", busy / "moves.csv", "--out", busy, "--force", "-q")
+    r = run("allocate", force, demand, "--current", busy / "moves.csv", "--out", busy, "--force", "-q")
     assert r.returncode == 2 and "moves.csv" in r.stderr
     assert (busy / "moves.csv").read_bytes() == current
-    r = cli("allocate", force, demand, "--out", demand, "-q")
+    r = run("allocate", force, demand, "--out", demand, "-q")
     assert r.returncode == 2 and "input" in r.stderr
     assert demand.read_bytes() == before
 
 
 def test_sample_refuses_to_overwrite_without_force(sample_dir: Path) -> None:
-    r = cli("sample", sample_dir)
+    r = run("sample", sample_dir)
     assert r.returncode == 2 and "--force" in r.stderr
-    assert cli("sample", sample_dir, "--force", "-q").returncode == 0
+    assert run("sample", sample_dir, "--force", "-q").returncode == 0
 
 
 def test_validate_writes_rejects_where_asked(sample_dir: Path, tmp_path: Path) -> None:
-    r = cli("validate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "v", "--json")
+    r = run("validate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "v", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     rejects = pd.read_csv(tmp_path / "v" / "rejects.csv")
@@ -240,6 +308,42 @@ def test_help_shows_a_worked_example(command: str) -> None:
     from allocator.cli import build_parser
 
     parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices[command]  # type: ignore[union-attr]
+    sub = parser._subparsers._group_actions[0].choices[command]
     text = sub.format_help()
     assert "example" in text and f"allocator {command}" in text
+
+
+def test_max_moves_needs_a_current_posting(sample_dir: Path, tmp_path: Path) -> None:
+    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--max-moves", "5",
+            "--out", tmp_path / "out", "-q")
+    assert r.returncode == 2
+    assert "--max-moves" in r.stderr and "--current" in r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "soon", "inf"])
+def test_time_limit_must_be_positive_seconds(sample_dir: Path, tmp_path: Path, value: str) -> None:
+    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--time-limit", value,
+            "--out", tmp_path / "out")
+    assert r.returncode == 2
+    assert "--time-limit" in r.stderr and repr(value) in r.stderr
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_help_and_docs_say_what_the_solver_does_with_the_limits() -> None:
+    from allocator.cli import build_parser
+
+    parser = build_parser()
+    sub = parser._subparsers._group_actions[0].choices["allocate"]
+    text = _normalise(sub.format_help())
+    # allocate(time_limit=...) is one wall-clock budget shared by every role and stage
+    assert "wall-clock seconds for the whole solve, all roles and solver stages together" in text
+    assert "each stage gets the time left" in text
+    assert "per role, not in total" in text
+    docs = _normalise(DOCS.read_text(encoding="utf-8"))
+    assert "wall-clock seconds for the whole solve, all roles and solver stages together" in docs
+    assert "per role, not in total" in docs
+    assert "seconds per solve" not in docs and "seconds for the solve" not in docs

@@ -115,7 +115,7 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     if ia.get("sha256") != ib.get("sha256"):
         counts.insert(0, {"what": "demand file", "before": ia.get("name"), "after": ib.get("name")})
     ta, tb = _by_area_type(a), _by_area_type(b)
-    both = ta.join(tb, how="outer", lsuffix="_a", rsuffix="_b").fillna(0.0)
+    both = ta.add_suffix("_a").join(tb.add_suffix("_b"), how="outer").fillna(0.0)
     both["hours_change"] = both["hours_b"] - both["hours_a"]
     changed = both[(both["hours_change"].abs() > 1e-6) | (both["records_a"] != both["records_b"])]
     frame = changed.reset_index()[["area", "demand_type", "records_a", "records_b", "hours_a", "hours_b",
