@@ -1,15 +1,24 @@
-"""Allocation solve benchmark: model build and solve times per backend, beside the plain MILP.
+"""Allocation solve benchmark: the structured solve beside the plain formulation, per backend.
 
-Run: ``.venv/bin/python benchmarks/solve.py`` (``--quick`` skips the 300-area force;
-``--plain-limit`` sets the time limit of the plain formulation, default 20 s).
+Run: ``.venv/bin/python benchmarks/solve.py`` (``--quick`` skips the 300-area
+forces; ``--plain-limit`` sets the time limit of each plain solve, default 60 s).
 
 Cases: the sample force with a real workload (synthetic demand through the
-workload engine), and generated forces of 60 and 300 areas x 5 shifts x 5
-roles with random workloads, each with and without area bounds (which couple
-cells and send the maximin stage to the exact breakpoint search). For one role
-per generated force, the plain formulation (one continuous ratio variable,
-integer posts, the total and lower bounds only, maximise the ratio) is solved
-directly with HiGHS and CBC for comparison.
+workload engine); generated forces of 60 and 300 areas x 5 shifts x 5 roles
+with random workloads, plain, with area bounds on every tenth area, and with a
+current posting and a move limit. For each backend two solves of the same
+problem in the same run:
+
+* **structured** (``allocate.solve``): the exact maximin (water-filling or the
+  breakpoint search), then the separable stages by the exact greedy, or the
+  backend's MILP when a move limit couples the cells;
+* **plain** (``solve(..., structured=False)``): every stage by the backend's
+  MILP, stage 1 the plain maximin MILP (``allocator.backends.maximin_spec``:
+  continuous ``u``, whole posts, all the rules, the move limit linearised).
+
+Printed per solve: status, total seconds, the part spent building models, the
+maximin stage and the other stages; per backend the speed-up (plain total /
+structured total) and whether the two agree on every stage objective.
 """
 
 from __future__ import annotations
@@ -22,18 +31,19 @@ import time
 import warnings
 
 import numpy as np
-import pulp
 
 import allocator
 from allocator.allocate import solve
-from allocator.backends import available_backends
+from allocator.backends import SolverReport, available_backends
 from allocator.config import Area, DemandType, Force, JudgementRow, Role, Shift
 from allocator.demand import load_demand
+from allocator.problem import AllocationProblem
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
-def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False, seed: int = 0) -> Force:
+def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False) -> Force:
+    """``n_areas`` areas x 5 shifts x ``n_roles`` roles; caps on PC and PCSO in every tenth area."""
     names = ["PC", "PCSO", "LCI", "DC", "SGT"][:n_roles]
     shifts = [
         Shift(name="Early", start="07:00", hours=9),
@@ -63,60 +73,63 @@ def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False, s
     )
 
 
-def plain_milp(W: np.ndarray, K: np.ndarray, lower: np.ndarray, total: int, solver: str,
-               limit: float) -> tuple[str, float, float]:
-    """max u s.t. K_c x_c >= u W_c, sum x = total, x >= lower, x integer (one role)."""
-    prob = pulp.LpProblem("plain", pulp.LpMaximize)
-    u = prob.add_variable("u", 0)
-    x = [prob.add_variable(f"x{c:05d}", int(lower[c]), total, cat=pulp.LpInteger) for c in range(W.size)]
-    prob += u
-    prob += pulp.lpSum(x) == total
-    for c in np.flatnonzero(W > 0):
-        prob += float(K[c]) * x[c] - float(W[c]) * u >= 0
-    t0 = time.perf_counter()
-    if solver == "highs":
-        prob.solve(pulp.HiGHS(msg=False, timeLimit=limit, threads=1))
-    else:
-        prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, threads=1))
-    secs = time.perf_counter() - t0
-    status = {1: "optimal", 2: "feasible", 0: "no solution", -1: "infeasible"}.get(prob.sol_status, "?")
-    found = prob.sol_status in (1, 2) and u.value() is not None
-    value = float(u.value()) if found else math.nan
-    return status, value, secs
+def _split(rep: SolverReport) -> tuple[float, float]:
+    """Seconds in the maximin stage and in the other stages."""
+    first = sum(s.seconds for s in rep.stages if s.name == "maximin")
+    rest = sum(s.seconds for s in rep.stages if s.name != "maximin")
+    return first, rest
 
 
-def run_case(label: str, work: object, force: Force, backends: list[str], plain_limit: float | None) -> None:
-    t0 = time.perf_counter()
-    problem = allocator.build_problem(work, force)
-    build = time.perf_counter() - t0
+def _line(kind: str, rep: SolverReport, total: float) -> str:
+    first, rest = _split(rep)
+    methods = sorted({s.method for s in rep.stages})
+    return (f"    {kind:10s} {rep.status:11s} total {total:7.3f} s  build {rep.build_seconds:6.3f} s  "
+            f"maximin {first:7.3f} s  other stages {rest:7.3f} s  gap {rep.gap:.2g}  by {', '.join(methods)}")
+
+
+def _agree(a: SolverReport, b: SolverReport) -> bool:
+    if a.objective.keys() != b.objective.keys():
+        return False
+    return all(
+        (math.isnan(v) and math.isnan(b.objective[k])) or math.isclose(v, b.objective[k], rel_tol=1e-6, abs_tol=1e-9)
+        for k, v in a.objective.items()
+    )
+
+
+def run_case(label: str, problem: AllocationProblem, build: float, backends: list[str],
+             plain_limit: float) -> list[tuple[str, str, float, float, str]]:
+    """Solve ``problem`` structured and plain on each backend; print and return the timings."""
     A, S, R = problem.shape
     print(f"\n{label}: {A} areas x {S} shifts x {R} roles, build_problem {build * 1000:.1f} ms")
+    rows = []
     first = None
-    a = None
     for b in backends:
         t0 = time.perf_counter()
-        a = solve(problem, backend=b, time_limit=60)
-        total = time.perf_counter() - t0
-        maximin = sum(s.seconds for s in a.solver.stages if s.name == "maximin")
-        milp = sum(s.seconds for s in a.solver.stages if s.name != "maximin")
-        same = "" if first is None else ("  same posting" if (a.posts == first).all() else "  other posting")
-        first = a.posts if first is None else first
-        print(f"  {b:11s} {a.solver.status:8s} total {total:7.3f} s  (exact maximin {maximin:.3f} s, "
-              f"MILP stages {milp:.3f} s, gap {a.solver.gap:.2g}){same}")
-    if plain_limit is not None and a is not None:
-        rp = problem.role_problem(0)
-        exact = a.ratios[rp.name]
-        print(f"  plain formulation, role {rp.name} only ({rp.workload.size} cells), limit {plain_limit:g} s;"
-              f" exact u* = {exact:.6f}")
-        for solver in ("highs", "cbc"):
-            status, value, secs = plain_milp(rp.workload, rp.capacity, rp.lo, rp.total, solver, plain_limit)
-            print(f"    {solver:5s} {status:11s} {secs:7.2f} s  u = {value:.6f}")
+        fast = solve(problem, backend=b, time_limit=60)
+        t_fast = time.perf_counter() - t0
+        same = "" if first is None else ("same posting" if (fast.posts == first).all() else "other posting")
+        first = fast.posts if first is None else first
+        print(f"  {b}  {same}")
+        print(_line("structured", fast.solver, t_fast))
+        t0 = time.perf_counter()
+        try:
+            plain_rep = solve(problem, backend=b, time_limit=plain_limit, structured=False).solver
+        except allocator.InfeasibleError as exc:  # the plain MILP found no posting in its time limit
+            plain_rep = exc.report
+        t_plain = time.perf_counter() - t0
+        print(_line("plain", plain_rep, t_plain))
+        limited = plain_rep.status != "optimal"
+        agree = "agree" if _agree(fast.solver, plain_rep) else "DIFFER"
+        print(f"    speed-up {'>=' if limited else ''}{t_plain / t_fast:.1f}x; stage objectives {agree}"
+              + (f" (plain ended {plain_rep.status} at its {plain_limit:g} s limit)" if limited else ""))
+        rows.append((label, b, t_fast, t_plain, plain_rep.status))
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="skip the 300-area force")
-    parser.add_argument("--plain-limit", type=float, default=20.0)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="skip the 300-area forces")
+    parser.add_argument("--plain-limit", type=float, default=60.0, help="time limit of each plain solve")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the generated SGT role warns of uncovered cells
     backends = [b for b in available_backends() if b != "pulp"]
@@ -124,16 +137,34 @@ def main(argv: list[str] | None = None) -> int:
     force = allocator.load_force(allocator.sample_path("force.yaml"))
     demand = allocator.sample_demand(force, 17_250, seed=0)
     work = allocator.compute_workload(load_demand(demand, force).records, force)
-    run_case("sample force, real workload", work, force, backends, None)
+    t0 = time.perf_counter()
+    problem = allocator.build_problem(work, force)
+    rows = run_case("sample force, real workload", problem, time.perf_counter() - t0, backends, args.plain_limit)
 
     rng = np.random.default_rng(42)
     sizes = [60] if args.quick else [60, 300]
     for n in sizes:
-        for bounds in (False, True):
-            f = generated_force(n, area_bounds=bounds)
-            W = rng.lognormal(7, 0.6, (n, 5, 5))
-            label = f"generated {n} areas" + (", area bounds on every 10th area" if bounds else "")
-            run_case(label, W, f, backends, args.plain_limit if not bounds else None)
+        W = rng.lognormal(7, 0.6, (n, 5, 5))
+        for variant in ("plain", "area bounds", "move limit"):
+            f = generated_force(n, area_bounds=variant == "area bounds")
+            current, limit = None, None
+            if variant == "move limit":
+                # last period's posting: the allocation of a workload that has drifted since
+                before = W * rng.lognormal(0, 0.3, W.shape)
+                current = solve(allocator.build_problem(before, f)).posts
+                limit = n // 2
+            t0 = time.perf_counter()
+            problem = allocator.build_problem(W, f, current=current, max_moves=limit)
+            build = time.perf_counter() - t0
+            label = {"plain": f"generated {n} areas",
+                     "area bounds": f"generated {n} areas, area bounds on every 10th area",
+                     "move limit": f"generated {n} areas, current posting, at most {limit} moves per role"}[variant]
+            rows += run_case(label, problem, build, backends, args.plain_limit)
+
+    print("\nsummary: structured / plain seconds (speed-up)")
+    for label, b, t_fast, t_plain, status in rows:
+        mark = ">=" if status != "optimal" else ""
+        print(f"  {label[:58]:58s} {b:11s} {t_fast:7.3f} / {t_plain:7.2f} s ({mark}{t_plain / t_fast:.1f}x)")
     return 0
 
 

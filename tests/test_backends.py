@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.backends import MilpSpec, Stage, available_backends, get_backend
+from allocator.allocate import maximin_ratio
+from allocator.backends import MilpSpec, Stage, available_backends, get_backend, maximin_spec
+from allocator.backends.greedy import solve_greedy
 from allocator.config import Area, Pin
 from tests.strategies import forces
 
@@ -183,3 +185,112 @@ def test_backends_agree_with_area_bounds_and_pins(case: tuple[allocator.Force, n
             allocator.allocate(W, force)
         return
     _agree(_solve_all(force, W))
+
+
+# ------------------------------------------------ the exact maximin against each backend's MILP
+@st.composite
+def moved_cases(draw: st.DrawFn) -> tuple[allocator.Force, np.ndarray, np.ndarray | None, int | None]:
+    """A coupled case (area bounds, pins), often with a current posting and a move limit."""
+    force, W = draw(cases(coupled=True))
+    current, limit = None, None
+    if draw(st.booleans()):
+        shape = W.shape
+        flat = draw(st.lists(st.integers(0, 4), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+        current = np.array(flat, dtype=np.int64).reshape(shape)
+        limit = draw(st.one_of(st.none(), st.integers(0, 6)))
+    return force, W, current, limit
+
+
+@settings(max_examples=25, deadline=None)
+@given(moved_cases())
+def test_exact_maximin_equals_every_backends_plain_milp(
+    case: tuple[allocator.Force, np.ndarray, np.ndarray | None, int | None],
+) -> None:
+    force, W, current, limit = case
+    p = allocator.build_problem(W, force, current=current, max_moves=limit)
+    if not allocator.diagnose.diagnose(p).ok:
+        return
+    for r in range(len(p.roles)):
+        rp = p.role_problem(r)
+        if not rp.objective.any():
+            continue
+        exact = maximin_ratio(rp)
+        for b in SOLVERS:
+            res = get_backend(b).solve(maximin_spec(rp), time_limit=20, seed=0)
+            assert res.status == "optimal", (b, res.stages)
+            got = res.stages[0]
+            assert got.method == b and got.name == "maximin"
+            assert got.objective == pytest.approx(exact, rel=1e-6), b
+            # the reported objective is the posting's own smallest coverage; the bound is above it
+            assert res.x is not None and np.nanmin(rp.ratios(res.x)) == pytest.approx(got.objective, rel=1e-12)
+            assert got.bound >= got.objective * (1 - 1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(moved_cases())
+def test_structured_solve_agrees_with_the_milp_on_every_backend(
+    case: tuple[allocator.Force, np.ndarray, np.ndarray | None, int | None],
+) -> None:
+    force, W, current, limit = case
+    p = allocator.build_problem(W, force, current=current, max_moves=limit)
+    if not allocator.diagnose.diagnose(p).ok:
+        return
+    fast = allocator.allocate(W, force, current=current, max_moves=limit)
+    plain = {b: allocator.allocate(W, force, backend=b, current=current, max_moves=limit, structured=False,
+                                   time_limit=20) for b in SOLVERS}
+    _agree({"structured": fast, **plain})
+    for a in plain.values():
+        assert {s.method for s in a.solver.stages} == {a.solver.backend}
+    if limit is None or current is None:  # nothing couples the cells but laminar bounds: no solver at all
+        methods = {s.name: s.method for s in fast.solver.stages}
+        assert methods.pop("maximin") in ("exact search", "water-filling")
+        assert set(methods.values()) == {"greedy"}
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+def test_greedy_matches_the_backend_on_a_spec_with_area_bounds(backend: str) -> None:
+    rng = np.random.default_rng(8)
+    n = 12
+    target = rng.integers(0, 6000, n)
+    spec = MilpSpec(
+        name="PC", lo=rng.integers(0, 2, n), hi=np.full(n, 9), groups=np.repeat(np.arange(4), 3),
+        group_lo=np.array([0, 8, 0, 0]), group_hi=np.array([4, 12, 12, 5]), total=30, exact_total=True,
+        stages=[Stage("moves", "l1", np.ones(n, dtype=np.int64), rng.integers(0, 5, n), 1),
+                Stage("proportional", "l1", np.ones(n, dtype=np.int64), target, 1000),
+                Stage("tie-break", "linear", np.arange(1, n + 1))],
+    )
+    exact = solve_greedy(spec)
+    milp = get_backend(backend).solve(spec, time_limit=20, seed=0)
+    assert exact.status == milp.status == "optimal"
+    assert [s.objective for s in exact.stages] == [s.objective for s in milp.stages]
+    assert {s.method for s in exact.stages} == {"greedy"}
+    assert exact.x is not None and milp.x is not None
+    np.testing.assert_array_equal(exact.x, milp.x)  # the tie-break leaves one optimum here
+
+
+@pytest.mark.parametrize("backend", SOLVERS)
+def test_verify_records_the_milp_check(backend: str, sample_force: allocator.Force) -> None:
+    W = np.random.default_rng(12).uniform(200, 4000, (6, 5, 3))
+    a = allocator.allocate(W, sample_force, backend=backend, verify=True)
+    rep = a.solver
+    assert rep.status == "optimal" and [c.role for c in rep.checks] == ["PC", "PCSO", "LCI"]
+    for c in rep.checks:
+        assert c.method == backend and c.status == "optimal"
+        assert c.objective == pytest.approx(rep.objective[f"maximin[{c.role}]"], rel=1e-6)
+    text = str(rep)
+    # the PC area bounds of Swindon bind: the exact search, then the greedy
+    assert "maximin[PC] by exact search" in text and "proportional[PC] by greedy" in text
+    assert f"check maximin[PC] by {backend}" in text
+    assert 0 < rep.build_seconds <= rep.seconds
+
+
+def test_report_names_the_backend_only_where_it_solved(sample_force: allocator.Force) -> None:
+    rng = np.random.default_rng(13)
+    W = rng.uniform(200, 4000, (6, 5, 3))
+    current = allocator.allocate(rng.uniform(200, 4000, (6, 5, 3)), sample_force).posts
+    a = allocator.allocate(W, sample_force, backend="pulp:highs", current=current, max_moves=5)
+    by_stage = {(s.name, s.role): s.method for s in a.solver.stages}
+    # a move limit couples the cells: the maximin is the exact search, the rest the backend's MILP
+    assert by_stage[("maximin", "PC")] == "exact search"
+    assert by_stage[("proportional", "PC")] == by_stage[("tie-break", "PC")] == "pulp:highs"
+    assert "maximin[PC] by exact search" in str(a.solver)

@@ -13,7 +13,8 @@ MILP) puts ``u = U u_max / 2**20`` on a grid, ``U`` whole, and writes each
 two keeping ``D_c y_c`` below ``2**40``) and
 ``y_c = min(x_c, ceil(rate_c u_max))`` keeping the products in range. The
 posting it returns has a true smallest coverage within about ``2**-20`` relative
-of the optimum, and is exactly optimal when no other breakpoint lies that close.
+of the optimum, and is exactly optimal when no other breakpoint lies that close;
+when CP-SAT proves the grid optimum, the reported bound is that coverage.
 """
 
 from __future__ import annotations
@@ -105,7 +106,10 @@ class CpSatBackend:
                 best = np.array([solver.value(v) for v in x], dtype=np.int64)
                 if st.kind == "ratio":
                     model.add(expr >= int(round(value)))
-                    value, bound = ratio_of(best, st.weights), (bound + 1) * step
+                    # proven optimal on the grid: the posting's coverage is the optimum to the grid's
+                    # resolution; otherwise the grid's bound, never below that coverage
+                    value = ratio_of(best, st.weights)
+                    bound = value if code == cp_model.OPTIMAL else max(value, (bound + 1) * step)
                 else:
                     model.add(expr <= int(round(value)))
                 reports.append(StageReport(st.name, spec.name, status, value, bound, secs, self.name))
