@@ -8,6 +8,7 @@ across processes.
 
 from __future__ import annotations
 
+import argparse
 import base64
 import contextlib
 import io
@@ -27,7 +28,7 @@ import yaml
 import allocator
 from allocator import report as report_mod
 from allocator._io import sha256_file
-from allocator.cli import main
+from allocator.cli import build_parser, main
 from allocator.demand import load_demand
 from allocator.rundir import read_run
 from allocator.workload import compute_workload
@@ -55,6 +56,12 @@ def run(*args: str | Path) -> Result:
         except SystemExit as exc:  # argparse's usage errors
             code = exc.code if isinstance(exc.code, int) else 2
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def _help(command: str) -> str:
+    """``allocator COMMAND --help`` as text."""
+    action = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return str(action.choices[command].format_help())
 
 
 def subprocess_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
@@ -305,11 +312,7 @@ def test_validate_writes_rejects_where_asked(sample_dir: Path, tmp_path: Path) -
 
 @pytest.mark.parametrize("command", ["allocate", "validate", "workload", "explain", "compare", "sample"])
 def test_help_shows_a_worked_example(command: str) -> None:
-    from allocator.cli import build_parser
-
-    parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices[command]
-    text = sub.format_help()
+    text = _help(command)
     assert "example" in text and f"allocator {command}" in text
 
 
@@ -334,11 +337,7 @@ def _normalise(text: str) -> str:
 
 
 def test_help_and_docs_say_what_the_solver_does_with_the_limits() -> None:
-    from allocator.cli import build_parser
-
-    parser = build_parser()
-    sub = parser._subparsers._group_actions[0].choices["allocate"]
-    text = _normalise(sub.format_help())
+    text = _normalise(_help("allocate"))
     # allocate(time_limit=...) is one wall-clock budget shared by every role and stage
     assert "wall-clock seconds for the whole solve, all roles and solver stages together" in text
     assert "each stage gets the time left" in text

@@ -99,3 +99,17 @@ def test_excel_is_deterministic_with_a_sheet_per_role(tmp_path: Path) -> None:
     pc = sheets["PC"]
     assert pc.iloc[:3, 0].tolist() == ["N", "S", "Total"]
     assert pc.loc[2, "Total"] == 10
+
+
+def test_files_in_a_sub_folder_are_written_and_recorded_like_the_others(tmp_path: Path) -> None:
+    w = RunWriter(tmp_path / "run")
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    w.write_bytes("figures/coverage.png", png)
+    w.finish({"command": "allocate"})
+    assert (tmp_path / "run" / "figures" / "coverage.png").read_bytes() == png
+    run = read_run(tmp_path / "run")
+    assert run.manifest["outputs"]["figures/coverage.png"]["bytes"] == len(png)
+    assert run.verify() == []
+    (tmp_path / "run" / "figures" / "coverage.png").write_bytes(png[:-1])
+    assert run.verify() == ["figures/coverage.png: changed since the run"]
+    assert sorted(p.name for p in (tmp_path / "run" / "figures").iterdir()) == ["coverage.png"]

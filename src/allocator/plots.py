@@ -111,14 +111,26 @@ def before_coverage(table: pd.DataFrame) -> pd.Series:
 
 
 def coverage_grid(table: pd.DataFrame, role: str, column: str = "coverage") -> pd.DataFrame:
-    """``column`` for one role as an area x shift frame, in the table's order."""
+    """``column`` for one role as an area x shift frame, in the table's order.
+
+    NaN where the table has no row for the cell or its value is NaN (no
+    workload: drawn grey, not as a coverage of 0).
+
+    >>> t = pd.DataFrame({"area": ["A", "A", "B"], "shift": ["D", "N", "D"], "role": "PC",
+    ...                   "coverage": [1.5, float("nan"), 2.0]})
+    >>> coverage_grid(t, "PC").to_numpy().tolist()
+    [[1.5, nan], [2.0, nan]]
+    """
     areas, shifts = _ordered(table["area"]), _ordered(table["shift"])
     rows = table[table["role"].astype(str) == role]
-    grid = pd.DataFrame(
-        {"area": rows["area"].astype(str).to_numpy(), "shift": rows["shift"].astype(str).to_numpy(),
-         "v": rows[column].astype("float64").to_numpy()}
-    ).pivot_table(index="area", columns="shift", values="v", aggfunc="sum", sort=False, dropna=False)
-    return grid.reindex(index=areas, columns=shifts)
+    a = pd.Categorical(rows["area"].astype(str), categories=areas).codes
+    s = pd.Categorical(rows["shift"].astype(str), categories=shifts).codes
+    total = np.zeros((len(areas), len(shifts)))
+    seen = np.zeros((len(areas), len(shifts)), dtype=bool)
+    np.add.at(total, (a, s), rows[column].to_numpy(dtype="float64"))
+    seen[a, s] = True
+    return pd.DataFrame(np.where(seen, total, np.nan), index=pd.Index(areas, name="area"),
+                        columns=pd.Index(shifts, name="shift"))
 
 
 def _heatmap(ax: Any, values: np.ndarray, posts: np.ndarray | None, areas: list[str],
@@ -285,7 +297,7 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
         The same as ``on_duty`` for the current posting.
     """
     roles = _ordered(by_hour["role"])
-    fig = _figure(9.0, 2.0 * len(roles) + 0.8, margins=(0.7, 0.5, 0.4, 0.4), hspace=0.3)
+    fig = _figure(9.0, 2.0 * len(roles) + 1.05, margins=(0.7, 0.5, 0.65, 0.4), hspace=0.3)
     axes = fig.subplots(len(roles), 1, squeeze=False)[:, 0]
     hours = np.arange(168)
     for ax, role in zip(axes, roles, strict=True):
@@ -313,6 +325,7 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
         ax.set_ylim(bottom=0)
         ax.set_ylabel(f"{role} on duty", fontsize=9)
         ax.grid(axis="x", linewidth=0.4)
-    axes[0].set_title("Demand by hour of week against officers on duty", fontsize=10)
-    axes[0].legend(fontsize=7, loc="upper right")
+    axes[0].set_title("Demand by hour of week against officers on duty", fontsize=10, loc="left", pad=16)
+    # above the first panel, clear of the data
+    axes[0].legend(fontsize=7, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=3, frameon=False)
     return fig

@@ -277,9 +277,8 @@ def explanations(allocation: Allocation) -> pd.DataFrame:
     for area in p.areas:
         for shift in p.shifts:
             for role in p.roles:
-                e = allocation.explain(area, shift, role).to_dict()
-                e.pop("by_type", None)
-                rows.append(e)
+                e = allocation.explain(area, shift, role)
+                rows.append({k: v for k, v in vars(e).items() if k != "by_type"})
     return pd.DataFrame(rows)
 
 
