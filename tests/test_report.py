@@ -31,9 +31,20 @@ def _table(force: allocator.Force, seed: int = 0) -> pd.DataFrame:
     return t
 
 
-@pytest.fixture(scope="module")
-def data(sample_force: allocator.Force) -> ReportData:
-    f = sample_force
+def _tiny_force() -> allocator.Force:
+    return allocator.Force(
+        name="Tiny",
+        areas=[allocator.Area(name="North", max_posts={"PC": 5}), allocator.Area(name="South")],
+        shifts=[allocator.Shift(name="Day", start="07:00", hours=12),
+                allocator.Shift(name="Night", start="19:00", hours=12)],
+        roles=[allocator.Role(name="PC", establishment=10, abstraction=0.5, min_on_duty={"Night": 1})],
+        demand_types=[allocator.DemandType(code="T")],
+        judgement=[allocator.JudgementRow(demand_type="T", role="PC", share=1.0, minutes=60)],
+        pins=[allocator.Pin(area="South", shift="Day", role="PC", posts=3)],
+    )
+
+
+def _data(f: allocator.Force, moves: pd.DataFrame) -> ReportData:
     rng = np.random.default_rng(1)
     by_type = pd.DataFrame(
         [(a, s, t, r, 2, float(rng.uniform(0, 20))) for a in f.area_names for s in f.shift_names
@@ -42,8 +53,6 @@ def data(sample_force: allocator.Force) -> ReportData:
     by_hour = pd.DataFrame(
         [(a, h, r, float(rng.uniform(0, 5))) for a in f.area_names for h in range(168) for r in f.role_names],
         columns=["area", "hour_of_week", "role", "hours"])
-    moves = pd.DataFrame({"role": ["PC"], "from_area": ["Swindon North"], "from_shift": ["Early"],
-                          "to_area": ["Wiltshire East"], "to_shift": ["Night"], "officers": [2]})
     return ReportData(force=f, table=_table(f), by_type=by_type, by_hour=by_hour, moves=moves,
                       solver={"backend": "cpsat", "status": "optimal", "gap": 0.0},
                       data={"records_read": 120, "records_accepted": 117, "records_rejected": 3,
@@ -53,8 +62,23 @@ def data(sample_force: allocator.Force) -> ReportData:
 
 
 @pytest.fixture(scope="module")
+def data(sample_force: allocator.Force) -> ReportData:
+    moves = pd.DataFrame({"role": ["PC"], "from_area": ["Swindon North"], "from_shift": ["Early"],
+                          "to_area": ["Wiltshire East"], "to_shift": ["Night"], "officers": [2]})
+    return _data(sample_force, moves)
+
+
+@pytest.fixture(scope="module")
 def rendered(data: ReportData) -> report_mod.Report:
-    return build_report(data, figures=True)
+    """The sample force's report, text only (the figures are drawn for a tiny force below)."""
+    return build_report(data, figures=False)
+
+
+@pytest.fixture(scope="module")
+def with_figures() -> report_mod.Report:
+    moves = pd.DataFrame({"role": ["PC"], "from_area": ["North"], "from_shift": ["Day"],
+                          "to_area": ["South"], "to_shift": ["Night"], "officers": [1]})
+    return build_report(_data(_tiny_force(), moves), figures=True)
 
 
 class _Collect(HTMLParser):
@@ -70,7 +94,8 @@ class _Collect(HTMLParser):
                 self.links.append((tag, name, value))
 
 
-def test_html_parses_with_inline_images_and_no_external_links(rendered: report_mod.Report) -> None:
+def test_html_parses_with_inline_images_and_no_external_links(with_figures: report_mod.Report) -> None:
+    rendered = with_figures
     p = _Collect()
     p.feed(rendered.html)
     p.close()
@@ -85,23 +110,26 @@ def test_html_parses_with_inline_images_and_no_external_links(rendered: report_m
     assert inline == list(rendered.figures.values())
 
 
-def test_markdown_links_its_figures_as_files_and_stays_small(rendered: report_mod.Report) -> None:
-    md = rendered.markdown
+def test_markdown_links_its_figures_as_files_and_stays_small(
+    with_figures: report_mod.Report, rendered: report_mod.Report
+) -> None:
+    md = with_figures.markdown
     assert "data:image" not in md and "base64" not in md
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
-    assert links == list(rendered.figures) == list(report_mod.FIGURE_FILES)
-    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in rendered.figures.values())
-    assert len(md.encode("utf-8")) < 30_000
+    assert links == list(with_figures.figures) == list(report_mod.FIGURE_FILES)
+    assert all(png.startswith(b"\x89PNG\r\n\x1a\n") for png in with_figures.figures.values())
+    assert len(rendered.markdown.encode("utf-8")) < 30_000  # the sample force's report, as text
 
 
 def test_summary_comes_first_with_posting_status_window_and_counts(
-    data: ReportData, rendered: report_mod.Report
+    data: ReportData, rendered: report_mod.Report, with_figures: report_mod.Report
 ) -> None:
-    md = rendered.markdown
-    posts = data.table.groupby("role")["posts"].sum()
+    md = with_figures.markdown
     assert (md.index("## Summary") < md.index("## Coverage by area and shift") < md.index("## Moves")
             < md.index("## Workload") < md.index("## Judgement used") < md.index("## Run"))
-    summary = md[md.index("## Summary"):md.index("## Coverage")]
+    md = rendered.markdown
+    posts = data.table.groupby("role")["posts"].sum()
+    summary = md[md.index("## Summary"):md.index("## Figures")]
     assert "- Status: optimal (solver cpsat, gap 0)" in summary
     assert (f"- Posts allocated: PC {posts['PC']} of 400, PCSO {posts['PCSO']} of 120, "
             f"LCI {posts['LCI']} of 60") in summary
@@ -152,16 +180,7 @@ def test_posting_summary_totals(sample_force: allocator.Force) -> None:
 
 
 def test_binding_rules_hand_example() -> None:
-    force = allocator.Force(
-        name="Tiny",
-        areas=[allocator.Area(name="North", max_posts={"PC": 5}), allocator.Area(name="South")],
-        shifts=[allocator.Shift(name="Day", start="07:00", hours=12),
-                allocator.Shift(name="Night", start="19:00", hours=12)],
-        roles=[allocator.Role(name="PC", establishment=10, abstraction=0.5, min_on_duty={"Night": 1})],
-        demand_types=[allocator.DemandType(code="T")],
-        judgement=[allocator.JudgementRow(demand_type="T", role="PC", share=1.0, minutes=60)],
-        pins=[allocator.Pin(area="South", shift="Day", role="PC", posts=3)],
-    )
+    force = _tiny_force()
     table = pd.DataFrame({"area": ["North", "North", "South", "South"], "shift": ["Day", "Night"] * 2,
                           "role": ["PC"] * 4, "posts": [3, 2, 3, 2]})
     moves = pd.DataFrame({"role": ["PC"], "officers": [1]})
