@@ -512,15 +512,17 @@ def _judgement_blocks(force: Force) -> list[_Block]:
 
 
 def _solver_table(solver: Mapping[str, Any]) -> pd.DataFrame:
-    """Each solver stage per role: status, objective reached, best bound (no seconds)."""
+    """Each solver stage per role: what solved it, status, objective reached, best bound (no seconds)."""
     stages = solver.get("stages") or []
-    rows = [(str(st.get("name")), str(st.get("role")), str(st.get("status")),
+    rows = [(str(st.get("name")), str(st.get("role")), str(st.get("method") or ""), str(st.get("status")),
              st.get("objective"), st.get("bound")) for st in stages if isinstance(st, Mapping)]
     if not rows:
         objective, bound = solver.get("objective") or {}, solver.get("bound") or {}
-        rows = [(key.split("[")[0], key.partition("[")[2].rstrip("]"), "", v, bound.get(key))
+        rows = [(key.split("[")[0], key.partition("[")[2].rstrip("]"), "", "", v, bound.get(key))
                 for key, v in objective.items()]
-    frame = pd.DataFrame(rows, columns=["stage", "role", "status", "objective", "bound"])
+    frame = pd.DataFrame(rows, columns=["stage", "role", "solved by", "status", "objective", "bound"])
+    if not frame["solved by"].astype(bool).any():
+        frame = frame.drop(columns="solved by")
     for col in ("objective", "bound"):
         frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").round(4)
     return frame
