@@ -65,6 +65,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from allocator._extract import RawStore, hash_strings, open_extract
 from allocator.config import Force
 from allocator.errors import DemandError, Problem
 from allocator.mapping import (
@@ -75,7 +76,6 @@ from allocator.mapping import (
     encode,
     parse_numbers,
     parse_times,
-    read_extract,
 )
 
 __all__ = ["REASONS", "DemandLoad", "DemandMapping", "DemandSummary", "load_demand"]
@@ -269,117 +269,85 @@ def load_demand(
     tz = force.settings.timezone
     _check_mapping(m, force, name)
     wanted = m.fields()
-    cols, n = read_extract(source, wanted, m.required(), name)
+    ext = open_extract(source, wanted, m.required(), name)
+    lk = _Lookups(force, m)
+    store = RawStore(compress=not ext.in_memory)
+    parts: dict[str, list[np.ndarray]] = {}
+    ids: list[pa.Array | None] = []
+    starts = [0]
+    for cols in ext.batches:
+        batch_ids = cols.pop("id", None)
+        if batch_ids is not None:
+            batch_ids = batch_ids if pa.types.is_string(batch_ids.type) else pc.cast(batch_ids, pa.string())
+            ids.append(batch_ids)
+        checked = _check_batch(cols, batch_ids, lk, tz)
+        checked["catch_rows"] += starts[-1]  # rows of the whole extract
+        for key, arr in checked.items():
+            parts.setdefault(key, []).append(arr)
+        store.add(cols)
+        starts.append(starts[-1] + len(next(iter(cols.values()))))
+    n = starts[-1]
+    batch_start = np.array(starts, dtype=np.int64)
+    log.debug("%s: %d rows read in %d batches", name, n, len(starts) - 1)
 
-    reason = np.zeros(n, dtype=np.int8)
-    detail_col: dict[int, str] = {}  # reason -> the field whose value the detail quotes
+    def whole(key: str, dtype: Any) -> np.ndarray:
+        got = parts.pop(key, [])
+        return np.concatenate(got) if got else np.zeros(0, dtype=dtype)
 
-    def flag(mask: np.ndarray, why: str, fld: str) -> None:
-        code = _CODE[why]
-        reason[mask & (reason == 0)] = code
-        detail_col.setdefault(code, fld)
+    reason = whole("reason", np.int8)
+    ts = whole("ts", np.int64)
 
-    # 1-3: timestamps
-    t_field = "start" if m.uses_start_end else "timestamp"
-    ts, t_status = parse_times(cols[t_field], m.format, tz)
-    area_codes, area_vals = encode(cols["area"])
-    type_codes, type_vals = encode(cols["demand_type"])
-    area_blank = blank_mask(area_vals)
-    type_blank = blank_mask(type_vals)
-    blank_field = np.where(t_status == 1, 1, 0).astype(np.int8)
-    blank_field[(blank_field == 0) & _take(area_blank, area_codes, True)] = 2
-    blank_field[(blank_field == 0) & _take(type_blank, type_codes, True)] = 3
-    reason[blank_field > 0] = _CODE["missing value"]
-    flag(t_status == 2, "unparseable timestamp", t_field)
-    flag(t_status == 3, "non-existent local time", t_field)
-
-    # 4: areas, through the aliases
-    a_index = {a: i for i, a in enumerate(force.area_names)}
-    area_of = np.array(
-        [
-            a_index.get(_norm(v), a_index.get(m.areas.get(_norm(v), ""), -1))
-            for v in area_vals.to_pylist()
-        ],
-        dtype=np.int16,
-    )
-    area = _take(area_of, area_codes, -1)
-    flag(area < 0, "unknown area", "area")
-
-    # 5: demand types, through the code lookup, then the catch-all
-    lookup = m.code_table()
-    t_index = {c: i for i, c in enumerate(force.type_codes)}
-    catch = force.settings.catch_all_type
-    type_of = np.full(len(type_vals), -1, dtype=np.int16)
-    sent_to_catch = np.zeros(len(type_vals), dtype=bool)
-    for k, v in enumerate(type_vals.to_pylist()):
-        code = _norm(v)
-        target = lookup.get(code, code)
-        if target in t_index:
-            type_of[k] = t_index[target]
-        elif catch is not None and not blank(v):
-            type_of[k] = t_index[catch]
-            sent_to_catch[k] = True
-    dtype_idx = _take(type_of, type_codes, -1)
-    flag(dtype_idx < 0, "unmapped demand type code", "demand_type")
-
-    # 6-8: durations (or end - start)
-    duration, d_status, d_field = _durations(cols, m, ts, tz, n)
-    flag(d_status == 4, "unparseable timestamp", "end")
-    flag(d_status == 5, "non-existent local time", "end")
-    flag(d_status == 1, "non-numeric duration", d_field)
-    flag(d_status == 2, "negative duration", d_field)
-    big = (reason == 0) & ~np.isnan(duration) & (duration > force.settings.max_duration_minutes)
-    flag(big, "implausible duration", d_field)
-
-    # 9: duplicate ids among the rows still standing
-    first_row = np.zeros(n, dtype=np.int64)
-    if "id" in cols:
-        id_codes, id_vals = encode(cols["id"])
-        ids_blank = _take(blank_mask(id_vals), id_codes, True)
-        standing = np.flatnonzero((reason == 0) & ~ids_blank)
-        keyed = id_codes[standing]
-        dup = pd.Series(keyed).duplicated().to_numpy()
-        first = np.zeros(len(id_vals), dtype=np.int64)
-        first[keyed[::-1]] = standing[::-1] + 1
-        first_row[standing[dup]] = first[keyed[dup]]
-        flag(first_row > 0, "duplicate id", "id")
+    # 9: duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
+    first_row: dict[int, int] = {}
+    if "id" in ext.present:
+        standing = np.flatnonzero((reason == 0) & ~whole("id_blank", bool))
+        hashes = whole("id_hash", np.uint64)[standing]
+        candidates = standing[pd.Series(hashes).duplicated(keep=False).to_numpy()]
+        del standing, hashes
+        first_row = _exact_duplicates(candidates, ids, batch_start)
+        reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = _CODE["duplicate id"]
 
     # 10: the window
     end = _as_of(as_of, tz)
-    standing_ts = ts[reason == 0]
-    if end is None and standing_ts.size:
-        end = _stamp(int(standing_ts.max()), tz)
+    if end is None and (reason == 0).any():
+        end = _stamp(int(np.max(ts, where=reason == 0, initial=np.iinfo(np.int64).min)), tz)
     start = None
     if end is not None:
         start = end - pd.Timedelta(days=force.settings.window_days)
-        outside = (ts <= start.value) | (ts > end.value)
-        flag(outside, "outside window", t_field)
+        outside = (reason == 0) & ((ts <= start.value) | (ts > end.value))
+        reason[outside] = _CODE["outside window"]
+        del outside
+
+    bad = np.flatnonzero(reason > 0)
+    raw = _raw_values(bad, batch_start, store, ids, list(ext.present))
+    store.clear()
+    rejects = _rejects(
+        bad, reason[bad], raw, wanted, _detail_fields(m), whole("blank_field", np.int8)[bad],
+        first_row, start, end, force,
+    )
+    del raw
 
     ok = reason == 0
-    records = _records(ok, ts, area, dtype_idx, duration, cols, force)
-    rejects = _rejects(
-        reason, cols, wanted, detail_col, area_vals, area_codes, first_row, blank_field,
-        start, end, force,
-    )
     counts = np.bincount(reason, minlength=len(REASONS) + 1)
     rejected = {r: int(counts[_CODE[r]]) for r in REASONS if counts[_CODE[r]]}
-    unmapped: dict[str, int] = {}
-    if sent_to_catch.any():
-        per_code = np.bincount(type_codes[ok], minlength=len(type_vals))
-        unmapped = {
-            _norm(type_vals[int(k)].as_py()): int(per_code[k])
-            for k in np.flatnonzero(sent_to_catch)
-            if per_code[k]
-        }
-        unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
+    catch_rows, catch_ids = whole("catch_rows", np.int64), whole("catch_ids", np.int64)
+    accepted_ids = catch_ids[ok[catch_rows]]
+    per_code = np.bincount(accepted_ids, minlength=len(lk.unmapped))
+    unmapped = {code: int(per_code[k]) for code, k in lk.unmapped.items() if per_code[k]}
+    unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
+    duration = whole("duration", np.float64)
+    missing = int(np.count_nonzero(np.isnan(duration) & ok))
+    keep = np.flatnonzero(ok)
+    del ok
+    records = _records(keep, ts, parts, duration, ids, batch_start, lk, ext.present)
     summary = DemandSummary(
         source=name,
         rows_read=n,
-        accepted=int(ok.sum()),
+        accepted=len(keep),
         rejected=rejected,
         unmapped_codes=unmapped,
-        catch_all_type=catch,
-        missing_durations=int(np.isnan(duration[ok]).sum()),
+        catch_all_type=lk.catch,
+        missing_durations=missing,
         window_start=start,
         window_end=end,
     )
@@ -388,6 +356,130 @@ def load_demand(
     log.info("%s", summary)
     return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m)
 
+
+class _Lookups:
+    """The force's names and codes, the mapping's aliases and code table, and what the batches have seen."""
+
+    def __init__(self, force: Force, m: DemandMapping) -> None:
+        self.force = force
+        self.mapping = m
+        self.areas = {a: i for i, a in enumerate(force.area_names)}
+        self.codes = m.code_table()
+        self.types = {c: i for i, c in enumerate(force.type_codes)}
+        self.catch = force.settings.catch_all_type
+        self.grades: dict[str, int] = {}  # trimmed grade -> code, in order of first sight
+        self.unmapped: dict[str, int] = {}  # code sent to the catch-all -> index
+
+
+def _check_batch(
+    cols: dict[str, pa.Array], ids: pa.Array | None, lk: _Lookups, tz: str
+) -> dict[str, np.ndarray]:
+    """Checks 1-8 on one batch: per-row arrays (reason 0 while the row stands)."""
+    m, force = lk.mapping, lk.force
+    chunked = {f: pa.chunked_array([a]) for f, a in cols.items()}
+    reason = np.zeros(len(next(iter(cols.values()))), dtype=np.int8)
+
+    def flag(mask: np.ndarray, why: str) -> None:
+        reason[mask & (reason == 0)] = _CODE[why]
+
+    # 1-3: timestamps
+    t_field = "start" if m.uses_start_end else "timestamp"
+    ts, t_status = parse_times(chunked[t_field], m.format, tz)
+    area_codes, area_vals = encode(chunked["area"])
+    type_codes, type_vals = encode(chunked["demand_type"])
+    blank_field = np.where(t_status == 1, 1, 0).astype(np.int8)
+    blank_field[(blank_field == 0) & _take(blank_mask(area_vals), area_codes, True)] = 2
+    blank_field[(blank_field == 0) & _take(blank_mask(type_vals), type_codes, True)] = 3
+    reason[blank_field > 0] = _CODE["missing value"]
+    flag(t_status == 2, "unparseable timestamp")
+    flag(t_status == 3, "non-existent local time")
+
+    # 4: areas, through the aliases
+    area_of = np.array(
+        [lk.areas.get(_norm(v), lk.areas.get(m.areas.get(_norm(v), ""), -1)) for v in area_vals.to_pylist()],
+        dtype=np.int16,
+    )
+    area = _take(area_of, area_codes, -1)
+    flag(area < 0, "unknown area")
+
+    # 5: demand types, through the code lookup, then the catch-all
+    type_of = np.full(len(type_vals), -1, dtype=np.int16)
+    catch_of = np.full(len(type_vals), -1, dtype=np.int64)
+    for k, v in enumerate(type_vals.to_pylist()):
+        code = _norm(v)
+        target = lk.codes.get(code, code)
+        if target in lk.types:
+            type_of[k] = lk.types[target]
+        elif lk.catch is not None and not blank(v):
+            type_of[k] = lk.types[lk.catch]
+            catch_of[k] = lk.unmapped.setdefault(code, len(lk.unmapped))
+    dtype_idx = _take(type_of, type_codes, -1)
+    flag(dtype_idx < 0, "unmapped demand type code")
+    catch_ids = _take(catch_of, type_codes, -1)
+    catch_rows = np.flatnonzero(catch_ids >= 0)
+
+    # 6-8: durations (or end - start)
+    duration, d_status = _durations(chunked, m, ts, tz, len(reason))
+    flag(d_status == 4, "unparseable timestamp")
+    flag(d_status == 5, "non-existent local time")
+    flag(d_status == 1, "non-numeric duration")
+    flag(d_status == 2, "negative duration")
+    flag(~np.isnan(duration) & (duration > force.settings.max_duration_minutes), "implausible duration")
+
+    out = {
+        "reason": reason, "ts": ts, "blank_field": blank_field, "area": area, "dtype": dtype_idx,
+        "duration": duration, "catch_rows": catch_rows, "catch_ids": catch_ids[catch_rows],
+    }
+    if "grade" in chunked:
+        codes, values = encode(chunked["grade"])
+        per_value = [
+            -1 if v is None else lk.grades.setdefault(v, len(lk.grades))
+            for v in pc.utf8_trim_whitespace(values).to_pylist()
+        ]
+        out["grade"] = _take(np.array(per_value, dtype=np.int32), codes, -1)
+    if ids is not None:
+        # blank ids (at most four characters: "", "NA", "null", ...) are not checked for duplicates
+        short = np.flatnonzero(np.asarray(pc.fill_null(pc.less_equal(pc.utf8_length(ids), 4), True)))
+        id_blank = np.zeros(len(ids), dtype=bool)
+        if short.size:
+            id_blank[short] = blank_mask(ids.take(pa.array(short)))
+        out["id_blank"] = id_blank
+        out["id_hash"] = hash_strings(ids)
+    return out
+
+
+def _exact_duplicates(candidates: np.ndarray, ids: list[pa.Array | None], batch_start: np.ndarray) -> dict[int, int]:
+    """Row index -> 1-based row of the first row with the same id, for the later rows of each id."""
+    first: dict[str, int] = {}
+    out: dict[int, int] = {}
+    which = np.searchsorted(batch_start, candidates, side="right") - 1
+    for row, k in zip(candidates.tolist(), which.tolist(), strict=True):
+        chunk = ids[k]
+        assert chunk is not None
+        value = chunk[row - int(batch_start[k])].as_py()
+        if value in first:
+            out[row] = first[value]
+        else:
+            first[value] = row + 1
+    return out
+
+
+def _raw_values(
+    bad: np.ndarray, batch_start: np.ndarray, store: RawStore, ids: list[pa.Array | None], fields: list[str]
+) -> dict[str, pa.Array]:
+    """The refused rows' values of every mapped field, as text, as read."""
+    pieces: dict[str, list[pa.Array]] = {f: [] for f in fields}
+    which = np.searchsorted(batch_start, bad, side="right") - 1
+    for k in np.unique(which).tolist():
+        local = bad[which == k] - batch_start[k]
+        got = store.take(k, local)
+        if "id" in pieces:
+            chunk = ids[k]
+            assert chunk is not None
+            got["id"] = chunk.take(pa.array(local, type=pa.int64()))
+        for f in fields:
+            pieces[f].append(got[f])
+    return {f: pa.concat_arrays(p) if p else pa.array([], pa.string()) for f, p in pieces.items()}
 
 def _norm(v: str | None) -> str:
     return "" if v is None else v.strip()
@@ -426,7 +518,7 @@ def _suggest(kind: str, value: str, valid: list[str]) -> str:
 
 def _durations(
     cols: dict[str, pa.ChunkedArray], m: DemandMapping, ts: np.ndarray, tz: str, n: int
-) -> tuple[np.ndarray, np.ndarray, str]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Minutes per row and status: 0 ok/missing, 1 non-numeric, 2 negative, 4/5 bad end time."""
     status = np.zeros(n, dtype=np.int8)
     if m.uses_start_end:
@@ -435,9 +527,9 @@ def _durations(
         status[e_status == 2] = 4
         status[e_status == 3] = 5
         status[(status == 0) & (minutes < 0)] = 2
-        return minutes, status, "end"
+        return minutes, status
     if "duration" not in cols:
-        return np.full(n, np.nan), status, "duration"
+        return np.full(n, np.nan), status
     col = cols["duration"]
     if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
         minutes = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy())
@@ -449,70 +541,105 @@ def _durations(
         minutes = _take(per, codes, np.nan)
         status = _take(bad.astype(np.int8), codes, 0)
     status[(status == 0) & (minutes < 0)] = 2
-    return minutes, status, "duration"
+    return minutes, status
+
+
+def _detail_fields(m: DemandMapping) -> dict[int, str]:
+    """Reason code -> the field whose value its detail quotes."""
+    t_field = "start" if m.uses_start_end else "timestamp"
+    d_field = "end" if m.uses_start_end else "duration"
+    return {
+        _CODE["unparseable timestamp"]: t_field,
+        _CODE["non-existent local time"]: t_field,
+        _CODE["unknown area"]: "area",
+        _CODE["unmapped demand type code"]: "demand_type",
+        _CODE["non-numeric duration"]: d_field,
+        _CODE["negative duration"]: d_field,
+        _CODE["implausible duration"]: d_field,
+        _CODE["duplicate id"]: "id",
+        _CODE["outside window"]: t_field,
+    }
 
 
 def _records(
-    ok: np.ndarray,
+    keep: np.ndarray,
     ts: np.ndarray,
-    area: np.ndarray,
-    dtype_idx: np.ndarray,
+    parts: dict[str, list[np.ndarray]],
     duration: np.ndarray,
-    cols: dict[str, pa.ChunkedArray],
-    force: Force,
+    ids: list[pa.Array | None],
+    batch_start: np.ndarray,
+    lk: _Lookups,
+    fields: dict[str, str],
 ) -> pd.DataFrame:
-    keep = np.flatnonzero(ok)
+    """The accepted rows in the contract's shape; per-row work arrays are released as each column is made."""
+    force = lk.force
+
+    def kept(key: str) -> np.ndarray:
+        got = parts.pop(key, [])
+        return np.concatenate(got)[keep] if got else np.zeros(0, dtype=np.int32)
+
     stamps = pd.DatetimeIndex(ts[keep].view("datetime64[ns]")).tz_localize("UTC")
+    del ts
     data: dict[str, Any] = {
-        "row": (keep + 1).astype(np.int64),
+        "row": keep + 1,
         "timestamp": stamps.tz_convert(force.settings.timezone).as_unit("ns"),
-        "area": pd.Categorical.from_codes(area[keep], categories=pd.Index(force.area_names)),
-        "demand_type": pd.Categorical.from_codes(
-            dtype_idx[keep], categories=pd.Index(force.type_codes)
-        ),
+        "area": pd.Categorical.from_codes(kept("area"), categories=pd.Index(force.area_names)),
+        "demand_type": pd.Categorical.from_codes(kept("dtype"), categories=pd.Index(force.type_codes)),
         "duration": duration[keep].astype(np.float64),
     }
-    take = pa.array(keep, type=pa.int64())
-    for fld in ("id", "grade"):
-        if fld in cols:
-            text = pc.utf8_trim_whitespace(pc.cast(cols[fld].take(take), pa.string()))
-            data[fld] = _str_series(text)
+    del duration
+    if "id" in fields:
+        which = np.searchsorted(batch_start, keep, side="right") - 1
+        bounds = np.searchsorted(which, np.arange(len(ids) + 1))
+        chunks = []
+        for k in range(len(ids)):
+            chunk = ids[k]
+            assert chunk is not None
+            local = pa.array(keep[bounds[k] : bounds[k + 1]] - batch_start[k], type=pa.int64())
+            ids[k] = None  # released as soon as its accepted ids are taken
+            chunks.append(pc.cast(pc.utf8_trim_whitespace(chunk.take(local)), pa.large_string()))
+        data["id"] = _str_series(pa.chunked_array(chunks, type=pa.large_string()))
+    if "grade" in fields:
+        data["grade"] = _categories(kept("grade"), list(lk.grades))
     return pd.DataFrame(data)
+
+
+def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
+    """A categorical of the values that occur, categories sorted (codes index ``names``; -1 missing)."""
+    used = np.flatnonzero(np.bincount(codes + 1, minlength=len(names) + 1)[1:])
+    order = sorted(used.tolist(), key=lambda k: names[k])
+    remap = np.full(len(names) + 1, -1, dtype=np.int32)
+    remap[np.array(order, dtype=np.int64)] = np.arange(len(order), dtype=np.int32)
+    return pd.Categorical.from_codes(remap[codes], categories=pd.Index([names[k] for k in order], dtype="str"))
 
 
 def _str_series(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
     dtype = pd.StringDtype("pyarrow", na_value=np.nan)
-    return pd.Series(arr.to_pandas(types_mapper={pa.string(): dtype}.get), dtype=dtype)
+    return pd.Series(arr.to_pandas(types_mapper={pa.string(): dtype, pa.large_string(): dtype}.get), dtype=dtype)
 
 
 def _rejects(
-    reason: np.ndarray,
-    cols: dict[str, pa.ChunkedArray],
+    bad: np.ndarray,
+    why: np.ndarray,
+    raw_text: dict[str, pa.Array],
     wanted: dict[str, str],
     detail_col: dict[int, str],
-    area_vals: pa.Array,
-    area_codes: np.ndarray,
-    first_row: np.ndarray,
     blank_field: np.ndarray,
+    first_row: dict[int, int],
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     force: Force,
 ) -> pd.DataFrame:
-    bad = np.flatnonzero(reason > 0)
-    take = pa.array(bad, type=pa.int64())
     out: dict[str, Any] = {"row": (bad + 1).astype(np.int64)}
     raw: dict[str, pd.Series] = {}
-    for fld, col in cols.items():
-        text = pc.cast(col.take(take), pa.string()) if len(bad) else pa.array([], pa.string())
+    for fld, text in raw_text.items():
         raw[fld] = _str_series(text)
         out[wanted[fld]] = raw[fld]
-    why = reason[bad]
     out["reason"] = pd.Categorical.from_codes(why - 1, categories=pd.Index(REASONS)).astype("str")
     detail = np.empty(len(bad), dtype=object)
-    blank_names = {1: wanted["start" if "start" in cols else "timestamp"], 2: wanted["area"],
+    blank_names = {1: wanted["start" if "start" in raw_text else "timestamp"], 2: wanted["area"],
                    3: wanted["demand_type"]}
-    unknown = np.unique(area_codes[bad[why == _CODE["unknown area"]]])
-    suggest = {int(k): _suggest("area", _norm(area_vals[int(k)].as_py()), force.area_names) for k in unknown}
+    suggest: dict[str, str] = {}
     for code in np.unique(why):
         sel = np.flatnonzero(why == code)
         rows = bad[sel]
@@ -525,11 +652,14 @@ def _rejects(
         )
         heading = wanted.get(fld, fld)
         if r == "missing value":
-            detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[rows]]
+            detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[sel]]
         elif r == "unknown area":
-            detail[sel] = [suggest[int(c)] for c in area_codes[rows]]
+            for v in vals:
+                if _norm(v) not in suggest:
+                    suggest[_norm(v)] = _suggest("area", _norm(v), force.area_names)
+            detail[sel] = [suggest[_norm(v)] for v in vals]
         elif r == "duplicate id":
-            detail[sel] = [f"id {v!r} first seen at row {f}" for v, f in zip(vals, first_row[rows], strict=True)]
+            detail[sel] = [f"id {v!r} first seen at row {first_row[int(i)]}" for v, i in zip(vals, rows, strict=True)]
         elif r == "outside window":
             detail[sel] = [f"{heading} {v!r} is outside the window {start} .. {end}" for v in vals]
         elif r == "implausible duration":

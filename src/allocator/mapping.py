@@ -8,9 +8,8 @@ types, and which spellings of area names mean which area. It is built in
 Python, read from YAML with :meth:`DemandMapping.from_yaml`, or given to
 :func:`allocator.load_demand` as a plain dict.
 
-The module also holds the low-level readers :func:`allocator.load_demand` uses:
-:func:`read_extract` (CSV through Arrow's reader, text columns that repeat
-dictionary-encoded; Parquet; DataFrame), :func:`encode` and
+The module also holds the value parsers :func:`allocator.load_demand` uses:
+:func:`encode`, :func:`blank_mask`, :func:`parse_numbers` and
 :func:`parse_times` (ISO 8601 or an explicit format, parsed by Arrow in batches
 of a million rows, naive times localised to the force's zone).
 
@@ -27,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +33,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -51,7 +47,6 @@ __all__ = [
     "encode",
     "parse_numbers",
     "parse_times",
-    "read_extract",
 ]
 
 #: The library's demand fields, in the order records carry them.
@@ -65,8 +60,6 @@ _ISO_REGEX = (
 )
 _NUMBER_REGEX = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _BATCH = 1 << 20
-_DICT = pa.dictionary(pa.int32(), pa.string())
-_TEXT_FIELDS = {"area", "demand_type", "grade", "duration"}  # repeat a lot: dictionary-encode
 
 
 class DemandMapping(BaseModel):
@@ -249,74 +242,7 @@ def _read_code_table(path: Path) -> dict[str, str]:
     return table
 
 
-# ------------------------------------------------------------------ reading
-def _csv_header(path: Path) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as fh:
-        try:
-            return next(csv.reader(fh))
-        except StopIteration:
-            return []
-
-
-def read_extract(
-    source: str | Path | pd.DataFrame, wanted: dict[str, str], required: list[str], name: str
-) -> tuple[dict[str, pa.ChunkedArray], int]:
-    """Read the mapped columns; raise DemandError naming every missing required column."""
-    if isinstance(source, pd.DataFrame):
-        found = [str(c) for c in source.columns]
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise DemandError(name, [Problem(name, "", "demand extract not found", str(path))])
-        parquet = path.suffix.lower() in (".parquet", ".pq")
-        found = list(pq.read_schema(path).names) if parquet else _csv_header(path)
-    missing = [wanted[f] for f in required if wanted[f] not in found]
-    if missing:
-        raise DemandError(
-            name,
-            [
-                Problem(
-                    name,
-                    "header",
-                    f"missing required column(s) {', '.join(repr(m) for m in missing)}; "
-                    f"columns found: {', '.join(repr(f) for f in found)}",
-                    line=None if isinstance(source, pd.DataFrame) else 1,
-                )
-            ],
-        )
-    present = {f: h for f, h in wanted.items() if h in found}
-    if isinstance(source, pd.DataFrame):
-        cols = {f: _from_pandas(source[h]) for f, h in present.items()}
-        n = len(source)
-    elif parquet:
-        table = pq.read_table(path, columns=sorted(set(present.values())))
-        cols = {f: table.column(h) for f, h in present.items()}
-        n = table.num_rows
-    else:
-        types = {h: (_DICT if f in _TEXT_FIELDS else pa.string()) for f, h in present.items()}
-        table = pacsv.read_csv(
-            path,
-            convert_options=pacsv.ConvertOptions(
-                column_types=types,
-                include_columns=sorted(set(present.values())),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
-            ),
-        )
-        cols = {f: table.column(h) for f, h in present.items()}
-        n = table.num_rows
-    return cols, n
-
-
-def _from_pandas(s: pd.Series) -> pa.ChunkedArray:
-    try:
-        arr = pa.array(s, from_pandas=True)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
-        arr = pa.array([None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
-                        for v in s], type=pa.string())
-    return pa.chunked_array([arr]) if isinstance(arr, pa.Array) else arr
-
-
+# ------------------------------------------------------------------- values
 def encode(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
     """Dictionary codes per row (-1 for null) and the distinct values (a string array)."""
     if not pa.types.is_dictionary(col.type):
