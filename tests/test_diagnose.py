@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
 import allocator
+from allocator.backends import MilpResult, MilpSpec
 from allocator.config import Area, Pin
 from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.problem import build_problem
@@ -106,9 +109,50 @@ def test_uncovered_cells_are_named_as_a_warning(sample_force: allocator.Force, c
     assert a.metrics.loc["LCI", "uncovered_cells"] == 22 and a.metrics.loc["LCI", "min_coverage"] == 0
 
 
-def test_time_limit_without_a_posting_is_a_clear_status(sample_force: allocator.Force) -> None:
+class _OutOfTime:
+    """A backend that runs out of time before finding any posting."""
+
+    name = "out-of-time"
+
+    def solve(self, spec: MilpSpec, time_limit: float, seed: int) -> MilpResult:
+        return MilpResult(None, [], "no_solution")
+
+
+def _current(force: allocator.Force) -> np.ndarray:
+    return build_problem(np.ones((6, 5, 3)), force, allocator.sample_path("current.csv")).current
+
+
+def test_exact_stages_are_not_cut_short_by_the_time_limit(sample_force: allocator.Force) -> None:
+    a = allocator.allocate(np.full((6, 5, 3), 500.0), sample_force, time_limit=0)
+    assert a.solver.status == "optimal"
+    assert a.posts.sum(axis=(0, 1)).tolist() == [400, 120, 60]
+
+
+def test_out_of_time_keeps_the_stage_one_posting_and_says_so(
+    sample_force: allocator.Force, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    work = np.full((6, 5, 3), 500.0)
+    current = _current(sample_force)
+    exact = allocator.allocate(work, sample_force, current=current, max_moves=400)
+    a = allocator.allocate(work, sample_force, current=current, max_moves=400, time_limit=1)
+    assert a.solver.status == "feasible"
+    assert "not optimised for moves or shares" in caplog.text
+    # the fallback still meets every rule and the exact smallest coverage
+    assert a.posts.sum(axis=(0, 1)).tolist() == [400, 120, 60]
+    assert (a.posts >= sample_force.min_posts_array()).all()
+    for role in ("PC", "PCSO", "LCI"):
+        assert a.metrics.loc[role, "min_coverage"] == pytest.approx(exact.metrics.loc[role, "min_coverage"])
+
+
+def test_time_limit_without_a_posting_is_a_clear_status(
+    sample_force: allocator.Force, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    monkeypatch.setattr(MilpSpec, "admits", lambda self, x: False)
+    work = np.full((6, 5, 3), 500.0)
     with pytest.raises(InfeasibleError) as err:
-        allocator.allocate(np.full((6, 5, 3), 500.0), sample_force, time_limit=0)
+        allocator.allocate(work, sample_force, current=_current(sample_force), max_moves=400, time_limit=0)
     assert err.value.report.status == "no_solution"
     assert "found no posting within the time limit (0 s)" in err.value.reasons[0]
 

@@ -53,8 +53,9 @@ from allocator.backends import (
     StageReport,
     get_backend,
     maximin_spec,
+    worst_status,
 )
-from allocator.backends.greedy import GREEDY, greedy_applies, solve_greedy
+from allocator.backends.greedy import greedy_applies, solve_greedy
 from allocator.config import Force
 from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.maximin import maximin_posts
@@ -217,13 +218,18 @@ def solve(
         remaining = time_limit - (time.perf_counter() - start)
         result: MilpResult
         if structured and greedy_applies(spec):
-            if remaining > 0:
-                result = solve_greedy(spec)
-            else:  # no time left: the same answer as a solver given none
-                result = MilpResult(None, [StageReport(spec.stages[0].name, rp.name, "no_solution", math.nan,
-                                                       math.nan, 0.0, GREEDY)], "no_solution")
+            # exact and fast: the time limit is for solvers, and does not cut it short
+            result = solve_greedy(spec)
         else:
             result = solver.solve(spec, max(remaining, 0.0), seed)
+            if result.x is None and result.status != "infeasible" and hint is not None and spec.admits(hint):
+                # out of time before the later stages found a posting: keep the stage-1 posting,
+                # which meets every rule and the exact smallest coverage, and say so
+                logger.warning("%s: no time left for the later stages; the posting meets every rule "
+                               "and the smallest coverage but is not optimised for moves or shares", rp.name)
+                result = MilpResult(hint, [StageReport(st.name, rp.name, "feasible", math.nan, math.nan, 0.0,
+                                                       "stage-1 posting (time limit)")
+                                           for st in spec.stages], "feasible", result.build_seconds)
         report.build_seconds += result.build_seconds
         for st in result.stages:
             if st.name == "moves":  # report moves, not the sum of absolute changes
@@ -232,6 +238,7 @@ def solve(
                 st.objective, st.bound = st.objective / TARGET_SCALE, st.bound / TARGET_SCALE
             report.add(st)
         if result.x is None:
+            report.status = worst_status([report.status, result.status])
             report.seconds = time.perf_counter() - start
             if result.status == "infeasible":
                 reasons = explain_infeasible(problem, r)

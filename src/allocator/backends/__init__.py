@@ -89,7 +89,24 @@ class MilpSpec:
 
     @property
     def n(self) -> int:
+        """Number of cells (variables)."""
         return int(self.lo.size)
+
+    def admits(self, x: np.ndarray) -> bool:
+        """Whether posting ``x`` meets every hard rule: cell and group bounds, total, move limit."""
+        x = np.asarray(x, dtype=np.int64)
+        if x.shape != self.lo.shape or (x < self.lo).any() or (x > self.hi).any():
+            return False
+        per_group = np.bincount(self.groups, weights=x, minlength=self.group_lo.size)
+        if (per_group < self.group_lo).any() or (per_group > self.group_hi).any():
+            return False
+        if (int(x.sum()) != self.total) if self.exact_total else (int(x.sum()) > self.total):
+            return False
+        return not (
+            self.max_l1 is not None
+            and self.current is not None
+            and int(np.abs(x - self.current).sum()) > self.max_l1
+        )
 
 
 @dataclass
