@@ -275,6 +275,8 @@ def load_demand(
     parts: dict[str, list[np.ndarray]] = {}
     ids: list[pa.Array | None] = []
     starts = [0]
+    cols: dict[str, pa.Array] = {}
+    batch_ids: pa.Array | None = None
     for cols in ext.batches:
         batch_ids = cols.pop("id", None)
         if batch_ids is not None:
@@ -286,6 +288,7 @@ def load_demand(
             parts.setdefault(key, []).append(arr)
         store.add(cols)
         starts.append(starts[-1] + len(next(iter(cols.values()))))
+    del cols, batch_ids
     n = starts[-1]
     batch_start = np.array(starts, dtype=np.int64)
     log.debug("%s: %d rows read in %d batches", name, n, len(starts) - 1)
@@ -300,10 +303,7 @@ def load_demand(
     # 9: duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
     first_row: dict[int, int] = {}
     if "id" in ext.present:
-        standing = np.flatnonzero((reason == 0) & ~whole("id_blank", bool))
-        hashes = whole("id_hash", np.uint64)[standing]
-        candidates = standing[pd.Series(hashes).duplicated(keep=False).to_numpy()]
-        del standing, hashes
+        candidates = _repeated(parts.pop("id_hash", []), parts.pop("id_blank", []), reason, batch_start)
         first_row = _exact_duplicates(candidates, ids, batch_start)
         reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = _CODE["duplicate id"]
 
@@ -335,15 +335,17 @@ def load_demand(
     per_code = np.bincount(accepted_ids, minlength=len(lk.unmapped))
     unmapped = {code: int(per_code[k]) for code, k in lk.unmapped.items() if per_code[k]}
     unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
-    duration = whole("duration", np.float64)
-    missing = int(np.count_nonzero(np.isnan(duration) & ok))
+    work = {"ts": ts, "duration": whole("duration", np.float64)}
+    del ts  # the records take it from ``work``, releasing the whole-extract arrays as they go
+    missing = int(np.count_nonzero(np.isnan(work["duration"]) & ok))
     keep = np.flatnonzero(ok)
-    del ok
-    records = _records(keep, ts, parts, duration, ids, batch_start, lk, ext.present)
+    accepted = len(keep)
+    del ok, keep
+    records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, ext.present)
     summary = DemandSummary(
         source=name,
         rows_read=n,
-        accepted=len(keep),
+        accepted=accepted,
         rejected=rejected,
         unmapped_codes=unmapped,
         catch_all_type=lk.catch,
@@ -446,6 +448,26 @@ def _check_batch(
         out["id_blank"] = id_blank
         out["id_hash"] = hash_strings(ids)
     return out
+
+
+def _repeated(
+    hashes: list[np.ndarray], blanks: list[np.ndarray], reason: np.ndarray, batch_start: np.ndarray
+) -> np.ndarray:
+    """Rows still standing, with an id, whose id hash occurs more than once among such rows."""
+    standing = [
+        (reason[batch_start[k] : batch_start[k + 1]] == 0) & ~blanks[k] for k in range(len(hashes))
+    ]
+    every = np.concatenate([h[s] for h, s in zip(hashes, standing, strict=True)]) if hashes else np.zeros(0, np.uint64)
+    every.sort()
+    repeated = np.unique(every[1:][every[1:] == every[:-1]])
+    del every
+    if not repeated.size:
+        return np.zeros(0, dtype=np.int64)
+    rows = []
+    for k, (h, s) in enumerate(zip(hashes, standing, strict=True)):
+        pos = np.minimum(np.searchsorted(repeated, h), repeated.size - 1)
+        rows.append(np.flatnonzero(s & (repeated[pos] == h)) + batch_start[k])
+    return np.concatenate(rows)
 
 
 def _exact_duplicates(candidates: np.ndarray, ids: list[pa.Array | None], batch_start: np.ndarray) -> dict[int, int]:
@@ -563,34 +585,33 @@ def _detail_fields(m: DemandMapping) -> dict[int, str]:
 
 def _records(
     keep: np.ndarray,
-    ts: np.ndarray,
+    work: dict[str, np.ndarray],
     parts: dict[str, list[np.ndarray]],
-    duration: np.ndarray,
     ids: list[pa.Array | None],
     batch_start: np.ndarray,
     lk: _Lookups,
     fields: dict[str, str],
 ) -> pd.DataFrame:
-    """The accepted rows in the contract's shape; per-row work arrays are released as each column is made."""
+    """The accepted rows in the contract's shape; whole-extract arrays are released as each column is made."""
     force = lk.force
 
     def kept(key: str) -> np.ndarray:
         got = parts.pop(key, [])
         return np.concatenate(got)[keep] if got else np.zeros(0, dtype=np.int32)
 
-    stamps = pd.DatetimeIndex(ts[keep].view("datetime64[ns]")).tz_localize("UTC")
-    del ts
+    stamps = pd.DatetimeIndex(work.pop("ts")[keep].view("datetime64[ns]"), copy=False)
     data: dict[str, Any] = {
-        "row": keep + 1,
-        "timestamp": stamps.tz_convert(force.settings.timezone).as_unit("ns"),
-        "area": pd.Categorical.from_codes(kept("area"), categories=pd.Index(force.area_names)),
-        "demand_type": pd.Categorical.from_codes(kept("dtype"), categories=pd.Index(force.type_codes)),
-        "duration": duration[keep].astype(np.float64),
+        "row": keep,  # made 1-based in place at the end
+        "timestamp": stamps.tz_localize("UTC").tz_convert(force.settings.timezone).as_unit("ns"),
     }
-    del duration
+    del stamps
+    data["area"] = pd.Categorical.from_codes(kept("area"), categories=pd.Index(force.area_names))
+    data["demand_type"] = pd.Categorical.from_codes(kept("dtype"), categories=pd.Index(force.type_codes))
+    data["duration"] = work.pop("duration")[keep].astype(np.float64, copy=False)
     if "id" in fields:
         which = np.searchsorted(batch_start, keep, side="right") - 1
         bounds = np.searchsorted(which, np.arange(len(ids) + 1))
+        del which
         chunks = []
         for k in range(len(ids)):
             chunk = ids[k]
@@ -598,10 +619,12 @@ def _records(
             local = pa.array(keep[bounds[k] : bounds[k + 1]] - batch_start[k], type=pa.int64())
             ids[k] = None  # released as soon as its accepted ids are taken
             chunks.append(pc.cast(pc.utf8_trim_whitespace(chunk.take(local)), pa.large_string()))
+            del chunk
         data["id"] = _str_series(pa.chunked_array(chunks, type=pa.large_string()))
     if "grade" in fields:
         data["grade"] = _categories(kept("grade"), list(lk.grades))
-    return pd.DataFrame(data)
+    keep += 1
+    return pd.DataFrame(data, copy=False)
 
 
 def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
