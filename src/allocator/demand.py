@@ -6,9 +6,14 @@ and returns a :class:`DemandLoad`: the accepted ``records`` in the shape the
 workload engine expects, every refused row in ``rejects`` with the reason, and a
 ``summary``. Nothing is dropped silently: rows read = accepted + rejected.
 
-Validation is vectorised: text columns are dictionary-encoded on reading
+Validation is vectorised and runs in batches of about a million rows (a CSV
+is streamed, never held whole): text columns are dictionary-encoded on reading
 (areas, codes, grades and durations repeat), so each distinct value is checked
-once; timestamps are parsed by Arrow in batches.
+once per batch; timestamps are parsed by Arrow. Duplicate ids are found by a
+64-bit hash of each id, and every match is confirmed by comparing the ids
+themselves. A batch's text is kept compressed until the end, so that refused
+rows are quoted as read: a 10-million-row CSV loads within about twice the
+file's size in memory, the records included.
 
 Rejection reasons, in the order they are tested (a row gets the first that
 applies, see :data:`REASONS`):
@@ -65,38 +70,18 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from allocator._extract import RawStore, hash_strings, open_extract
+from allocator._checks import CODE, REASONS, Lookups, check_batch, norm
+from allocator._extract import RawStore, open_extract
 from allocator.config import Force
 from allocator.errors import DemandError, Problem
 from allocator.mapping import (
     DemandMapping,
     as_mapping,
-    blank,
-    blank_mask,
-    encode,
-    parse_numbers,
-    parse_times,
 )
 
 __all__ = ["REASONS", "DemandLoad", "DemandMapping", "DemandSummary", "load_demand"]
 
 log = logging.getLogger(__name__)
-
-#: Rejection reasons in the order they are tested; a row gets the first that applies.
-REASONS = (
-    "missing value",
-    "unparseable timestamp",
-    "non-existent local time",
-    "unknown area",
-    "unmapped demand type code",
-    "non-numeric duration",
-    "negative duration",
-    "implausible duration",
-    "duplicate id",
-    "outside window",
-)
-_CODE = {r: i + 1 for i, r in enumerate(REASONS)}
-
 
 # ------------------------------------------------------------------ results
 @dataclass(frozen=True)
@@ -270,7 +255,7 @@ def load_demand(
     _check_mapping(m, force, name)
     wanted = m.fields()
     ext = open_extract(source, wanted, m.required(), name)
-    lk = _Lookups(force, m)
+    lk = Lookups(force, m)
     store = RawStore(compress=not ext.in_memory)
     parts: dict[str, list[np.ndarray]] = {}
     ids: list[pa.Array | None] = []
@@ -282,7 +267,7 @@ def load_demand(
         if batch_ids is not None:
             batch_ids = batch_ids if pa.types.is_string(batch_ids.type) else pc.cast(batch_ids, pa.string())
             ids.append(batch_ids)
-        checked = _check_batch(cols, batch_ids, lk, tz)
+        checked = check_batch(cols, batch_ids, lk, tz)
         checked["catch_rows"] += starts[-1]  # rows of the whole extract
         for key, arr in checked.items():
             parts.setdefault(key, []).append(arr)
@@ -305,7 +290,7 @@ def load_demand(
     if "id" in ext.present:
         candidates = _repeated(parts.pop("id_hash", []), parts.pop("id_blank", []), reason, batch_start)
         first_row = _exact_duplicates(candidates, ids, batch_start)
-        reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = _CODE["duplicate id"]
+        reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = CODE["duplicate id"]
 
     # 10: the window
     end = _as_of(as_of, tz)
@@ -315,7 +300,7 @@ def load_demand(
     if end is not None:
         start = end - pd.Timedelta(days=force.settings.window_days)
         outside = (reason == 0) & ((ts <= start.value) | (ts > end.value))
-        reason[outside] = _CODE["outside window"]
+        reason[outside] = CODE["outside window"]
         del outside
 
     bad = np.flatnonzero(reason > 0)
@@ -329,7 +314,7 @@ def load_demand(
 
     ok = reason == 0
     counts = np.bincount(reason, minlength=len(REASONS) + 1)
-    rejected = {r: int(counts[_CODE[r]]) for r in REASONS if counts[_CODE[r]]}
+    rejected = {r: int(counts[CODE[r]]) for r in REASONS if counts[CODE[r]]}
     catch_rows, catch_ids = whole("catch_rows", np.int64), whole("catch_ids", np.int64)
     accepted_ids = catch_ids[ok[catch_rows]]
     per_code = np.bincount(accepted_ids, minlength=len(lk.unmapped))
@@ -357,97 +342,6 @@ def load_demand(
         raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
     log.info("%s", summary)
     return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m)
-
-
-class _Lookups:
-    """The force's names and codes, the mapping's aliases and code table, and what the batches have seen."""
-
-    def __init__(self, force: Force, m: DemandMapping) -> None:
-        self.force = force
-        self.mapping = m
-        self.areas = {a: i for i, a in enumerate(force.area_names)}
-        self.codes = m.code_table()
-        self.types = {c: i for i, c in enumerate(force.type_codes)}
-        self.catch = force.settings.catch_all_type
-        self.grades: dict[str, int] = {}  # trimmed grade -> code, in order of first sight
-        self.unmapped: dict[str, int] = {}  # code sent to the catch-all -> index
-
-
-def _check_batch(
-    cols: dict[str, pa.Array], ids: pa.Array | None, lk: _Lookups, tz: str
-) -> dict[str, np.ndarray]:
-    """Checks 1-8 on one batch: per-row arrays (reason 0 while the row stands)."""
-    m, force = lk.mapping, lk.force
-    chunked = {f: pa.chunked_array([a]) for f, a in cols.items()}
-    reason = np.zeros(len(next(iter(cols.values()))), dtype=np.int8)
-
-    def flag(mask: np.ndarray, why: str) -> None:
-        reason[mask & (reason == 0)] = _CODE[why]
-
-    # 1-3: timestamps
-    t_field = "start" if m.uses_start_end else "timestamp"
-    ts, t_status = parse_times(chunked[t_field], m.format, tz)
-    area_codes, area_vals = encode(chunked["area"])
-    type_codes, type_vals = encode(chunked["demand_type"])
-    blank_field = np.where(t_status == 1, 1, 0).astype(np.int8)
-    blank_field[(blank_field == 0) & _take(blank_mask(area_vals), area_codes, True)] = 2
-    blank_field[(blank_field == 0) & _take(blank_mask(type_vals), type_codes, True)] = 3
-    reason[blank_field > 0] = _CODE["missing value"]
-    flag(t_status == 2, "unparseable timestamp")
-    flag(t_status == 3, "non-existent local time")
-
-    # 4: areas, through the aliases
-    area_of = np.array(
-        [lk.areas.get(_norm(v), lk.areas.get(m.areas.get(_norm(v), ""), -1)) for v in area_vals.to_pylist()],
-        dtype=np.int16,
-    )
-    area = _take(area_of, area_codes, -1)
-    flag(area < 0, "unknown area")
-
-    # 5: demand types, through the code lookup, then the catch-all
-    type_of = np.full(len(type_vals), -1, dtype=np.int16)
-    catch_of = np.full(len(type_vals), -1, dtype=np.int64)
-    for k, v in enumerate(type_vals.to_pylist()):
-        code = _norm(v)
-        target = lk.codes.get(code, code)
-        if target in lk.types:
-            type_of[k] = lk.types[target]
-        elif lk.catch is not None and not blank(v):
-            type_of[k] = lk.types[lk.catch]
-            catch_of[k] = lk.unmapped.setdefault(code, len(lk.unmapped))
-    dtype_idx = _take(type_of, type_codes, -1)
-    flag(dtype_idx < 0, "unmapped demand type code")
-    catch_ids = _take(catch_of, type_codes, -1)
-    catch_rows = np.flatnonzero(catch_ids >= 0)
-
-    # 6-8: durations (or end - start)
-    duration, d_status = _durations(chunked, m, ts, tz, len(reason))
-    flag(d_status == 4, "unparseable timestamp")
-    flag(d_status == 5, "non-existent local time")
-    flag(d_status == 1, "non-numeric duration")
-    flag(d_status == 2, "negative duration")
-    flag(~np.isnan(duration) & (duration > force.settings.max_duration_minutes), "implausible duration")
-
-    out = {
-        "reason": reason, "ts": ts, "blank_field": blank_field, "area": area, "dtype": dtype_idx,
-        "duration": duration, "catch_rows": catch_rows, "catch_ids": catch_ids[catch_rows],
-    }
-    if "grade" in chunked:
-        codes, values = encode(chunked["grade"])
-        per_value = [
-            -1 if v is None else lk.grades.setdefault(v, len(lk.grades))
-            for v in pc.utf8_trim_whitespace(values).to_pylist()
-        ]
-        out["grade"] = _take(np.array(per_value, dtype=np.int32), codes, -1)
-    if ids is not None:
-        # blank ids (at most four characters: "", "NA", "null", ...) are not checked for duplicates
-        short = np.flatnonzero(np.asarray(pc.fill_null(pc.less_equal(pc.utf8_length(ids), 4), True)))
-        id_blank = np.zeros(len(ids), dtype=bool)
-        if short.size:
-            id_blank[short] = blank_mask(ids.take(pa.array(short)))
-        out["id_blank"] = id_blank
-        out["id_hash"] = hash_strings(ids)
-    return out
 
 
 def _repeated(
@@ -503,16 +397,6 @@ def _raw_values(
             pieces[f].append(got[f])
     return {f: pa.concat_arrays(p) if p else pa.array([], pa.string()) for f, p in pieces.items()}
 
-def _norm(v: str | None) -> str:
-    return "" if v is None else v.strip()
-
-
-def _take(per_value: np.ndarray, codes: np.ndarray, null: Any) -> np.ndarray:
-    """Per-row values from per-distinct-value ones; code -1 (null) gives ``null``."""
-    ext = np.append(per_value, np.array([null], dtype=per_value.dtype))
-    return ext[codes]  # code -1 picks the appended last element
-
-
 def _check_mapping(m: DemandMapping, force: Force, name: str) -> None:
     problems = []
     for alias, target in m.areas.items():
@@ -538,48 +422,20 @@ def _suggest(kind: str, value: str, valid: list[str]) -> str:
     return msg + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(map(repr, valid))}")
 
 
-def _durations(
-    cols: dict[str, pa.ChunkedArray], m: DemandMapping, ts: np.ndarray, tz: str, n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Minutes per row and status: 0 ok/missing, 1 non-numeric, 2 negative, 4/5 bad end time."""
-    status = np.zeros(n, dtype=np.int8)
-    if m.uses_start_end:
-        end_ns, e_status = parse_times(cols["end"], m.format, tz)
-        minutes = np.where(e_status == 0, (end_ns - ts) / 60e9, np.nan)
-        status[e_status == 2] = 4
-        status[e_status == 3] = 5
-        status[(status == 0) & (minutes < 0)] = 2
-        return minutes, status
-    if "duration" not in cols:
-        return np.full(n, np.nan), status
-    col = cols["duration"]
-    if pa.types.is_integer(col.type) or pa.types.is_floating(col.type):
-        minutes = np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy())
-        status[~np.isfinite(minutes) & ~np.isnan(minutes)] = 1
-        minutes = np.where(status == 1, np.nan, minutes)
-    else:
-        codes, values = encode(col)
-        per, bad = parse_numbers(values)
-        minutes = _take(per, codes, np.nan)
-        status = _take(bad.astype(np.int8), codes, 0)
-    status[(status == 0) & (minutes < 0)] = 2
-    return minutes, status
-
-
 def _detail_fields(m: DemandMapping) -> dict[int, str]:
     """Reason code -> the field whose value its detail quotes."""
     t_field = "start" if m.uses_start_end else "timestamp"
     d_field = "end" if m.uses_start_end else "duration"
     return {
-        _CODE["unparseable timestamp"]: t_field,
-        _CODE["non-existent local time"]: t_field,
-        _CODE["unknown area"]: "area",
-        _CODE["unmapped demand type code"]: "demand_type",
-        _CODE["non-numeric duration"]: d_field,
-        _CODE["negative duration"]: d_field,
-        _CODE["implausible duration"]: d_field,
-        _CODE["duplicate id"]: "id",
-        _CODE["outside window"]: t_field,
+        CODE["unparseable timestamp"]: t_field,
+        CODE["non-existent local time"]: t_field,
+        CODE["unknown area"]: "area",
+        CODE["unmapped demand type code"]: "demand_type",
+        CODE["non-numeric duration"]: d_field,
+        CODE["negative duration"]: d_field,
+        CODE["implausible duration"]: d_field,
+        CODE["duplicate id"]: "id",
+        CODE["outside window"]: t_field,
     }
 
 
@@ -589,7 +445,7 @@ def _records(
     parts: dict[str, list[np.ndarray]],
     ids: list[pa.Array | None],
     batch_start: np.ndarray,
-    lk: _Lookups,
+    lk: Lookups,
     fields: dict[str, str],
 ) -> pd.DataFrame:
     """The accepted rows in the contract's shape; whole-extract arrays are released as each column is made."""
@@ -678,9 +534,9 @@ def _rejects(
             detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[sel]]
         elif r == "unknown area":
             for v in vals:
-                if _norm(v) not in suggest:
-                    suggest[_norm(v)] = _suggest("area", _norm(v), force.area_names)
-            detail[sel] = [suggest[_norm(v)] for v in vals]
+                if norm(v) not in suggest:
+                    suggest[norm(v)] = _suggest("area", norm(v), force.area_names)
+            detail[sel] = [suggest[norm(v)] for v in vals]
         elif r == "duplicate id":
             detail[sel] = [f"id {v!r} first seen at row {first_row[int(i)]}" for v, i in zip(vals, rows, strict=True)]
         elif r == "outside window":
