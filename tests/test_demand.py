@@ -320,3 +320,62 @@ def test_summary_views(sample_force) -> None:
     table = load.summary.to_frame()
     assert table.set_index(["item", "detail"]).loc[("rejected", "unknown area"), "count"] == 1
     assert "<table>" in load.summary._repr_html_()
+
+
+# ------------------------------------------------------- batches and memory
+def test_grade_is_a_categorical_of_the_trimmed_values(sample_force) -> None:
+    df = frame(grade=[" standard", "immediate", "standard ", ""], id=["a", "b", "c", "d"])
+    rec = load_demand(df, sample_force).records
+    assert isinstance(rec["grade"].dtype, pd.CategoricalDtype)
+    assert rec["grade"].tolist() == ["standard", "immediate", "standard", ""]
+    assert rec["grade"].cat.categories.tolist() == ["", "immediate", "standard"]
+
+
+def test_codes_differing_only_in_spaces_are_counted_together(sample_force) -> None:
+    load = load_demand(frame(demand_type=["NOISE", " NOISE ", "NOISE", "FOO"]), sample_force)
+    assert load.summary.unmapped_codes == {"NOISE": 3, "FOO": 1}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet", "frame"])
+def test_small_batches_give_the_same_load_as_one_batch(tmp_path, monkeypatch, sample_force, kind) -> None:
+    """Duplicates, catch-all counts, the window and rejects are whole-extract facts, whatever the batching."""
+    df = allocator.sample_demand(sample_force, 4000, seed=11, messy=True)
+    # ids repeated across batches, one with a space (a different id), one blank (never a duplicate)
+    df.loc[3500, "id"] = df.loc[10, "id"]
+    df.loc[3600, "id"] = " " + df.loc[20, "id"]
+    df.loc[[100, 3700], "id"] = ""
+    df.loc[[5, 3900], "demand_type"] = "NOISE"
+    source: pd.DataFrame | str = df
+    if kind == "csv":
+        source = str(tmp_path / "d.csv")
+        df.to_csv(source, index=False)
+    elif kind == "parquet":
+        source = str(tmp_path / "d.parquet")
+        df.to_parquet(source, index=False)
+    whole = load_demand(source, sample_force, as_of="2026-09-30")
+    monkeypatch.setattr("allocator._extract.BATCH_ROWS", 700)
+    monkeypatch.setattr("allocator._extract.CSV_BLOCK", 40_000)
+    batched = load_demand(source, sample_force, as_of="2026-09-30")
+    pd.testing.assert_frame_equal(whole.records, batched.records)
+    pd.testing.assert_frame_equal(whole.rejects, batched.rejects)
+    assert whole.summary == batched.summary
+    rej = batched.rejects.set_index("row")
+    assert rej.loc[3501, "reason"] == "duplicate id"
+    assert rej.loc[3501, "detail"] == f"id {df.loc[10, 'id']!r} first seen at row 11"
+    assert "duplicate id" not in (rej["reason"].get(3601), rej["reason"].get(3701))
+    assert (batched.rejects["reason"] == "outside window").sum() > 500
+
+
+@given(st.lists(st.text(alphabet="ab \u00e9", max_size=20), min_size=1, max_size=40))
+def test_id_hashes_are_equal_exactly_when_ids_are(ids: list[str]) -> None:
+    import pyarrow as pa
+
+    from allocator._extract import hash_strings
+
+    whole = hash_strings(pa.array(ids))
+    one_by_one = np.concatenate([hash_strings(pa.array([v])) for v in ids])
+    np.testing.assert_array_equal(whole, one_by_one)  # fixed-width and general paths agree
+    for i, a in enumerate(ids):
+        for j, b in enumerate(ids):
+            if a == b:
+                assert whole[i] == whole[j]
