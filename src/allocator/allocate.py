@@ -59,6 +59,7 @@ from allocator.backends.greedy import greedy_applies, solve_greedy
 from allocator.config import Force
 from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.maximin import maximin_posts
+from allocator.moves import closest_posting, move_ranges
 from allocator.problem import AllocationProblem, RoleProblem, build_problem
 from allocator.result import Allocation
 
@@ -214,7 +215,10 @@ def solve(
 
         tgt = proportional_targets(rp)
         targets[:, :, r] = tgt.reshape(A, S)
-        spec = _spec(rp, floors, tgt, hint if structured else None, tie_break)
+        if structured and rp.current is not None:
+            # the fewest moves from the current posting: within the move limit whenever any posting is
+            hint = closest_posting(rp, floors, prefer=tgt)
+        spec = _spec(rp, floors, tgt, hint if structured else None, tie_break, narrow=structured)
         remaining = time_limit - (time.perf_counter() - start)
         result: MilpResult
         if structured and greedy_applies(spec):
@@ -425,8 +429,13 @@ def _fill(rp: RoleProblem, floors: np.ndarray) -> np.ndarray | None:
 
 
 def _spec(rp: RoleProblem, floors: np.ndarray, targets: np.ndarray, hint: np.ndarray | None,
-          tie_break: bool) -> MilpSpec:
+          tie_break: bool, narrow: bool = False) -> MilpSpec:
     C = rp.lo.size
+    max_l1 = None if rp.max_moves is None or rp.current is None else 2 * rp.max_moves
+    lo, hi = floors, rp.hi
+    if narrow and max_l1 is not None and rp.current is not None:
+        # no cell moves further from its current posts than the move limit allows
+        lo, hi = move_ranges(floors, rp.hi, rp.current, rp.total, rp.exact_total, max_l1)
     free = ~rp.pinned
     stages: list[Stage] = []
     if rp.current is not None and rp.max_moves is None:
@@ -437,8 +446,8 @@ def _spec(rp: RoleProblem, floors: np.ndarray, targets: np.ndarray, hint: np.nda
         stages.append(Stage("tie-break", "linear", np.where(free, np.arange(1, C + 1), 0)))
     return MilpSpec(
         name=rp.name,
-        lo=floors,
-        hi=rp.hi,
+        lo=lo,
+        hi=hi,
         groups=rp.area_of,
         group_lo=rp.area_min,
         group_hi=rp.area_max,
@@ -446,6 +455,6 @@ def _spec(rp: RoleProblem, floors: np.ndarray, targets: np.ndarray, hint: np.nda
         exact_total=rp.exact_total,
         stages=stages,
         current=rp.current,
-        max_l1=None if rp.max_moves is None or rp.current is None else 2 * rp.max_moves,
+        max_l1=max_l1,
         hint=hint,
     )

@@ -154,6 +154,14 @@ def _l1(
     offset = 0
     for c in np.flatnonzero(np.asarray(weights) != 0):
         w, fc = int(weights[c]), int(f[c])
+        if scale == 1:  # whole targets: x = f + p - m, cost |f - T| + p + m (no step to interpolate)
+            p = model.new_int_var(0, hi[c] - fc, f"{tag}p{c}")
+            m = model.new_int_var(0, fc - lo[c], f"{tag}m{c}")
+            model.add(x[c] - p + m == fc)
+            vars_ += [p, m]
+            coefs += [w, w]
+            offset += w * int(const[c])
+            continue
         b = model.new_int_var(0, min(1, hi[c] - fc), f"{tag}b{c}")
         u = model.new_int_var(0, max(hi[c] - fc - 1, 0), f"{tag}u{c}")
         v = model.new_int_var(0, fc - lo[c], f"{tag}v{c}")

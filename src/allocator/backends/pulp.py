@@ -184,6 +184,13 @@ def _l1(prob: pulp.LpProblem, x: list[Any], lo: np.ndarray, hi: np.ndarray, weig
     for c in np.flatnonzero(np.asarray(weights) != 0):
         w, fc, top = int(weights[c]), int(f[c]), int(hi[c])
         name = f"{c:0{width}d}"
+        if scale == 1:  # whole targets: x = f + p - m, cost |f - T| + p + m (no step to interpolate)
+            p = prob.add_variable(f"{tag}p{name}", 0, top - fc)
+            m = prob.add_variable(f"{tag}m{name}", 0, fc - int(lo[c]))
+            prob += x[c] - p + m == fc, f"{tag}link{name}"
+            terms += [w * p, w * m]
+            offset += w * int(const[c])
+            continue
         b = prob.add_variable(f"{tag}b{name}", 0, min(1, top - fc), cat=pulp.LpInteger)
         u = prob.add_variable(f"{tag}u{name}", 0, max(top - fc - 1, 0))
         v = prob.add_variable(f"{tag}v{name}", 0, fc - int(lo[c]))
