@@ -245,6 +245,8 @@ def test_structured_solve_agrees_with_the_milp_on_every_backend(
         methods = {s.name: s.method for s in fast.solver.stages}
         assert methods.pop("maximin") in ("exact search", "water-filling")
         assert set(methods.values()) == {"greedy"}
+    elif all(p.role_problem(r).exact_total for r in range(len(p.roles))):  # a move limit: no solver either
+        assert {s.method for s in fast.solver.stages if s.name != "maximin"} <= {"parametric greedy"}
 
 
 @pytest.mark.parametrize("backend", SOLVERS)
@@ -290,7 +292,11 @@ def test_report_names_the_backend_only_where_it_solved(sample_force: allocator.F
     current = allocator.allocate(rng.uniform(200, 4000, (6, 5, 3)), sample_force).posts
     a = allocator.allocate(W, sample_force, backend="pulp:highs", current=current, max_moves=5)
     by_stage = {(s.name, s.role): s.method for s in a.solver.stages}
-    # a move limit couples the cells: the maximin is the exact search, the rest the backend's MILP
+    # a move limit couples the cells: the maximin is the exact search, the rest the parametric greedy
+    # (or, with exact_stages=False, the backend's MILP)
     assert by_stage[("maximin", "PC")] == "exact search"
+    assert by_stage[("proportional", "PC")] == by_stage[("tie-break", "PC")] == "parametric greedy"
+    b = allocator.allocate(W, sample_force, backend="pulp:highs", current=current, max_moves=5, exact_stages=False)
+    by_stage = {(s.name, s.role): s.method for s in b.solver.stages}
     assert by_stage[("proportional", "PC")] == by_stage[("tie-break", "PC")] == "pulp:highs"
     assert "maximin[PC] by exact search" in str(a.solver)

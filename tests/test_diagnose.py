@@ -135,12 +135,36 @@ def test_out_of_time_keeps_the_stage_one_posting_and_says_so(
     work = np.full((6, 5, 3), 500.0)
     current = _current(sample_force)
     exact = allocator.allocate(work, sample_force, current=current, max_moves=400)
-    a = allocator.allocate(work, sample_force, current=current, max_moves=400, time_limit=1)
+    a = allocator.allocate(work, sample_force, current=current, max_moves=400, time_limit=1, exact_stages=False)
     assert a.solver.status == "feasible"
-    assert "not optimised for moves or shares" in caplog.text
+    assert "not optimised for shares (it has the fewest moves)" in caplog.text
+    assert {s.method for s in a.solver.stages if s.name != "maximin"} == {"closest posting (time limit)"}
     # the fallback still meets every rule and the exact smallest coverage
     assert a.posts.sum(axis=(0, 1)).tolist() == [400, 120, 60]
     assert (a.posts >= sample_force.min_posts_array()).all()
+    for role in ("PC", "PCSO", "LCI"):
+        assert a.metrics.loc[role, "min_coverage"] == pytest.approx(exact.metrics.loc[role, "min_coverage"])
+
+
+def test_out_of_time_with_a_tight_move_limit_keeps_a_posting_within_it(
+    sample_force: allocator.Force, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = np.random.default_rng(3).uniform(200, 4000, (6, 5, 3))
+    current = _current(sample_force)
+    p = build_problem(work, sample_force, current)
+    # the tightest limit that still lets every role reach its exact smallest coverage
+    need = []
+    for r in range(3):
+        rp = p.role_problem(r)
+        need.append(rp.min_l1(rp.floors(sys.modules["allocator.allocate"].maximin_ratio(rp)), rp.hi))
+    limit = max(need) // 2 + max(need) % 2
+    exact = allocator.allocate(work, sample_force, current=current, max_moves=limit)
+    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    a = allocator.allocate(work, sample_force, current=current, max_moves=limit, time_limit=1, exact_stages=False)
+    assert a.solver.status == "feasible"
+    moved = np.abs(a.posts - current).sum(axis=(0, 1))
+    assert (moved <= 2 * limit).all() and moved.tolist() == need  # the fewest moves of every role
+    assert a.posts.sum(axis=(0, 1)).tolist() == [400, 120, 60]
     for role in ("PC", "PCSO", "LCI"):
         assert a.metrics.loc[role, "min_coverage"] == pytest.approx(exact.metrics.loc[role, "min_coverage"])
 
@@ -152,7 +176,8 @@ def test_time_limit_without_a_posting_is_a_clear_status(
     monkeypatch.setattr(MilpSpec, "admits", lambda self, x: False)
     work = np.full((6, 5, 3), 500.0)
     with pytest.raises(InfeasibleError) as err:
-        allocator.allocate(work, sample_force, current=_current(sample_force), max_moves=400, time_limit=0)
+        allocator.allocate(work, sample_force, current=_current(sample_force), max_moves=400, time_limit=0,
+                           exact_stages=False)
     assert err.value.report.status == "no_solution"
     assert "found no posting within the time limit (0 s)" in err.value.reasons[0]
 

@@ -55,6 +55,7 @@ from allocator.backends import (
     maximin_spec,
     worst_status,
 )
+from allocator.backends.budget import budget_applies, solve_budget
 from allocator.backends.greedy import greedy_applies, solve_greedy
 from allocator.config import Force
 from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
@@ -88,6 +89,7 @@ def allocate(
     tie_break: bool = True,
     verify: bool = False,
     structured: bool = True,
+    exact_stages: bool = True,
 ) -> Allocation:
     """Allocate each role's establishment to (area, shift) cells.
 
@@ -121,6 +123,10 @@ def allocate(
     structured
         Use the problem's structure (exact maximin search, greedy stages);
         False solves every stage with the backend's MILP (slower; for checks).
+    exact_stages
+        Under a move limit, solve the stages after the maximin exactly by the
+        parametric greedy (default); False leaves them to the backend's MILP,
+        hinted with the posting closest to the current one (for checks).
 
     Returns
     -------
@@ -145,7 +151,7 @@ def allocate(
     built = time.perf_counter() - t0
     try:
         result = solve(problem, backend=backend, time_limit=time_limit, fairness=fairness, seed=seed,
-                       tie_break=tie_break, verify=verify, structured=structured)
+                       tie_break=tie_break, verify=verify, structured=structured, exact_stages=exact_stages)
     except InfeasibleError as exc:
         if isinstance(exc.report, SolverReport):
             exc.report.seconds += built
@@ -165,8 +171,14 @@ def solve(
     tie_break: bool = True,
     verify: bool = False,
     structured: bool = True,
+    exact_stages: bool = True,
 ) -> Allocation:
-    """Solve an :class:`~allocator.problem.AllocationProblem` (see :func:`allocate`)."""
+    """Solve an :class:`~allocator.problem.AllocationProblem` (see :func:`allocate`).
+
+    ``exact_stages=False`` (for benchmarks and checks) leaves the stages after
+    the maximin under a move limit to the backend's MILP, hinted with the
+    closest posting, instead of the exact parametric greedy.
+    """
     if fairness not in ("maximin", "leximin"):
         raise ValueError(f"fairness must be 'maximin' or 'leximin', got {fairness!r}")
     start = time.perf_counter()
@@ -224,15 +236,20 @@ def solve(
         if structured and greedy_applies(spec):
             # exact and fast: the time limit is for solvers, and does not cut it short
             result = solve_greedy(spec)
+        elif structured and exact_stages and budget_applies(spec):
+            # a move limit: exact by the parametric greedy, no solver either
+            result = solve_budget(spec)
         else:
             result = solver.solve(spec, max(remaining, 0.0), seed)
             if result.x is None and result.status != "infeasible" and hint is not None and spec.admits(hint):
-                # out of time before the later stages found a posting: keep the stage-1 posting,
-                # which meets every rule and the exact smallest coverage, and say so
-                logger.warning("%s: no time left for the later stages; the posting meets every rule "
-                               "and the smallest coverage but is not optimised for moves or shares", rp.name)
-                result = MilpResult(hint, [StageReport(st.name, rp.name, "feasible", math.nan, math.nan, 0.0,
-                                                       "stage-1 posting (time limit)")
+                # out of time before the later stages found a posting: keep the stage-1 posting (with a
+                # current posting: the closest one), which meets every rule and the exact smallest coverage
+                closest = rp.current is not None
+                logger.warning("%s: no time left for the later stages; the posting meets every rule and the "
+                               "smallest coverage but is not optimised for %s", rp.name,
+                               "shares (it has the fewest moves)" if closest else "moves or shares")
+                label = "closest posting (time limit)" if closest else "stage-1 posting (time limit)"
+                result = MilpResult(hint, [StageReport(st.name, rp.name, "feasible", math.nan, math.nan, 0.0, label)
                                            for st in spec.stages], "feasible", result.build_seconds)
         report.build_seconds += result.build_seconds
         for st in result.stages:

@@ -110,8 +110,9 @@ class CpSatBackend:
                     # resolution; otherwise the grid's bound, never below that coverage
                     value = ratio_of(best, st.weights)
                     bound = value if code == cp_model.OPTIMAL else max(value, (bound + 1) * step)
-                else:
-                    model.add(expr <= int(round(value)))
+                else:  # a whole-number objective: drop CP-SAT's floating-point noise
+                    value, bound = float(round(value)), float(math.ceil(bound - 1e-6))
+                    model.add(expr <= int(value))
                 reports.append(StageReport(st.name, spec.name, status, value, bound, secs, self.name))
                 model.clear_hints()
                 for var, v in zip(x, as_ints(best), strict=True):
