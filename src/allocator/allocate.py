@@ -21,10 +21,15 @@ For each role (roles share no constraint) the stages are:
 Stages 2-4 form one :class:`~allocator.backends.MilpSpec`. Without a move
 limit its rules are per-cell, per-area and total bounds (a laminar family) and
 every stage is separable convex, so :func:`allocator.backends.greedy.solve_greedy`
-solves them exactly by marginal allocation, without a solver. With a move limit
-they go to the chosen backend (CP-SAT or PuLP), hinted with a posting built
-from the stage-1 floors. Each stage report names its ``method``: ``"water-filling"``
-or ``"exact search"`` for stage 1, ``"greedy"`` or the backend for the others.
+solves them exactly by marginal allocation, without a solver. With a move
+limit (and an exact total) :func:`allocator.backends.budget.solve_budget` solves
+them exactly too, by a parametric greedy over the move limit's multiplier;
+otherwise (or with ``exact_stages=False``) they go to the chosen backend
+(CP-SAT or PuLP), hinted with the posting closest to the current one
+(:func:`allocator.moves.closest_posting`, the fewest moves) or one built from
+the stage-1 floors. Each stage report names its ``method``: ``"water-filling"``
+or ``"exact search"`` for stage 1, ``"greedy"``, ``"parametric greedy"`` or
+the backend for the others.
 
 ``structured=False`` solves everything with the backend instead: stage 1 as
 the plain maximin MILP (:func:`allocator.backends.maximin_spec`), stages 2-4 as
