@@ -218,3 +218,41 @@ def test_every_planted_fault_is_reported_with_its_place(case: tuple[dict, list[s
         assert any(r == where or r.startswith(where) for r in reported), (where, reported)
     # every problem in a YAML file carries a line number
     assert all(p.line is not None for p in info.value.problems)
+
+
+def test_force_from_toml(tmp_path: Path) -> None:
+    (tmp_path / "force.toml").write_text(
+        """
+name = "Tiny"
+[settings]
+data_weight = 1.0
+[[areas]]
+name = "North"
+[[shifts]]
+name = "Day"
+start = "08:00"
+hours = 12
+[[shifts]]
+name = "Night"
+start = "20:00"
+hours = 12
+[[roles]]
+name = "PC"
+establishment = 10
+abstraction = 0.5
+min_on_duty = { Night = 1 }
+[[demand_types]]
+code = "THEFT"
+[[judgement]]
+demand_type = "THEFT"
+role = "PC"
+share = 1.0
+minutes = 60
+"""
+    )
+    force = load_force(tmp_path / "force.toml")
+    assert force.shift_names == ["Day", "Night"]
+    assert force.role("PC").min_posts("North", "Night") == 2
+    (tmp_path / "bad.toml").write_text('[[areas]]\nname = "North"\ncolour = "red"\n')
+    with pytest.raises(ForceError, match="unknown key 'colour'"):
+        load_force(tmp_path / "bad.toml")
