@@ -12,6 +12,10 @@ problem in the same run:
 * **structured** (``allocate.solve``): the exact maximin (water-filling or the
   breakpoint search), then the separable stages by the exact greedy, or the
   backend's MILP when a move limit couples the cells;
+* **MILP+hint** (move-limit cases only, ``solve(..., exact_stages=False)``):
+  the exact maximin, then the stages after it by the backend's MILP with the
+  narrowed cell ranges and the closest posting as hint, instead of the exact
+  parametric greedy;
 * **plain** (``solve(..., structured=False)``): every stage by the backend's
   MILP, stage 1 the plain maximin MILP (``allocator.backends.maximin_spec``:
   continuous ``u``, whole posts, all the rules, the move limit linearised).
@@ -118,6 +122,15 @@ def run_case(label: str, problem: AllocationProblem, build: float, backends: lis
             plain_rep = exc.report
         t_plain = time.perf_counter() - t0
         print(_line("plain", plain_rep, t_plain))
+        if problem.max_moves is not None and problem.current is not None:
+            # the backend's MILP for the stages after the maximin, hinted with the closest posting
+            t0 = time.perf_counter()
+            hinted = solve(problem, backend=b, time_limit=plain_limit, exact_stages=False)
+            t_hint = time.perf_counter() - t0
+            same_h = "same posting" if (hinted.posts == fast.posts).all() else "other posting"
+            print(_line("MILP+hint", hinted.solver, t_hint) + f"  {same_h}, "
+                  f"objectives {'agree' if _agree(fast.solver, hinted.solver) else 'DIFFER'}")
+            print(f"    MILP+hint / structured {t_hint / t_fast:.1f}x; plain / MILP+hint {t_plain / t_hint:.1f}x")
         limited = plain_rep.status != "optimal"
         agree = ("not compared" if limited else "agree" if _agree(fast.solver, plain_rep) else "DIFFER")
         print(f"    speed-up {'>=' if limited else ''}{t_plain / t_fast:.1f}x; stage objectives {agree}"
