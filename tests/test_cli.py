@@ -346,3 +346,16 @@ def test_help_and_docs_say_what_the_solver_does_with_the_limits() -> None:
     assert "wall-clock seconds for the whole solve, all roles and solver stages together" in docs
     assert "per role, not in total" in docs
     assert "seconds per solve" not in docs and "seconds for the solve" not in docs
+
+
+@pytest.mark.parametrize("backend", ["cpsat", "pulp:highs"])
+def test_verify_checks_the_exact_coverage_with_the_backend(sample_dir: Path, tmp_path: Path, backend: str) -> None:
+    r = run(*allocate_args(sample_dir, tmp_path / "out", "--verify", "--backend", backend, "-q"))
+    assert r.returncode == 0, r.stderr
+    run_json = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert run_json["parameters"]["verify"] is True
+    solver = run_json["solver"]
+    assert solver["status"] == "optimal"
+    checks = solver["checks"]
+    assert sorted(c["role"] for c in checks) == ["LCI", "PC", "PCSO"]
+    assert all(c["status"] == "optimal" for c in checks)

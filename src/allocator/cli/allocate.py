@@ -68,6 +68,9 @@ def register(sub: Any) -> None:
                         "each stage gets the time left (default 60). A stage stopped by the limit with a "
                         "posting makes the status 'feasible' (with its gap); a stage left without time "
                         "or without a posting ends the run with exit code 1")
+    p.add_argument("--verify", action="store_true",
+                   help="also solve each role's plain maximin MILP with the backend and check that its "
+                        "smallest coverage equals the exact one (recorded in the solver report)")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
     p.add_argument("--as-of", metavar="DATE", help="end of the demand window (default: the latest record)")
     p.add_argument("--out", type=Path, default=Path("allocation-run"), metavar="DIR",
@@ -133,7 +136,7 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
         return allocate(workload, force, current=current, backend=args.backend,
-                        time_limit=args.time_limit, max_moves=args.max_moves)
+                        time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -193,6 +196,7 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "backend": args.backend,
         "time_limit": args.time_limit,
+        "verify": args.verify,
         "max_moves": args.max_moves,
         "as_of": args.as_of,
         "mapping": str(args.mapping) if args.mapping is not None else None,
