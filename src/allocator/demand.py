@@ -121,6 +121,19 @@ class DemandSummary:
             )
         return "\n".join(lines)
 
+    def to_dict(self) -> dict[str, Any]:
+        """The counts and the window as plain JSON-ready values (aggregates only)."""
+        return {
+            "records_read": self.rows_read,
+            "records_accepted": self.accepted,
+            "records_rejected": self.rejected_total,
+            "rejected_by_reason": dict(self.rejected),
+            "unmapped_codes": dict(self.unmapped_codes),
+            "missing_durations": self.missing_durations,
+            "window_start": None if self.window_start is None else str(self.window_start),
+            "window_end": None if self.window_end is None else str(self.window_end),
+        }
+
     def to_frame(self) -> pd.DataFrame:
         """The summary as a tidy frame: ``item, detail, count``."""
         rows: list[tuple[str, str, int]] = [

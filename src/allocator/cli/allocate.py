@@ -115,18 +115,7 @@ def _inputs(args: argparse.Namespace) -> dict[str, Path]:
 
 def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
     """Counts and window of the demand, for run.json and the report (aggregates only)."""
-    s = loaded.summary
-    return {
-        "records_read": s.rows_read,
-        "records_accepted": s.accepted,
-        "records_rejected": s.rejected_total,
-        "rejected_by_reason": dict(s.rejected),
-        "unmapped_codes": dict(s.unmapped_codes),
-        "missing_durations": s.missing_durations,
-        "window_start": None if s.window_start is None else str(s.window_start),
-        "window_end": None if s.window_end is None else str(s.window_end),
-        "as_of": str(workload.as_of),
-    }
+    return {**loaded.summary.to_dict(), "as_of": str(workload.as_of)}
 
 
 def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: Any,

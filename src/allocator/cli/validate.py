@@ -53,14 +53,7 @@ def run(args: argparse.Namespace) -> int:
         written = out / "rejects.csv"
     summary = {
         "force": force.name,
-        "records_read": s.rows_read,
-        "records_accepted": s.accepted,
-        "records_rejected": s.rejected_total,
-        "rejected_by_reason": dict(s.rejected),
-        "unmapped_codes": dict(s.unmapped_codes),
-        "missing_durations": s.missing_durations,
-        "window_start": None if s.window_start is None else str(s.window_start),
-        "window_end": None if s.window_end is None else str(s.window_end),
+        **s.to_dict(),
         "rejects_file": str(written) if written else None,
     }
     if args.json:
