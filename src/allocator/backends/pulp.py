@@ -167,6 +167,10 @@ class PulpBackend:
         if integral and math.isfinite(bound):
             bound = math.ceil(bound - 1e-6)
         status = "optimal" if sol == pulp.LpSolutionOptimal else "feasible"
+        if status == "feasible" and math.isfinite(bound) and value - bound <= 1e-9 * max(1.0, abs(value)):
+            # stopped early (CBC says "Stopped"), but its own bound proves the posting optimal
+            logger.debug("%s: solver stopped early with a proven optimum %.9g", self.name, value)
+            status = "optimal"
         return status, value, float(bound)
 
 
