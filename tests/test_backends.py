@@ -300,3 +300,16 @@ def test_report_names_the_backend_only_where_it_solved(sample_force: allocator.F
     by_stage = {(s.name, s.role): s.method for s in b.solver.stages}
     assert by_stage[("proportional", "PC")] == by_stage[("tie-break", "PC")] == "pulp:highs"
     assert "maximin[PC] by exact search" in str(a.solver)
+
+
+def test_cbc_solves_a_small_model_every_time() -> None:
+    # CBC's `threads 1` mode stalled this model until the time limit in about 1 solve in 10
+    spec = MilpSpec(
+        name="PC", lo=np.array([0, 0, 1]), hi=np.array([5, 5, 5]), groups=np.array([0, 0, 1]),
+        group_lo=np.array([0, 0]), group_hi=np.array([3, 5]), total=5, exact_total=True,
+        stages=[Stage("proportional", "l1", np.ones(3, dtype=np.int64), np.array([2000, 2000, 1000]), 1000),
+                Stage("tie-break", "linear", np.array([1, 2, 3]))],
+    )
+    cbc = get_backend("pulp:cbc")
+    statuses = [cbc.solve(spec, time_limit=5, seed=0).status for _ in range(40)]
+    assert statuses == ["optimal"] * 40

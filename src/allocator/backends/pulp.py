@@ -4,7 +4,7 @@ Stages are solved one after another, each objective then bounded by its value.
 PuLP reports "Optimal" when a time limit stops the solver with a solution, so
 the status comes from ``prob.sol_status`` and the solver's best bound (HiGHS:
 ``mip_dual_bound``; CBC: the ``Lower bound`` line of its log). Options are
-fixed (one thread, fixed seed) so that the same input gives the same answer.
+fixed (serial, fixed seed) so that the same input gives the same answer.
 A ``ratio`` stage (the plain maximin MILP) has a continuous ``u`` and rows
 ``x_c - rate_c u >= 0``; it is minimised as ``-u``.
 """
@@ -56,10 +56,11 @@ class PulpBackend:
         with warnings.catch_warnings():
             # PuLP 3.3 deprecates its bundled CBC for 4.0; pyproject pins PuLP below 3.4
             warnings.simplefilter("ignore", DeprecationWarning)
+            # no `threads` option: CBC runs serially by default, and its `threads 1` mode was
+            # measured to stall a trivial model until the time limit in about 1 solve in 10
             return pulp.PULP_CBC_CMD(
                 msg=False,
                 timeLimit=time_limit,
-                threads=1,
                 logPath=log_path,
                 gapRel=0.0,
                 options=[f"randomSeed {int(seed) + 1}", f"randomCbcSeed {int(seed) + 1}"],
