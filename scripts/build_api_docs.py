@@ -9,8 +9,9 @@ The test suite runs the check, so the reference cannot drift from the code.
 from __future__ import annotations
 
 import inspect
-import sys
 from pathlib import Path
+
+from _generated import write_or_check
 
 import allocator
 
@@ -92,15 +93,7 @@ def render() -> str:
 
 
 def main() -> int:
-    text = render()
-    if "--check" in sys.argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python scripts/build_api_docs.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, render(), "build_api_docs.py")
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ The notebook carries no outputs, so it diffs cleanly; the test suite runs its ce
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
+
+from _generated import write_or_check
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "docs" / "example.py"
@@ -60,15 +61,7 @@ def notebook() -> str:
 
 
 def main() -> int:
-    text = notebook()
-    if "--check" in sys.argv:
-        current = TARGET.read_text(encoding="utf-8") if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is out of date: run python scripts/build_notebook.py", file=sys.stderr)
-            return 1
-        return 0
-    TARGET.write_text(text, encoding="utf-8")
-    return 0
+    return write_or_check(TARGET, notebook(), "build_notebook.py")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import pandas as pd
 from hypothesis import strategies as st
 
 from allocator.config import Force
+from allocator.demand import REASONS
 
 AS_OF = pd.Timestamp("2026-10-31 23:00")
 COLUMNS = ["id", "timestamp", "area", "demand_type", "duration", "grade"]
@@ -54,18 +55,7 @@ def valid_rows(draw: st.DrawFn, force: Force, min_size: int = 0, max_size: int =
     return pd.DataFrame(rows, columns=COLUMNS).astype("str")
 
 
-FAULTS = (
-    "missing value",
-    "unparseable timestamp",
-    "non-existent local time",
-    "unknown area",
-    "unmapped demand type code",
-    "non-numeric duration",
-    "negative duration",
-    "implausible duration",
-    "duplicate id",
-    "outside window",
-)
+FAULTS = REASONS  # every rejection reason, in the loader's order
 
 
 def _plant(row: dict[str, str], fault: str, force: Force, earlier_id: str, variant: int) -> None:

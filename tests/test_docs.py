@@ -1,4 +1,4 @@
-"""The API reference is generated from the docstrings and kept up to date."""
+"""Generated documents (API reference, example notebook) are kept up to date."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_api_reference_is_up_to_date() -> None:
+@pytest.mark.parametrize("script", ["build_api_docs.py", "build_notebook.py"])
+def test_generated_document_is_up_to_date(script: str) -> None:
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_api_docs.py"), "--check"],
+        [sys.executable, str(ROOT / "scripts" / script), "--check"],
         capture_output=True,
         text=True,
     )

@@ -1,22 +1,14 @@
-"""The example notebook on the sample force runs from top to bottom, so it cannot rot."""
+"""The example notebook on the sample force runs from top to bottom, so it cannot rot.
+
+(That it is built from docs/example.py is checked in test_docs.py.)
+"""
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def test_notebook_is_built_from_its_script() -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "build_notebook.py"), "--check"],
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stderr
 
 
 def test_every_notebook_cell_runs() -> None:
