@@ -4,7 +4,7 @@ One row per (record, role) after a merge on the judgement table, the formula
 of ``docs/methodology.md`` applied column by column, a groupby to
 (area, hour, role), a merge on the hour -> shift shares, a groupby to
 (area, shift, role). No arrays, no kernels: it shares nothing with
-:mod:`allocator.workload` but the force.
+:mod:`allocator.workload.engine` but the force.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from allocator.config import Force
+from allocator.model.force import Force
 
 
 def shift_share_table(force: Force, rule: str) -> pd.DataFrame:

@@ -17,7 +17,7 @@ problem in the same run:
   narrowed cell ranges and the closest posting as hint, instead of the exact
   parametric greedy;
 * **plain** (``solve(..., structured=False)``): every stage by the backend's
-  MILP, stage 1 the plain maximin MILP (``allocator.backends.maximin_spec``:
+  MILP, stage 1 the plain maximin MILP (``allocator.solve.milp.maximin_spec``:
   continuous ``u``, whole posts, all the rules, the move limit linearised).
 
 Printed per solve: status, total seconds, the part spent building models, the
@@ -37,11 +37,12 @@ import warnings
 import numpy as np
 
 import allocator
-from allocator.allocate import solve
-from allocator.backends import SolverReport, available_backends
-from allocator.config import Area, DemandType, Force, JudgementRow, Role, Shift
-from allocator.demand import load_demand
-from allocator.problem import AllocationProblem
+from allocator.data.demand import load_demand
+from allocator.model.force import Area, DemandType, Force, JudgementRow, Role, Shift
+from allocator.model.problem import AllocationProblem
+from allocator.solve.milp import available_backends
+from allocator.solve.planner import solve
+from allocator.solve.report import SolverReport
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 

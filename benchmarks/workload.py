@@ -39,7 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import allocator
-from allocator.workload import compute_workload, prepare_records
+from allocator.workload.engine import compute_workload, prepare_records
 from reference import as_array, reference_workload
 
 MB = 1024 * 1024

@@ -28,8 +28,8 @@ import numpy as np
 import pandas as pd
 
 import allocator
-from allocator._io import atomic_write_text
-from allocator.sample import sample_current, sample_demand
+from allocator.data.sample import sample_current, sample_demand
+from allocator.io.atomic import atomic_write_text
 
 N_RECORDS = 17_250
 SEED = 2017

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from allocator.config import Area, DemandType, Force, JudgementRow, Role, Settings, Shift
+from allocator.model.force import Area, DemandType, Force, JudgementRow, Role, Settings, Shift
 
 NAMES = st.text(alphabet="ABCDEFGHJKLMNPRSTUVWXYZ", min_size=1, max_size=6)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 from hypothesis import strategies as st
 
-from allocator.config import Force
-from allocator.demand import REASONS
+from allocator.data.demand import REASONS
+from allocator.model.force import Force
 
 AS_OF = pd.Timestamp("2026-10-31 23:00")
 COLUMNS = ["id", "timestamp", "area", "demand_type", "duration", "grade"]

@@ -12,11 +12,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.allocate import maximin_ratio
-from allocator.apportion import METHODS, apportion
-from allocator.config import Area, DemandType, Force, JudgementRow, Pin, Role, Shift
-from allocator.diagnose import diagnose
-from allocator.maximin import maximin_posts
+from allocator.model.force import Area, DemandType, Force, JudgementRow, Pin, Role, Shift
+from allocator.solve.diagnose import diagnose
+from allocator.solve.exact.apportion import METHODS, apportion
+from allocator.solve.exact.maximin import maximin_posts
+from allocator.solve.planner import maximin_ratio
 from tests.test_backends import _check_invariants, cases
 
 
@@ -108,7 +108,7 @@ def test_exact_search_agrees_with_the_fast_path(sample_force: allocator.Force) -
 
 def test_with_a_real_workload(sample_force: allocator.Force) -> None:
     demand = allocator.sample_demand(sample_force, 3000, seed=1)
-    from allocator.demand import load_demand
+    from allocator.data.demand import load_demand
 
     work = allocator.compute_workload(load_demand(demand, sample_force).records, sample_force)
     a = allocator.allocate(work, sample_force)

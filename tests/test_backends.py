@@ -12,10 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.allocate import maximin_ratio
-from allocator.backends import MilpSpec, Stage, available_backends, get_backend, maximin_spec
-from allocator.backends.greedy import solve_greedy
-from allocator.config import Area, Pin
+from allocator.model.force import Area, Pin
+from allocator.solve.exact.greedy import solve_greedy
+from allocator.solve.milp import MilpSpec, Stage, available_backends, get_backend, maximin_spec
+from allocator.solve.planner import maximin_ratio
 from tests.strategies import forces
 
 BACKENDS = available_backends()
@@ -180,7 +180,7 @@ def test_backends_agree_on_random_forces(case: tuple[allocator.Force, np.ndarray
 def test_backends_agree_with_area_bounds_and_pins(case: tuple[allocator.Force, np.ndarray]) -> None:
     force, W = case
     p = allocator.build_problem(W, force)
-    if not allocator.diagnose.diagnose(p).ok:
+    if not allocator.solve.diagnose.diagnose(p).ok:
         with pytest.raises(allocator.InfeasibleError):
             allocator.allocate(W, force)
         return
@@ -208,7 +208,7 @@ def test_exact_maximin_equals_every_backends_plain_milp(
 ) -> None:
     force, W, current, limit = case
     p = allocator.build_problem(W, force, current=current, max_moves=limit)
-    if not allocator.diagnose.diagnose(p).ok:
+    if not allocator.solve.diagnose.diagnose(p).ok:
         return
     for r in range(len(p.roles)):
         rp = p.role_problem(r)
@@ -233,7 +233,7 @@ def test_structured_solve_agrees_with_the_milp_on_every_backend(
 ) -> None:
     force, W, current, limit = case
     p = allocator.build_problem(W, force, current=current, max_moves=limit)
-    if not allocator.diagnose.diagnose(p).ok:
+    if not allocator.solve.diagnose.diagnose(p).ok:
         return
     fast = allocator.allocate(W, force, current=current, max_moves=limit)
     plain = {b: allocator.allocate(W, force, backend=b, current=current, max_moves=limit, structured=False,

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import allocator
-from allocator.backends import MilpSpec, Stage, available_backends, get_backend
-from allocator.backends.budget import PARAMETRIC, budget_applies, solve_budget
+from allocator.solve.exact.budget import PARAMETRIC, budget_applies, solve_budget
+from allocator.solve.milp import MilpSpec, Stage, available_backends, get_backend
 
 SOLVERS = [b for b in available_backends() if b != "pulp"]
 

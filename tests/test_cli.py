@@ -26,12 +26,12 @@ import pytest
 import yaml
 
 import allocator
-from allocator import report as report_mod
-from allocator._io import sha256_file
 from allocator.cli import build_parser, main
-from allocator.demand import load_demand
-from allocator.rundir import read_run
-from allocator.workload import compute_workload
+from allocator.data.demand import load_demand
+from allocator.io.atomic import sha256_file
+from allocator.io.rundir import read_run
+from allocator.present import report as report_mod
+from allocator.workload.engine import compute_workload
 
 SAMPLE = allocator.sample_path()
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "cli.md"

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given
 
 import allocator
-from allocator.config import Force, Role, Shift
 from allocator.errors import ForceError
-from allocator.forcefile import load_force, load_judgement
+from allocator.model.force import Force, Role, Shift
+from allocator.model.forcefile import load_force, load_judgement
 
 from .strategies import broken_force_data, forces
 

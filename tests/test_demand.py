@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 
 import allocator
 from allocator import DemandError, DemandMapping, load_demand
-from allocator._io import sha256_file
-from allocator.demand import REASONS
-from allocator.sample import planted_faults
+from allocator.data.demand import REASONS
+from allocator.data.sample import planted_faults
+from allocator.io.atomic import sha256_file
 from tests.strategies import forces
 from tests.strategies_demand import AS_OF, broken_extracts, valid_rows
 
@@ -353,8 +353,8 @@ def test_small_batches_give_the_same_load_as_one_batch(tmp_path, monkeypatch, sa
         source = str(tmp_path / "d.parquet")
         df.to_parquet(source, index=False)
     whole = load_demand(source, sample_force, as_of="2026-09-30")
-    monkeypatch.setattr("allocator._extract.BATCH_ROWS", 700)
-    monkeypatch.setattr("allocator._extract.CSV_BLOCK", 40_000)
+    monkeypatch.setattr("allocator.data.extract.BATCH_ROWS", 700)
+    monkeypatch.setattr("allocator.data.extract.CSV_BLOCK", 40_000)
     batched = load_demand(source, sample_force, as_of="2026-09-30")
     pd.testing.assert_frame_equal(whole.records, batched.records)
     pd.testing.assert_frame_equal(whole.rejects, batched.rejects)
@@ -370,7 +370,7 @@ def test_small_batches_give_the_same_load_as_one_batch(tmp_path, monkeypatch, sa
 def test_id_hashes_are_equal_exactly_when_ids_are(ids: list[str]) -> None:
     import pyarrow as pa
 
-    from allocator._extract import hash_strings
+    from allocator.data.extract import hash_strings
 
     whole = hash_strings(pa.array(ids))
     one_by_one = np.concatenate([hash_strings(pa.array([v])) for v in ids])

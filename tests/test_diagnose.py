@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 import allocator
-from allocator.backends import MilpResult, MilpSpec
-from allocator.config import Area, Pin
-from allocator.diagnose import InfeasibleError, diagnose, explain_infeasible
-from allocator.problem import build_problem
+from allocator.model.force import Area, Pin
+from allocator.model.problem import build_problem
+from allocator.solve.diagnose import InfeasibleError, diagnose, explain_infeasible
+from allocator.solve.milp import MilpResult, MilpSpec
 
 
 def _with_role(force: allocator.Force, k: int, **update: object) -> allocator.Force:
@@ -103,7 +103,7 @@ def test_uncovered_cells_are_named_as_a_warning(sample_force: allocator.Force, c
     text = found.warnings[0]
     assert text.startswith("LCI: 2 LCIs left after minimums for 24 cells with workload and no minimum")
     assert "at least 22 of them will have no LCI" in text and "Swindon North / Early" in text
-    with caplog.at_level("WARNING", logger="allocator.allocate"):
+    with caplog.at_level("WARNING", logger="allocator.solve.planner"):
         a = allocator.allocate(W, force)
     assert a.warnings == found.warnings and text in caplog.text
     assert a.metrics.loc["LCI", "uncovered_cells"] == 22 and a.metrics.loc["LCI", "min_coverage"] == 0
@@ -131,7 +131,7 @@ def test_exact_stages_are_not_cut_short_by_the_time_limit(sample_force: allocato
 def test_out_of_time_keeps_the_stage_one_posting_and_says_so(
     sample_force: allocator.Force, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    monkeypatch.setattr(sys.modules["allocator.solve.planner"], "get_backend", lambda name: _OutOfTime())
     work = np.full((6, 5, 3), 500.0)
     current = _current(sample_force)
     exact = allocator.allocate(work, sample_force, current=current, max_moves=400)
@@ -156,10 +156,10 @@ def test_out_of_time_with_a_tight_move_limit_keeps_a_posting_within_it(
     need = []
     for r in range(3):
         rp = p.role_problem(r)
-        need.append(rp.min_l1(rp.floors(sys.modules["allocator.allocate"].maximin_ratio(rp)), rp.hi))
+        need.append(rp.min_l1(rp.floors(sys.modules["allocator.solve.planner"].maximin_ratio(rp)), rp.hi))
     limit = max(need) // 2 + max(need) % 2
     exact = allocator.allocate(work, sample_force, current=current, max_moves=limit)
-    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    monkeypatch.setattr(sys.modules["allocator.solve.planner"], "get_backend", lambda name: _OutOfTime())
     a = allocator.allocate(work, sample_force, current=current, max_moves=limit, time_limit=1, exact_stages=False)
     assert a.solver.status == "feasible"
     moved = np.abs(a.posts - current).sum(axis=(0, 1))
@@ -172,7 +172,7 @@ def test_out_of_time_with_a_tight_move_limit_keeps_a_posting_within_it(
 def test_time_limit_without_a_posting_is_a_clear_status(
     sample_force: allocator.Force, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sys.modules["allocator.allocate"], "get_backend", lambda name: _OutOfTime())
+    monkeypatch.setattr(sys.modules["allocator.solve.planner"], "get_backend", lambda name: _OutOfTime())
     monkeypatch.setattr(MilpSpec, "admits", lambda self, x: False)
     work = np.full((6, 5, 3), 500.0)
     with pytest.raises(InfeasibleError) as err:

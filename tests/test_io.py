@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from allocator._io import atomic_path, atomic_write_text
+from allocator.io.atomic import atomic_path, atomic_write_text
 
 
 def test_failure_inside_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from allocator import MaximinResult, apportion, maximin_posts
-from allocator.maximin import maximin_roles
+from allocator.solve.exact.maximin import maximin_roles
 
 NO_CAP = 2**62
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.moves import closest_posting, move_ranges
-from allocator.problem import RoleProblem
+from allocator.model.problem import RoleProblem
+from allocator.solve.exact.moves import closest_posting, move_ranges
 
 
 @st.composite

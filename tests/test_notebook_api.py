@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import allocator
-from allocator.workload import Workload, compute_workload
+from allocator.workload.engine import Workload, compute_workload
 
 _VOID = {"br", "img", "meta", "hr", "input", "link"}
 

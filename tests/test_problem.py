@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import allocator
-from allocator.config import Pin
 from allocator.errors import InputError
-from allocator.problem import MIN_STAFFING, RoleProblem, build_problem, read_current
+from allocator.model.force import Pin
+from allocator.model.problem import MIN_STAFFING, RoleProblem, build_problem, read_current
 
 
 def test_build_problem_arrays_follow_the_force(sample_force: allocator.Force) -> None:

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 
 import allocator
-from allocator import report as report_mod
-from allocator.report import ReportData, binding_rules, build_report, posting_summary
+from allocator.present import report as report_mod
+from allocator.present.report import ReportData, binding_rules, build_report, posting_summary
 
 
 def _table(force: allocator.Force, seed: int = 0) -> pd.DataFrame:
@@ -161,7 +161,7 @@ def test_without_matplotlib_the_report_says_so(data: ReportData, monkeypatch: py
 
 
 def test_plots_name_the_extra_when_matplotlib_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    from allocator import plots
+    from allocator.present import plots
 
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
     table = pd.DataFrame({"area": ["A"], "shift": ["D"], "role": ["PC"], "posts": [1],

@@ -7,9 +7,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from allocator import _io
-from allocator.excel import allocation_to_excel, excel_bytes
-from allocator.rundir import OutputError, RunWriter, check_output_dir, read_run
+from allocator.io import atomic as _io
+from allocator.io.excel import allocation_to_excel, excel_bytes
+from allocator.io.rundir import OutputError, RunWriter, check_output_dir, read_run
 
 TABLE = pd.DataFrame({"area": ["N", "N", "S", "S"], "shift": ["Day", "Night"] * 2, "role": ["PC"] * 4,
                       "posts": [3, 2, 4, 1], "coverage": [1.0, 1.5, 0.9, 2.0]})
@@ -60,7 +60,7 @@ def test_manifest_lists_output_hashes_and_verify_finds_changes(tmp_path: Path) -
 def test_input_unchanged_checks_the_recorded_hash(tmp_path: Path) -> None:
     src = tmp_path / "demand.csv"
     src.write_text("a\n1\n", encoding="utf-8")
-    from allocator.rundir import describe_input
+    from allocator.io.rundir import describe_input
 
     w = RunWriter(tmp_path / "run")
     w.finish({"inputs": {"demand": describe_input(src, rows=1)}})

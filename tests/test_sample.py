@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import allocator
 from allocator import load_demand, sample_demand
-from allocator.sample import planted_faults, sample_current
+from allocator.data.sample import planted_faults, sample_current
 from tests.strategies import forces
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def test_extract_shape_and_window(sample_force) -> None:
     assert list(df.columns) == ["id", "timestamp", "area", "demand_type", "duration", "grade"]
     assert str(df["timestamp"].dtype) == "datetime64[ns, Europe/London]"
     assert df["id"].is_unique
-    end = pd.Timestamp(allocator.sample.DEFAULT_END, tz="Europe/London")
+    end = pd.Timestamp(allocator.data.sample.DEFAULT_END, tz="Europe/London")
     assert df["timestamp"].max() < end
     assert df["timestamp"].min() >= end - pd.Timedelta(days=sample_force.settings.window_days)
     assert 0.12 < df["duration"].isna().mean() < 0.18

@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import allocator
-from allocator import _kernel
-from allocator.config import Area, DemandType, Force, JudgementRow, Role, Settings, Shift
 from allocator.errors import WorkloadError
-from allocator.workload import compute_workload, prepare_records, workload_from_partials
+from allocator.model.force import Area, DemandType, Force, JudgementRow, Role, Settings, Shift
+from allocator.workload import kernel as _kernel
+from allocator.workload.engine import compute_workload, prepare_records, workload_from_partials
 
 
 def tiny_force(half_life: float | None = None, overlap_rule: str = "equal") -> Force:
@@ -384,7 +384,7 @@ def test_other_argument_errors() -> None:
     ],
 )
 def test_local_hour_of_week_matches_pandas_in_any_zone(zone: str, start: str, end: str) -> None:
-    from allocator._kernel import LocalClock
+    from allocator.workload.kernel import LocalClock
 
     rng = np.random.default_rng(3)
     utc = np.sort(rng.integers(pd.Timestamp(start).value, pd.Timestamp(end).value, 20_000))

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allocator.config import Force
-from allocator.workload import compute_workload, prepare_records, workload_from_partials
+from allocator.model.force import Force
+from allocator.workload.engine import compute_workload, prepare_records, workload_from_partials
 from tests.strategies import forces
 
 # each example runs the engine a few times: cap the examples so these stay well under 60 s

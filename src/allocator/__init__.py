@@ -13,10 +13,17 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from allocator.allocate import allocate
-from allocator.apportion import apportion
-from allocator.backends import SolverReport
-from allocator.config import (
+from allocator.data.demand import DemandLoad, DemandMapping, load_demand
+from allocator.data.sample import sample_demand
+from allocator.errors import (
+    AllocatorError,
+    DemandError,
+    ForceError,
+    InputError,
+    Problem,
+    WorkloadError,
+)
+from allocator.model.force import (
     Area,
     DemandType,
     Force,
@@ -26,22 +33,15 @@ from allocator.config import (
     Settings,
     Shift,
 )
-from allocator.demand import DemandLoad, DemandMapping, load_demand
-from allocator.diagnose import InfeasibleError
-from allocator.errors import (
-    AllocatorError,
-    DemandError,
-    ForceError,
-    InputError,
-    Problem,
-    WorkloadError,
-)
-from allocator.forcefile import load_force, load_judgement
-from allocator.maximin import MaximinResult, maximin_posts
-from allocator.problem import AllocationProblem, build_problem
-from allocator.result import Allocation
-from allocator.sample import sample_demand
-from allocator.workload import (
+from allocator.model.forcefile import load_force, load_judgement
+from allocator.model.problem import AllocationProblem, build_problem
+from allocator.results.allocation import Allocation
+from allocator.solve.diagnose import InfeasibleError
+from allocator.solve.exact.apportion import apportion
+from allocator.solve.exact.maximin import MaximinResult, maximin_posts
+from allocator.solve.planner import allocate
+from allocator.solve.report import SolverReport
+from allocator.workload.engine import (
     PreparedRecords,
     Workload,
     compute_workload,

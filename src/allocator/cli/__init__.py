@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from allocator.cli import _common, allocate, compare, explain, sample, validate, workload
 from allocator.errors import InputError
-from allocator.rundir import OutputError
+from allocator.io.rundir import OutputError
 
 __all__ = ["build_parser", "main"]
 

@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from allocator.config import Force
 from allocator.errors import InputError
-from allocator.forcefile import load_force
+from allocator.model.force import Force
+from allocator.model.forcefile import load_force
 
 if TYPE_CHECKING:
-    from allocator.demand import DemandLoad
+    from allocator.data.demand import DemandLoad
 
 EXIT_OK = 0
 EXIT_INFEASIBLE = 1
@@ -159,7 +159,7 @@ def read_demand(
     as_of: str | None = None,
 ) -> DemandLoad:
     """Load a demand extract with :func:`allocator.load_demand` and report its counts."""
-    from allocator.demand import load_demand
+    from allocator.data.demand import load_demand
 
     progress(f"reading {Path(path).name}")
     loaded = load_demand(path, force, mapping, as_of=as_of)

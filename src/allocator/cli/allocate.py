@@ -23,13 +23,13 @@ from allocator.cli._common import (
     read_demand,
     read_force,
 )
-from allocator.config import Force
-from allocator.demand import DemandLoad
-from allocator.diagnose import InfeasibleError
-from allocator.report import FIGURE_FILES
-from allocator.result import Allocation
-from allocator.rundir import RunWriter, check_output_dir, describe_input, environment
-from allocator.workload import Workload
+from allocator.data.demand import DemandLoad
+from allocator.io.rundir import RunWriter, check_output_dir, describe_input, environment
+from allocator.model.force import Force
+from allocator.present.report import FIGURE_FILES
+from allocator.results.allocation import Allocation
+from allocator.solve.diagnose import InfeasibleError
+from allocator.workload.engine import Workload
 
 #: Files an allocate run may write (checked against the inputs before any work).
 OUTPUTS = (
@@ -120,7 +120,7 @@ def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
 
 def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: Any,
            progress: Progress) -> Allocation:
-    from allocator.allocate import allocate
+    from allocator.solve.planner import allocate
 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
@@ -130,8 +130,8 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator allocate``; see the module docstring."""
-    from allocator.problem import read_current
-    from allocator.workload import compute_workload
+    from allocator.model.problem import read_current
+    from allocator.workload.engine import compute_workload
 
     if args.max_moves is not None and args.current is None:
         error("--max-moves counts moves from the current posting: give --current CURRENT.csv too")
@@ -197,8 +197,8 @@ def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], forc
               loaded: DemandLoad, workload: Workload, allocation: Allocation,
               progress: Progress) -> dict[str, Any]:
     """Write every output of the run into ``out``; return the summary (also in run.json)."""
-    from allocator.excel import allocation_to_excel
-    from allocator.report import ReportData, build_report
+    from allocator.io.excel import allocation_to_excel
+    from allocator.present.report import ReportData, build_report
 
     writer = RunWriter(out)
     table = allocation.table

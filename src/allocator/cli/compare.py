@@ -16,7 +16,7 @@ from allocator.cli._common import (
     frame_to_text,
     print_json,
 )
-from allocator.rundir import Run, read_run
+from allocator.io.rundir import Run, read_run
 
 
 def register(sub: Any) -> None:

@@ -16,9 +16,9 @@ from allocator.cli._common import (
     frame_to_text,
     print_json,
 )
-from allocator.config import Force
 from allocator.errors import InputError, Problem
-from allocator.rundir import Run, read_run
+from allocator.io.rundir import Run, read_run
+from allocator.model.force import Force
 
 
 def register(sub: Any) -> None:
@@ -57,8 +57,8 @@ def _recomputed(run: Run, force: Force, args: argparse.Namespace, progress: Prog
     paths = {k: run.input_unchanged(k) for k in keys}
     if "demand" not in paths or any(p is None for p in paths.values()):
         return None
-    from allocator.demand import load_demand
-    from allocator.workload import compute_workload
+    from allocator.data.demand import load_demand
+    from allocator.workload.engine import compute_workload
 
     progress("recorded inputs unchanged: recomputing the workload from them")
     kwargs: dict[str, Any] = {}

@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from allocator._io import atomic_write_bytes, atomic_write_text
 from allocator.cli._common import EXIT_OK, Progress, add_common, example_help, print_json
-from allocator.rundir import OutputError
+from allocator.io.atomic import atomic_write_bytes, atomic_write_text
+from allocator.io.rundir import OutputError
 
 #: Records in a generated sample extract, when the sample directory has none.
 SAMPLE_RECORDS = 17_250
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _generated(name: str, force: Any) -> str:
-    from allocator.sample import sample_current, sample_demand
+    from allocator.data.sample import sample_current, sample_demand
 
     if name == "demand.csv":
         frame = sample_demand(force, SAMPLE_RECORDS, seed=0)

@@ -16,7 +16,7 @@ from allocator.cli._common import (
     read_demand,
     read_force,
 )
-from allocator.rundir import RunWriter, check_output_dir
+from allocator.io.rundir import RunWriter, check_output_dir
 
 
 def register(sub: Any) -> None:

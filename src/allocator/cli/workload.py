@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from allocator._io import atomic_path, atomic_write_text
 from allocator.cli._common import (
     EXIT_OK,
     Progress,
@@ -18,7 +17,8 @@ from allocator.cli._common import (
     read_demand,
     read_force,
 )
-from allocator.rundir import OutputError
+from allocator.io.atomic import atomic_path, atomic_write_text
+from allocator.io.rundir import OutputError
 
 
 def register(sub: Any) -> None:
@@ -44,7 +44,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator workload``."""
-    from allocator.workload import compute_workload
+    from allocator.workload.engine import compute_workload
 
     progress = Progress(args.quiet)
     inputs = [args.force, args.demand] + [p for p in (args.mapping, judgement_file(args.force)) if p]

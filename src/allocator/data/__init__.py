@@ -1,0 +1,1 @@
+"""Demand extracts: reading, column mapping, row checks, compact records, sample data."""

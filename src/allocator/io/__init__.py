@@ -1,0 +1,1 @@
+"""Files: the run directory, Excel output, atomic writes."""

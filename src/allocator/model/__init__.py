@@ -1,0 +1,1 @@
+"""The force and its formulation: pydantic models, force files, the allocation problem."""

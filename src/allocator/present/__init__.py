@@ -1,0 +1,1 @@
+"""Presenting results: the Markdown/HTML report, figures, notebook display."""

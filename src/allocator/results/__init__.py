@@ -1,0 +1,1 @@
+"""The allocation result: tidy tables, metrics, moves, explanations."""

@@ -1,0 +1,1 @@
+"""The workload engine and its pure, summable array kernel."""

@@ -1,0 +1,376 @@
+"""The pure array kernel of the workload engine: record codes -> summable partial sums.
+
+Two steps, both plain numpy:
+
+1. :func:`partial_sums` reduces records (integer codes, durations, recency
+   weights) to a few small arrays indexed by (area, hour of week, demand type),
+   with one combined integer key and ``np.bincount``. Partial sums are
+   *summable*: the partials of two disjoint sets of records add up to the
+   partials of their union (``p1 + p2``), so a data set too big for one
+   machine, or split into partitions (Dask, Parquet row groups), is reduced
+   partition by partition and the partials summed.
+2. :func:`judged_hours` and :func:`shift_shares` contract the partials with the
+   judgement matrices and the hour -> shift matrix (``einsum``): the cost no
+   longer depends on the number of records.
+
+:class:`LocalClock` turns UTC instants into local hours of the week through a
+table of the zone's UTC offsets, one per quarter hour of the records' span.
+
+No Python loop runs over records or cells; records are processed in fixed-size
+chunks so memory stays bounded, and chunks are grouped in fixed-size blocks
+summed in block order, so the result does not depend on how many threads ran.
+
+Examples
+--------
+>>> import numpy as np
+>>> p = partial_sums(
+...     area=np.array([0, 1, 1], dtype=np.int16),
+...     demand_type=np.array([0, 0, 1], dtype=np.int16),
+...     hour_of_week=np.array([0, 9, 9], dtype=np.int16),
+...     duration=np.array([30.0, np.nan, 90.0]),
+...     weight=None, n_areas=2, n_types=2)
+>>> int(p.count.sum()), float(p.minutes.sum())
+(3, 120.0)
+>>> q = p + p
+>>> int(q.count[1, 9, 1, 1]), float(q.weight[1, 9, 1, 1])
+(2, 2.0)
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "HOURS_PER_WEEK",
+    "LocalClock",
+    "Partials",
+    "by_shift",
+    "judged_hours",
+    "partial_sums",
+    "shift_shares",
+]
+
+HOURS_PER_WEEK = 168
+_NS_PER_HOUR = 3_600_000_000_000
+#: 1970-01-01 was a Thursday: hour 72 of a week that starts on Monday 00:00
+_EPOCH_HOUR_OF_WEEK = 72
+#: records per chunk: the chunk's temporaries stay in the CPU cache
+CHUNK = 1 << 17
+#: chunks per block; blocks are summed in order, whatever the number of threads
+BLOCK = 8 * CHUNK
+
+
+class LocalClock:
+    """UTC nanoseconds -> local hour of the week, through a table per quarter hour.
+
+    Every quarter hour (15-minute slot, counted from the epoch in UTC) of the
+    records' span is converted once with the time zone database; a record
+    then takes the local hour of the week of its slot. A slot whose offset
+    changes inside it, or whose offset is not a whole number of quarter hours
+    (historical local mean time: such a slot can straddle a local hour), is
+    marked, and its records are converted one by one instead.
+    """
+
+    SLOT = 15 * 60 * 10**9
+    MAX_SLOTS = 4_000_000  # a century; beyond it, every record is converted one by one
+
+    def __init__(self, utc_ns: np.ndarray, tz: str):
+        self.tz = tz
+        self.first = int(utc_ns.min()) // self.SLOT if utc_ns.size else 0
+        slots = (int(utc_ns.max()) // self.SLOT - self.first + 1) if utc_ns.size else 0
+        self.table: np.ndarray | None = None
+        if slots <= self.MAX_SLOTS:
+            starts = (self.first + np.arange(slots, dtype=np.int64)) * self.SLOT
+            ends = starts + (self.SLOT - 1)
+            offset = self._wall(starts) - starts
+            odd = (self._wall(ends) - ends != offset) | (offset % self.SLOT != 0)
+            table = self._hours(starts + offset)
+            table[odd] = -1
+            self.table = table
+
+    def _wall(self, utc_ns: np.ndarray) -> np.ndarray:
+        index = pd.DatetimeIndex(utc_ns.view("datetime64[ns]")).tz_localize("UTC")
+        wall = index.tz_convert(self.tz).tz_localize(None)
+        return np.asarray(wall.as_unit("ns").asi8, dtype=np.int64)
+
+    @staticmethod
+    def _hours(wall_ns: np.ndarray) -> np.ndarray:
+        return ((wall_ns // _NS_PER_HOUR + _EPOCH_HOUR_OF_WEEK) % HOURS_PER_WEEK).astype(np.int16)
+
+    def hour_of_week(self, utc_ns: np.ndarray) -> np.ndarray:
+        """Local hour of the week (0 = Monday 00:00), int16."""
+        if self.table is None:
+            return self._hours(self._wall(utc_ns))
+        slot = utc_ns // self.SLOT
+        slot -= self.first
+        out = self.table[slot]
+        odd = np.flatnonzero(out < 0)
+        if odd.size:
+            out[odd] = self._hours(self._wall(utc_ns[odd]))
+        return out
+
+
+@dataclass(frozen=True)
+class Partials:
+    """Summable partial sums of a set of records.
+
+    Every array is indexed ``[area, hour_of_week, demand_type, ...]`` in the
+    force's order; the last axis of ``count`` and ``weight`` is 0 for records
+    without a recorded duration and 1 for records with one.
+
+    Attributes
+    ----------
+    count
+        int64 ``(areas, 168, types, 2)``: number of records.
+    weight
+        float64 ``(areas, 168, types, 2)``: sum of the recency weights ``w(i)``.
+    minutes
+        float64 ``(areas, 168, types)``: sum of ``w(i) * recorded_minutes(i)``
+        over records with a recorded duration.
+    """
+
+    count: np.ndarray
+    weight: np.ndarray
+    minutes: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_areas: int, n_types: int) -> Partials:
+        """The partials of no records."""
+        shape = (n_areas, HOURS_PER_WEEK, n_types)
+        return cls(
+            np.zeros((*shape, 2), dtype=np.int64),
+            np.zeros((*shape, 2), dtype=np.float64),
+            np.zeros(shape, dtype=np.float64),
+        )
+
+    def __add__(self, other: Partials) -> Partials:
+        if not isinstance(other, Partials):
+            return NotImplemented
+        if self.count.shape != other.count.shape:
+            raise ValueError(
+                f"cannot add partials of shape {self.count.shape} and {other.count.shape}"
+                " (computed for different forces?)"
+            )
+        return Partials(
+            self.count + other.count, self.weight + other.weight, self.minutes + other.minutes
+        )
+
+    @property
+    def n_records(self) -> int:
+        """Number of records summed."""
+        return int(self.count.sum())
+
+
+def _key_dtype(n_bins: int) -> type[np.signedinteger]:
+    """The narrowest signed integer type that holds every key (cheaper arithmetic)."""
+    for dtype in (np.int16, np.int32):
+        if n_bins <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
+
+
+def _block_sums(
+    area: np.ndarray,
+    demand_type: np.ndarray,
+    hour_of_week: np.ndarray,
+    duration: np.ndarray,
+    weight: np.ndarray | None,
+    n_types: int,
+    n_bins: int,
+    lo: int,
+    hi: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, chunk by chunk.
+
+    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built in the
+    narrowest integer type in reused buffers, so a chunk's work stays in cache.
+    """
+    count = np.zeros(n_bins, dtype=np.int64)
+    w_sum = np.zeros(n_bins, dtype=np.float64)
+    minutes = np.zeros(n_bins, dtype=np.float64)
+    kd = _key_dtype(n_bins)
+    size = min(CHUNK, max(hi - lo, 0))
+    small, tmp = np.empty(size, dtype=kd), np.empty(size, dtype=kd)
+    key, has, wd = np.empty(size, dtype=np.intp), np.empty(size, dtype=bool), np.empty(size)
+    area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
+    for start in range(lo, hi, CHUNK):
+        s = slice(start, min(start + CHUNK, hi))
+        m = s.stop - start
+        k, t, h = small[:m], tmp[:m], has[:m]
+        np.multiply(area[s], area_step, out=k, dtype=kd)
+        np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
+        k += t
+        np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
+        k += t
+        np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
+        k += h
+        kk = key[:m]
+        kk[...] = k
+        count += np.bincount(kk, minlength=n_bins)
+        if weight is None:
+            w_sum += np.bincount(kk, minlength=n_bins)
+            # NaN durations land in the "no duration" bins only, which are left out
+            m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
+        else:
+            w_sum += np.bincount(kk, weights=weight[s], minlength=n_bins)
+            np.multiply(weight[s], duration[s], out=wd[:m])
+            m_sum = np.bincount(kk, weights=wd[:m], minlength=n_bins)
+        minutes[1::2] += m_sum[1::2]
+    return count, w_sum, minutes
+
+
+def partial_sums(
+    area: np.ndarray,
+    demand_type: np.ndarray,
+    hour_of_week: np.ndarray,
+    duration: np.ndarray,
+    weight: np.ndarray | None,
+    n_areas: int,
+    n_types: int,
+    threads: int | None = None,
+) -> Partials:
+    """Reduce records to their summable :class:`Partials`.
+
+    Parameters
+    ----------
+    area, demand_type, hour_of_week
+        Integer codes per record (int16 is enough and cheapest): area index,
+        demand type index (force order) and local hour of the week (0 = Monday
+        00:00). Codes must be in range; callers validate them.
+    duration
+        float64 recorded minutes per record, NaN where none was recorded.
+    weight
+        float64 recency weight per record, or None for weight 1 everywhere.
+    n_areas, n_types
+        Sizes of the area and demand type axes.
+    threads
+        Worker threads (default: up to 2, the CPU count). The result is the
+        same, bit for bit, whatever the number.
+
+    Returns
+    -------
+    Partials
+        Counts, weight sums and weighted recorded minutes per
+        (area, hour of week, demand type).
+    """
+    n = len(area)
+    for name, arr in (
+        ("demand_type", demand_type),
+        ("hour_of_week", hour_of_week),
+        ("duration", duration),
+    ):
+        if len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} entries, area has {n}")
+    if weight is not None and len(weight) != n:
+        raise ValueError(f"weight has {len(weight)} entries, area has {n}")
+    duration = np.asarray(duration, dtype=np.float64)
+    weight = None if weight is None else np.asarray(weight, dtype=np.float64)
+    n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
+    blocks = [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    workers = min(threads or min(os.cpu_count() or 1, 2), max(len(blocks), 1))
+
+    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        return _block_sums(
+            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds
+        )
+
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(run, blocks))
+    else:
+        results = [run(b) for b in blocks]
+    count = np.zeros(n_bins, dtype=np.int64)
+    w_sum = np.zeros(n_bins, dtype=np.float64)
+    minutes = np.zeros(n_bins, dtype=np.float64)
+    for c, w, m in results:  # in block order: deterministic
+        count += c
+        w_sum += w
+        minutes += m
+    shape = (n_areas, HOURS_PER_WEEK, n_types, 2)
+    return Partials(
+        count.reshape(shape), w_sum.reshape(shape), minutes.reshape(shape)[..., 1].copy()
+    )
+
+
+def shift_shares(cover: np.ndarray, rule: Literal["equal", "time"]) -> np.ndarray:
+    """How the shifts on duty share each hour of the day, shape (24, shifts).
+
+    ``cover`` is the fraction of each hour (rows 0..23) each shift is on duty
+    (:meth:`allocator.model.force.Force.shift_cover`). With ``"equal"`` the shifts
+    covering any part of the hour share it equally; with ``"time"`` in
+    proportion to the part of the hour each covers. Every row sums to 1.
+
+    >>> cover = np.zeros((24, 2)); cover[:12, 0] = 1; cover[10:, 1] = 1; cover[12, 0] = 0.5
+    >>> shift_shares(cover, "equal")[[9, 11, 12, 13]]
+    array([[1. , 0. ],
+           [0.5, 0.5],
+           [0.5, 0.5],
+           [0. , 1. ]])
+    >>> shift_shares(cover, "time")[12].round(4)
+    array([0.3333, 0.6667])
+    """
+    cover = np.asarray(cover, dtype=np.float64)
+    if rule == "equal":
+        on = (cover > 0).astype(np.float64)
+    elif rule == "time":
+        on = cover
+    else:
+        raise ValueError(f"unknown overlap rule {rule!r}; expected 'equal' or 'time'")
+    total = on.sum(axis=1, keepdims=True)
+    if np.any(total <= 0):
+        hours = ", ".join(f"{h:02d}:00" for h in np.flatnonzero(total[:, 0] <= 0))
+        raise ValueError(f"no shift is on duty in the hours starting {hours}")
+    return on / total
+
+
+def judged_hours(
+    partials: Partials,
+    share: np.ndarray,
+    minutes: np.ndarray,
+    impact: np.ndarray,
+    area_factor: np.ndarray,
+    data_weight: float,
+) -> np.ndarray:
+    """Judged hours per (area, hour of week, demand type, role), float64.
+
+    For record i of type t in area a and role r (see ``docs/methodology.md``):
+    ``h = share * impact * w * T / 60 * area_factor`` with
+    ``T = data_weight * recorded + (1 - data_weight) * minutes(t, r)`` when a
+    duration was recorded and ``T = minutes(t, r)`` when not. Summed over the
+    records of a cell this is::
+
+        share * impact * area_factor / 60 * (
+            minutes(t, r) * (W_none + (1 - data_weight) * W_recorded)
+            + data_weight * M_recorded)
+
+    with ``W`` the weight sums and ``M`` the weighted recorded minutes.
+    """
+    k = share * impact / 60.0  # (types, roles)
+    standard = partials.weight[..., 0] + (1.0 - data_weight) * partials.weight[..., 1]
+    out = standard[..., None] * (minutes * k)
+    out += (data_weight * partials.minutes)[..., None] * k
+    out *= area_factor[:, None, None, :]
+    return out
+
+
+def by_shift(
+    hours: np.ndarray, count: np.ndarray, to_shift: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hours and record counts per (area, shift, demand type[, role]).
+
+    ``hours`` is (areas, 168, types, roles) from :func:`judged_hours`, ``count``
+    the partials' (areas, 168, types, 2) counts and ``to_shift`` the (168, shifts)
+    shares. Hours are shared by ``to_shift``; a record is counted in every shift
+    with a share of its hour.
+    """
+    # (areas, types, roles, 168) @ (168, shifts), back to (areas, shifts, types, roles)
+    hours_by_shift = np.matmul(hours.transpose(0, 2, 3, 1), to_shift).transpose(0, 3, 1, 2)
+    on_duty = (to_shift > 0).astype(np.int64)
+    records = np.matmul(count.sum(axis=3).transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
+    return np.ascontiguousarray(hours_by_shift), np.ascontiguousarray(records)
