@@ -153,3 +153,20 @@ def allocation_to_excel(
     role's rows of the table.
     """
     atomic_write_bytes(path, excel_bytes(allocation, extra))
+
+
+def frames_to_excel(sheets: dict[str, pd.DataFrame], path: str | Path) -> None:
+    """Write tidy frames, one sheet each, to an ``.xlsx`` workbook, atomically and deterministically.
+
+    Categorical and string columns are written as plain text.
+    """
+    buf = io.BytesIO()
+    taken: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        for title, frame in sheets.items():
+            plain = frame.copy()
+            for col in plain.columns:
+                if isinstance(plain[col].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(plain[col]):
+                    plain[col] = plain[col].astype(str).astype(object)
+            plain.to_excel(xl, sheet_name=_sheet_name(title, taken), index=False)
+    atomic_write_bytes(path, _deterministic_zip(buf.getvalue()))
