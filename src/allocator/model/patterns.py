@@ -270,8 +270,9 @@ class Buckets:
     start_hour: np.ndarray
 
     def hours(self, b: int) -> np.ndarray:
-        """Hours of the week in bucket ``b``, ascending."""
-        return np.flatnonzero(self.of_hour == b)
+        """Hours of the week in bucket ``b``, in time order from its start (wrapping past Sunday)."""
+        count = int((self.of_hour == b).sum())
+        return (self.start_hour[b] + np.arange(count, dtype=np.int64)) % 168
 
     def matrix(self) -> np.ndarray:
         """0/1 float64 (168, B): ``W_bucket = W_hour @ matrix``."""

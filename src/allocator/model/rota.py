@@ -224,7 +224,7 @@ class Pattern(_Model):
         if (self.rota is None) == (self.fixed is None):
             raise ValueError("give exactly one of rota (a cycle of days) and fixed (weekday -> window)")
         if self.fixed is not None:
-            given = [k for k in ("codes", "teams", "offsets", "anchor") if k in self.model_fields_set]
+            given = [k for k in ("codes", "teams", "offsets", "anchor") if getattr(self, k)]
             if given:
                 raise ValueError(f"{', '.join(given)} apply to a rota only, not to a fixed pattern")
         return self

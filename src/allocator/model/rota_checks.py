@@ -197,18 +197,22 @@ def _timing_problems(where: str, pattern: Pattern, windows: list[DutyWindow]) ->
     found: dict[tuple[int, int], list[int]] = {}
     for k, d in zip(team[bad], day[bad], strict=True):
         found.setdefault((int(k), int(cycle_day[k, d])), []).append(int(d) % 7)
+    grouped: dict[tuple[int, str], list[str]] = {}
     for (k, c), weekdays in sorted(found.items()):
-        w = windows[int(schedule[k, int(np.flatnonzero(cycle_day[k] == c)[0])])]
         on = ", ".join(WEEKDAYS[d] for d in sorted(set(weekdays)))
+        grouped.setdefault((c, on), []).append(labels[k])
+    for (c, on), teams in sorted(grouped.items()):
+        k = labels.index(teams[0])
+        w = windows[int(schedule[k, int(np.flatnonzero(cycle_day[k] == c)[0])])]
         runs_on = ", ".join(w.days or [])
         if pattern.kind == "fixed":
             out.append((f"{where}.fixed.{on}", f"{w.name} does not run on {on}; it runs only on {runs_on}"))
         else:
+            who = f"team {teams[0]} works" if len(teams) == 1 else f"teams {', '.join(teams)} work"
             out.append(
                 (
                     f"{where}.rota",
-                    f"team {labels[k]} works {w.name} on cycle day {c + 1}, a {on}; "
-                    f"{w.name} runs only on {runs_on}",
+                    f"{who} {w.name} on cycle day {c + 1}, a {on}; {w.name} runs only on {runs_on}",
                 )
             )
     if out:
