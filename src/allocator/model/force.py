@@ -46,13 +46,21 @@ from pydantic import (
 )
 
 from allocator.errors import did_you_mean
+from allocator.model.rota import WEEKDAYS, BucketDayparts, BucketSplit, Daypart, DutyWindow, Pattern
+from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
 
 __all__ = [
     "JUDGEMENT_COLUMNS",
+    "WEEKDAYS",
     "Area",
+    "BucketDayparts",
+    "BucketSplit",
+    "Daypart",
     "DemandType",
+    "DutyWindow",
     "Force",
     "JudgementRow",
+    "Pattern",
     "Pin",
     "Role",
     "Settings",
@@ -134,7 +142,11 @@ class Role(_Model):
 
     ``min_on_duty`` maps shift name to officers that must be on duty in that
     shift in every area; ``min_on_duty_by_area`` maps area -> shift -> officers
-    and overrides it for that area.
+    and overrides it for that area. In a force with patterns the keys are
+    window names (every bucket of the window) or bucket names (``Sat Night``).
+    ``patterns`` names the patterns the role's posts may work (required when
+    the force has patterns); ``min_on_duty_chance`` (q, between 0 and 1) asks
+    for the minimums on at least q of dates rather than on average.
     """
 
     name: str = Field(min_length=1)
@@ -143,6 +155,8 @@ class Role(_Model):
     proactive_share: float = Field(default=0.0, ge=0, lt=1)
     min_on_duty: dict[str, float] = Field(default_factory=dict)
     min_on_duty_by_area: dict[str, dict[str, float]] = Field(default_factory=dict)
+    patterns: list[str] = Field(default_factory=list)
+    min_on_duty_chance: float | None = Field(default=None, gt=0, lt=1)
 
     @field_validator("min_on_duty")
     @classmethod
@@ -229,6 +243,10 @@ class Settings(_Model):
     ``overlap_rule`` says how overlapping shifts share an hour's demand:
     ``"equal"`` (each shift on duty in the hour takes an equal part) or
     ``"time"`` (in proportion to the minutes of the hour each is on duty).
+    ``buckets`` says how coverage splits the week (patterns only; see
+    :func:`allocator.model.patterns.buckets_for`): ``"windows"`` (each weekday
+    split at the windows' starts), ``"hours"``, ``{split_at: [windows]}`` or
+    ``{dayparts: [{name, start}]}``.
     """
 
     data_weight: float = Field(default=0.5, ge=0, le=1)
@@ -238,6 +256,7 @@ class Settings(_Model):
     max_duration_minutes: float = Field(default=1440.0, gt=0)
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
+    buckets: Literal["windows", "hours"] | BucketSplit | BucketDayparts = "windows"
 
     @field_validator("timezone")
     @classmethod
@@ -256,17 +275,23 @@ class Force(_Model):
 
     Cross-references (shift names in minimums, roles in judgement, ...) are
     checked all together; every problem is reported at once.
+
+    A force gives either ``shifts`` (the older model: each shift worked every
+    day, :attr:`is_legacy`) or duty ``windows`` and ``patterns`` (rotas and
+    fixed patterns; see docs/rotas.md).
     """
 
     name: str = "Force"
     areas: list[Area] = Field(min_length=1)
-    shifts: list[Shift] = Field(min_length=1)
+    shifts: list[Shift] = Field(default_factory=list)
     roles: list[Role] = Field(min_length=1)
     demand_types: list[DemandType] = Field(min_length=1)
     judgement: list[JudgementRow] = Field(min_length=1)
     settings: Settings = Field(default_factory=Settings)
     area_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
     pins: list[Pin] = Field(default_factory=list)
+    windows: list[DutyWindow] = Field(default_factory=list)
+    patterns: list[Pattern] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Force:
@@ -295,6 +320,53 @@ class Force(_Model):
     def type_codes(self) -> list[str]:
         """Demand type codes in force order."""
         return [t.code for t in self.demand_types]
+
+    @property
+    def is_legacy(self) -> bool:
+        """True for a force of shifts worked every day (no windows or patterns)."""
+        return not self.patterns
+
+    @property
+    def window_names(self) -> list[str]:
+        """Duty window names in force order (legacy: the shift names)."""
+        return [w.name for w in self.duty_windows]
+
+    @property
+    def pattern_names(self) -> list[str]:
+        """Pattern names in force order (legacy: one per shift, named as the shift)."""
+        return [p.name for p in self.duty_patterns]
+
+    @property
+    def duty_windows(self) -> list[DutyWindow]:
+        """The duty windows; legacy: each shift as a window running every day."""
+        if self.windows:
+            return list(self.windows)
+        return [DutyWindow(name=s.name, start=s.start, hours=s.hours) for s in self.shifts]
+
+    @property
+    def duty_patterns(self) -> list[Pattern]:
+        """The patterns; legacy: one fixed pattern per shift, worked every day."""
+        if self.patterns:
+            return list(self.patterns)
+        return [Pattern(name=s.name, fixed=dict.fromkeys(WEEKDAYS, s.name)) for s in self.shifts]
+
+    def role_pattern_names(self, role: str) -> list[str]:
+        """The patterns ``role`` may work (legacy: every shift's pattern)."""
+        return list(self.role(role).patterns) if self.patterns else self.pattern_names
+
+    def window(self, name: str) -> DutyWindow:
+        """The duty window called ``name``."""
+        for w in self.duty_windows:
+            if w.name == name:
+                return w
+        raise KeyError(_unknown("window", name, self.window_names))
+
+    def pattern(self, name: str) -> Pattern:
+        """The pattern called ``name``."""
+        for p in self.duty_patterns:
+            if p.name == name:
+                return p
+        raise KeyError(_unknown("pattern", name, self.pattern_names))
 
     def role(self, name: str) -> Role:
         """The role called ``name``."""
@@ -450,18 +522,22 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
                     (f"areas[{i}]", f"{area.get('name')}: min_posts {lo} {role} exceed max_posts {hi}")
                 )
 
+    rota_force = is_rota_data(data)
+    out.extend(rota_problems(data))
+    keys = duty_keys(data) if rota_force else shifts
+    key_kind = "window or bucket" if rota_force else "shift"
     for k, raw_role in enumerate(data.get("roles") or []):
         role_data = _mapping(raw_role)
         for shift in _mapping(role_data.get("min_on_duty")):
-            if shift not in shifts:
-                out.append((f"roles[{k}].min_on_duty", _unknown("shift", shift, shifts)))
+            if keys is not None and shift not in keys:
+                out.append((f"roles[{k}].min_on_duty", _unknown(key_kind, shift, keys)))
         for area, mins in _mapping(role_data.get("min_on_duty_by_area")).items():
             if area not in areas:
                 out.append((f"roles[{k}].min_on_duty_by_area", _unknown("area", area, areas)))
             for shift in _mapping(mins):
-                if shift not in shifts:
+                if keys is not None and shift not in keys:
                     out.append(
-                        (f"roles[{k}].min_on_duty_by_area.{area}", _unknown("shift", shift, shifts))
+                        (f"roles[{k}].min_on_duty_by_area.{area}", _unknown(key_kind, shift, keys))
                     )
 
     share_sum: dict[str, float] = {}
@@ -506,6 +582,12 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         pin_data = _mapping(raw_pin)
         where = f"pins[{n}]"
         for kind, valid in (("area", areas), ("shift", shifts), ("role", roles)):
+            if kind == "shift" and rota_force:
+                # with patterns, a pin fixes the posts of an (area, pattern, role)
+                kind, valid = "pattern", _names(data.get("patterns"), "name")
+                if pin_data.get("shift") not in valid:
+                    out.append((where, _unknown(kind, str(pin_data.get("shift")), valid)))
+                continue
             if pin_data.get(kind) not in valid:
                 out.append((where, _unknown(kind, str(pin_data.get(kind)), valid)))
         cell = (str(pin_data.get("area")), str(pin_data.get("shift")), str(pin_data.get("role")))
