@@ -124,8 +124,11 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
-        return allocate(workload, force, current=current, backend=args.backend,
-                        time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
+        result = allocate(workload, force, current=current, backend=args.backend,
+                          time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
+    if not isinstance(result, Allocation):
+        raise NotImplementedError("the command line does not yet write runs of forces on patterns")
+    return result
 
 
 def run(args: argparse.Namespace) -> int:

@@ -333,8 +333,11 @@ def family_from_rows(
     rows_a = np.array(r_idx, dtype=np.int64)
     cols_a = np.array(c_idx, dtype=np.int64)
     links_areas = links_roles = False
+    l1_weights = tuple(l1(i) for i in range(len(rows))) if l1 is not None else ()
     for i in range(len(rows)):
         cs = cols_a[rows_a == i]
+        if l1_weights:
+            cs = np.flatnonzero(l1_weights[i])
         if cs.size:
             links_areas |= np.unique(col_area[cs]).size > 1
             links_roles |= np.unique(col_role[cs]).size > 1
@@ -346,8 +349,9 @@ def family_from_rows(
         lo=np.array(lo, dtype=float),
         hi=np.array(hi, dtype=float),
         labels=tuple(labels),
-        roles=frozenset(int(r) for r in np.unique(col_role[cols_a])) if cols_a.size else frozenset(),
+        roles=frozenset(int(r) for r in np.unique(col_role[np.concatenate([cols_a, *(np.flatnonzero(w) for w in l1_weights)])]))
+        if cols_a.size or l1_weights else frozenset(),
         links_areas=bool(links_areas),
         links_roles=bool(links_roles),
-        l1=tuple(l1(i) for i in range(len(rows))) if l1 is not None else (),
+        l1=l1_weights,
     )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 
@@ -40,7 +41,7 @@ logger = logging.getLogger(__name__)
 
 TARGET_SCALE = 1000
 _EPS = 1e-9
-_NARROW = 1e-7  # bisection stops when the interval is this narrow (relative); strict tests finish it
+_NARROW = 1e-2  # bisection until the interval is this narrow (relative); strict tests then finish it
 
 
 def base_spec(f: Formulation, name: str = "allocation") -> LinearSpec:
@@ -84,12 +85,14 @@ class _Rows:
         self.cols: list[np.ndarray] = []
         self.M: list[np.ndarray] = []
         self.need: list[np.ndarray] = []
+        self.where: list[np.ndarray] = []
         for r in roles:
-            cols, M, need, _ = f.coverage_matrix(r)
+            cols, M, need, where = f.coverage_matrix(r)
             if len(need):
                 self.cols.append(cols)
                 self.M.append(M)
                 self.need.append(need * weights.get(r, 1.0))
+                self.where.append(where)
 
     @property
     def empty(self) -> bool:
@@ -100,11 +103,22 @@ class _Rows:
         return min(float(((M @ x[c]) / n).min()) for c, M, n in zip(self.cols, self.M, self.need, strict=True))
 
     def upper(self, f: Formulation) -> float:
-        """A level no posting can pass: every row given all of a role's establishment."""
+        """A level no posting can pass.
+
+        In area ``a`` a level ``t`` needs at least ``t need_i / max_j M_ij``
+        posts for each of its rows ``i``; summed over areas that cannot pass
+        the role's establishment.
+        """
         best = math.inf
-        for c, M, n in zip(self.cols, self.M, self.need, strict=True):
+        for c, M, n, where in zip(self.cols, self.M, self.need, self.where, strict=True):
             total = float(f.establishment[f.col_role[c[0]]])
-            best = min(best, float((total * M.max(axis=1) / n).min()))
+            top = M.max(axis=1).astype(float)
+            if (top == 0).any():
+                return 0.0  # a row nobody can be on duty for: the level is 0
+            per_post = n / top  # posts per unit of level, per row
+            worst = np.zeros(len(f.areas))
+            np.maximum.at(worst, where[:, 0], per_post)
+            best = min(best, total / worst.sum())
         return best
 
     def rhs(self, t: float, strict: bool) -> list[np.ndarray]:
@@ -141,12 +155,13 @@ def _maximin(rows: _Rows, spec: LinearSpec, x0: np.ndarray, f: Formulation, solv
     proven = False
     while time.perf_counter() < deadline:
         narrow = hi - lo <= _NARROW * max(lo, 1e-12)
+        hinted = replace(spec, hint=x)
         if narrow:
-            res = solver.solve_linear(rows.add_to(spec, lo, strict=True), deadline - time.perf_counter(), seed)
+            res = solver.solve_linear(rows.add_to(hinted, lo, strict=True), deadline - time.perf_counter(), seed)
         else:
             t = math.sqrt(lo * hi) if lo > 0 and hi / lo > 4 else 0.5 * (lo + hi)
             t = max(t, lo * (1 + 1e-6), 1e-12) if t <= lo else t
-            res = solver.solve_linear(rows.add_to(spec, t), deadline - time.perf_counter(), seed)
+            res = solver.solve_linear(rows.add_to(hinted, t), deadline - time.perf_counter(), seed)
         if res.x is not None:
             level = rows.level(res.x)
             if level <= lo * (1 + 1e-12) and narrow:  # no strict gain: the tolerance's last step
@@ -196,6 +211,7 @@ def solve_formulation(
     if first.x is None:
         report.add(StageReport("feasibility", "all", first.status, math.nan, math.nan,
                                time.perf_counter() - start, solver.name))
+        report.status = first.status
         return None, {}
     x = first.x
     levels: dict[str, float] = {}
@@ -231,8 +247,6 @@ def solve_formulation(
     stages.append(SumStage("proportional", "l1", np.ones(A * R_, dtype=np.int64), group, targets, TARGET_SCALE))
     if tie_break:
         stages.append(SumStage("tie-break", "linear", np.arange(1, f.n + 1, dtype=np.int64)))
-    from dataclasses import replace
-
     later = replace(spec, stages=stages, hint=x)
     res: MilpResult = solver.solve_linear(later, max(deadline - time.perf_counter(), 0.01), seed)
     report.build_seconds += res.build_seconds

@@ -52,6 +52,7 @@ import numpy as np
 from allocator.model.force import Force
 from allocator.model.problem import AllocationProblem, RoleProblem, build_problem
 from allocator.results.allocation import Allocation
+from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.solve.exact.budget import budget_applies, solve_budget
 from allocator.solve.exact.greedy import greedy_applies, solve_greedy
@@ -86,8 +87,15 @@ def allocate(
     verify: bool = False,
     structured: bool = True,
     exact_stages: bool = True,
-) -> Allocation:
-    """Allocate each role's establishment to (area, shift) cells.
+    equal_teams: bool = False,
+) -> Allocation | RotaAllocation:
+    """Allocate each role's establishment to (area, shift) cells, or to patterns and teams.
+
+    A force with duty ``windows`` and ``patterns`` is allocated on them: posts
+    per (area, role, pattern, team), coverage judged per bucket of the week,
+    all roles in one formulation (:func:`allocator.solve.rota.allocate_on_patterns`),
+    and the result is a :class:`~allocator.results.rota.RotaAllocation`. A
+    force of ``shifts`` worked every day keeps the per-shift cells below.
 
     Parameters
     ----------
@@ -123,6 +131,8 @@ def allocate(
         Under a move limit, solve the stages after the maximin exactly by the
         parametric greedy (default); False leaves them to the backend's MILP,
         hinted with the posting closest to the current one (for checks).
+    equal_teams
+        Forces on patterns: a rota's teams exactly equal (default: within one post).
 
     Returns
     -------
@@ -142,6 +152,13 @@ def allocate(
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
     ('optimal', [400, 120, 60])
     """
+    if getattr(force, "patterns", None):
+        # a force on duty patterns: one formulation of all roles (see allocator.solve.rota)
+        from allocator.solve.rota import allocate_on_patterns
+
+        return allocate_on_patterns(workload, force, current, backend=backend, time_limit=time_limit,
+                                    max_moves=max_moves, allow_unallocated=allow_unallocated, seed=seed,
+                                    tie_break=tie_break, equal_teams=equal_teams)
     t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
     built = time.perf_counter() - t0

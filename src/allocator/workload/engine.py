@@ -235,6 +235,9 @@ def _overlap_rule(force: Force, overlap_rule: str | None) -> Literal["equal", "t
 def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarray:
     """Share of each local hour of the week each shift takes, shape (168, shifts).
 
+    For a force on duty patterns the "shifts" are its coverage buckets, which
+    partition the week: each hour goes whole to its bucket.
+
     Rows sum to 1. Raises :class:`~allocator.errors.WorkloadError` if an hour
     has no shift on duty (a valid force never has one).
 
@@ -245,6 +248,11 @@ def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarr
     [0.0, 0.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
     """
     rule = _overlap_rule(force, overlap_rule)
+    if not force.is_legacy:
+        # a force on patterns: its buckets split the week without overlap, so each hour goes whole
+        from allocator.model.patterns import make_buckets
+
+        return make_buckets(force).matrix()
     cover = force.shift_cover()
     short = np.flatnonzero(cover.sum(axis=1) < 1 - 1e-9)
     if short.size:
@@ -254,6 +262,12 @@ def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarr
             [Problem("<Force>", "shifts", f"no shift is on duty for all of the hours starting {hours}")],
         )
     return np.tile(shift_shares(cover, rule), (7, 1))
+
+
+def _bucket_names(force: Force) -> tuple[str, ...]:
+    from allocator.model.patterns import make_buckets
+
+    return make_buckets(force).names
 
 
 def workload_from_partials(
@@ -300,7 +314,7 @@ def workload_from_partials(
         records_by_type=records,
         hour_array=hours.sum(axis=2),
         areas=force.area_names,
-        shifts=force.shift_names,
+        shifts=force.shift_names if force.is_legacy else list(_bucket_names(force)),
         roles=force.role_names,
         demand_types=force.type_codes,
         as_of=as_of,
