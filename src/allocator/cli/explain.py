@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     cell.update({k: v for k, v in why.items() if k not in cell})
     if args.json:
         print_json({"area": args.area, "shift": args.shift, "role": args.role, "source": source,
-                    "cell": cell,
+                    "cell": cell, "inputs_changed": run_dir.changed_inputs(),
                     "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]})
         return EXIT_OK
     print(f"{args.area} / {args.shift} / {args.role}  (run {args.run_dir}; workload {source})")
