@@ -175,6 +175,8 @@ CASES: list[tuple[str, Callable[[Ctx], list[str | Path]], int, str]] = [
     ("--out under a file", lambda c: c.allocate("--out", _file(c) / "run"), 2, "is a file, not a directory"),
     ("--out is a file", lambda c: c.allocate("--out", _file(c)), 2, "exists and is not a directory"),
     ("--out is an input", lambda c: c.allocate("--out", c.sample / "demand.csv"), 2, "as the output directory"),
+    ("--out the current directory", lambda c: (c.mp.chdir(c.sample), c.allocate("--out", ".", "--force"))[1], 2,
+     "holds the current directory"),
     ("--out not empty", lambda c: c.allocate("--out", c.sample), 2, "use --force"),
     ("--out read-only", _read_only, 2, "the directory is read-only"),
     ("--out in a place not writable", _no_place, 2, "Permission denied"),

@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``allocator validate``."""
     progress = Progress(args.quiet)
     inputs = input_map(args.force, args.demand, args.mapping).values()
-    out = check_output_dir(args.out, inputs, ["rejects.csv"], force=args.overwrite) if args.out else None
+    out = check_output_dir(args.out, inputs, ["rejects.csv"], force=args.overwrite, whole=False) if args.out else None
     force = read_force(args.force, progress)
     loaded = read_demand(args.demand, force, progress, demand_keywords(args))
     rejects, s = loaded.rejects, loaded.summary

@@ -71,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
                     "out": str(args.out) if args.out else None})
     elif args.out is None:
         sys.stdout.write(frame_csv(table))
+    else:
+        print(f"workload ({len(table):,} rows) written to {args.out}")
     return EXIT_OK
 
 

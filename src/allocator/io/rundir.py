@@ -135,13 +135,17 @@ def _first_existing(path: Path) -> Path:
 
 
 def check_output_dir(
-    out: str | Path, inputs: Iterable[str | Path], outputs: Iterable[str], *, force: bool = False
+    out: str | Path, inputs: Iterable[str | Path], outputs: Iterable[str], *, force: bool = False,
+    whole: bool = True,
 ) -> Path:
     """Check that ``out`` may receive a run, and return it resolved.
 
     Refuses (:class:`OutputError`) when ``out`` is an existing file, when it is
-    an existing non-empty directory and ``force`` is false, and, always, when
-    one of the ``outputs`` written there would replace one of the ``inputs``.
+    an existing non-empty directory and ``force`` is false, when it is (or
+    holds) the current directory and ``whole`` is true (a run replaces its
+    directory whole; ``whole=False`` for a command that only adds files), when it lies
+    under a file or cannot be written (:func:`check_writable`), and, always,
+    when one of the ``outputs`` written there would replace one of the ``inputs``.
 
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -164,24 +168,35 @@ def check_output_dir(
             )
     if out.exists() and not out.is_dir():
         raise OutputError(f"{out} exists and is not a directory")
+    cwd = Path.cwd().resolve()
+    if whole and (out == cwd or out in cwd.parents):
+        raise OutputError(f"refusing to replace {out}: it holds the current directory; give --out a folder "
+                          "of its own (runs/2026-11)")
     base = _first_existing(out.parent)
     if not base.is_dir():
         raise OutputError(f"cannot write the run to {out}: {base} is a file, not a directory")
     clean_stale(out)
     if out.is_dir() and any(out.iterdir()) and not force:
         raise OutputError(f"{out} exists and is not empty; use --force to write over its files")
-    check_writable(out)
+    check_writable(out, whole=whole)
     return out
 
 
-def check_writable(out: Path) -> None:
+def check_writable(out: Path, *, whole: bool = True) -> None:
     """Refuse (:class:`OutputError`) a run directory this process cannot write or replace.
 
-    Creates (and removes) a trial directory beside ``out``: the same operation a
-    run starts with, so a read-only or missing place fails before any work.
+    For a run (``whole``) it creates and removes a trial directory beside
+    ``out``: the same operation a run starts with, so a read-only or missing
+    place fails before any work. Otherwise ``out`` (or the nearest folder that
+    exists above it) must be writable.
     """
     if out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
         raise OutputError(f"cannot write the run to {out}: the directory is read-only")
+    if not whole:
+        base = _first_existing(out)
+        if not os.access(base, os.W_OK | os.X_OK):
+            raise OutputError(f"cannot write to {out}: {base} is read-only")
+        return
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         trial = tempfile.mkdtemp(prefix=f".{out.name}.new-{os.getpid()}-", dir=out.parent)
