@@ -48,6 +48,7 @@ from pydantic import (
 from allocator.errors import did_you_mean
 from allocator.model.rota import WEEKDAYS, BucketDayparts, BucketSplit, Daypart, DutyWindow, Pattern
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
+from allocator.model.rules import MoveBudget, Rule, rule_problems
 
 __all__ = [
     "JUDGEMENT_COLUMNS",
@@ -292,6 +293,8 @@ class Force(_Model):
     pins: list[Pin] = Field(default_factory=list)
     windows: list[DutyWindow] = Field(default_factory=list)
     patterns: list[Pattern] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    move_budget: MoveBudget | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> Force:
@@ -524,6 +527,7 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
     rota_force = is_rota_data(data)
     out.extend(rota_problems(data))
+    out.extend(rule_problems(data))
     keys = duty_keys(data) if rota_force else shifts
     key_kind = "window or bucket" if rota_force else "shift"
     for k, raw_role in enumerate(data.get("roles") or []):

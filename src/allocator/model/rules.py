@@ -19,11 +19,14 @@ move; roles not named weigh 1.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["Cap", "MoveBudget", "Ratio", "Rule"]
+from allocator.errors import did_you_mean
+
+__all__ = ["Cap", "MoveBudget", "Ratio", "Rule", "rule_problems"]
 
 
 class _Model(BaseModel):
@@ -93,3 +96,38 @@ class MoveBudget(_Model):
         if bad:
             raise ValueError(f"move weights must be above 0, got {bad}")
         return self
+
+
+def _names(items: Any, key: str) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [str(it[key]) for it in items if isinstance(it, dict) and it.get(key) is not None]
+
+
+def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Unknown roles and areas in ``rules`` and ``move_budget`` of a force given as plain data."""
+    out: list[tuple[str, str]] = []
+    roles = _names(data.get("roles"), "name")
+    areas = _names(data.get("areas"), "name")
+    rules = data.get("rules")
+    for n, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        for kind in ("ratio", "cap"):
+            body = rule.get(kind)
+            if not isinstance(body, dict):
+                continue
+            where = f"rules[{n}].{kind}"
+            named = [body.get("role"), body.get("per")] if kind == "ratio" else list(body.get("roles") or [])
+            for role in named:
+                if role is not None and role not in roles:
+                    out.append((where, did_you_mean("role", str(role), roles)))
+            for area in body.get("areas") or []:
+                if area not in areas:
+                    out.append((where, did_you_mean("area", str(area), areas)))
+    budget = data.get("move_budget")
+    if isinstance(budget, dict) and isinstance(budget.get("weights"), dict):
+        for role in budget["weights"]:
+            if role not in roles:
+                out.append(("move_budget.weights", did_you_mean("role", str(role), roles)))
+    return out
