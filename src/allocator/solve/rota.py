@@ -76,19 +76,23 @@ def diagnose_formulation(f: Formulation, solver: Backend, time_limit: float = 10
     area_cap = _area_caps(f)
     for r in range(R):
         total = 0
+        parts: list[tuple[int, str]] = []
         for a in range(A):
             need, why = least_posts(f, a, r, solver, time_limit)
             if need is None:
                 reasons.append(f"{f.areas[a]}: the {why} rules of {f.roles[r]} contradict each other")
                 continue
             total += need
+            if need:
+                parts.append((need, f"{f.areas[a]} {need}" + (f": {why}" if why else "")))
             cap = area_cap.get((a, r))
             if cap is not None and need > cap:
                 reasons.append(f"{f.areas[a]}: minimum staffing needs {need} {f.roles[r]}s "
                                f"({why}); the area's cap is {cap}")
         if total > f.establishment[r]:
+            worst = max(parts)[1] if parts else ""
             reasons.append(f"minimum staffing needs {total} {f.roles[r]}s; the establishment is "
-                           f"{int(f.establishment[r])}")
+                           f"{int(f.establishment[r])}" + (f" (largest: {worst})" if worst else ""))
     if reasons:
         return reasons
     spec = base_spec(f)
