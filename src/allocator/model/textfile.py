@@ -20,6 +20,7 @@ allocator.errors.InputError: bad.csv: 1 problem
 
 from __future__ import annotations
 
+import csv
 import io
 from pathlib import Path
 
@@ -75,13 +76,19 @@ def read_text(path: Path, kind: str, error: type[InputError] = InputError) -> st
 def read_csv_table(path: Path, kind: str, error: type[InputError] = InputError) -> pd.DataFrame:
     """A CSV file as a frame of strings (blank cells are ``""``), faults named.
 
-    Beyond :func:`read_text`'s faults: an empty file, an unbalanced quote and a
-    row with more cells than the header are refused naming the line.
+    Beyond :func:`read_text`'s faults: an empty file, a column named twice
+    (names compared trimmed, in any case), an unbalanced quote and a row with
+    more cells than the header are refused naming the line.
     """
     text = read_text(path, kind, error)
     source = path.name
     if not text.strip():
         raise error(source, [Problem(source, "", f"the {kind} file is empty (not even a header)")])
+    header = next(csv.reader(io.StringIO(text)), [])
+    names = [h.strip().lower() for h in header]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise error(source, [Problem(source, "header", f"column {n!r} appears more than once", line=1) for n in twice])
     try:
         return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except pd.errors.ParserError as exc:
