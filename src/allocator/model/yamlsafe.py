@@ -44,11 +44,20 @@ class _Refused(Exception):
 
 
 class _BoundedLoader(yaml.SafeLoader):
-    """A safe loader whose composer refuses deep nesting."""
+    """A safe loader whose scanner and composer refuse deep nesting.
+
+    The scanner's check matters: its work per ``[`` or ``{`` grows with the
+    number still open, so a file of a million ``[`` would run for hours.
+    """
 
     def __init__(self, stream: str):
         super().__init__(stream)
         self._depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:
+            raise _Refused(f"nested more than {MAX_DEPTH} levels deep", self.line + 1)
+        super().fetch_flow_collection_start(TokenClass)
 
     def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
         if self.check_event(yaml.AliasEvent):
