@@ -312,7 +312,7 @@ def _judgement(old: str, new: str) -> str:
         (_judgement("BURG,PC,0.5,120,1.2", "BURGLRY,PC,0.5,120,1.2"), "judgement.csv", 5, "row 4",
          "unknown demand type 'BURGLRY'; did you mean 'BURG'?"),
         (JUDGEMENT_TEXT + "THEFT,LCI,0.3,120,1.0\n", "judgement.csv", 35, "row 34", "(THEFT, LCI) is given more than once"),
-        (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,0.6,90,1.0"), "judgement.csv", None, "column share",
+        (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,0.6,90,1.0"), "judgement.csv", None, "rows 1, 2, 3, column share",
          "shares of demand type 'THEFT' sum to 1.1, not 1"),
         (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,true,90,1.0"), "judgement.csv", 2, "row 1, column share",
          "Input should be a valid number, unable to parse string as a number"),

@@ -303,7 +303,10 @@ def load_force(source: str | Path | Mapping[str, Any]) -> Force:
                 loc = _parse_loc(where)
                 problems.append(Problem(name, where, msg, line=_line_for(lines, loc)))
         if table is not None:
-            problems = [_to_table(p, name, table) for p in problems]
+            rows: dict[str, list[int]] = {}
+            for n, row in enumerate(data.get("judgement") or [], start=1):
+                rows.setdefault(str(row.get("demand_type")), []).append(n)
+            problems = [_to_table(p, name, table, rows) for p in problems]
         raise ForceError(name, problems) from None
     if problems:
         raise ForceError(name, problems)
@@ -313,14 +316,22 @@ def load_force(source: str | Path | Mapping[str, Any]) -> Force:
 _ROW = re.compile(r"^judgement\[(\d+)\]\.?(.*)$")
 
 
-def _to_table(problem: Problem, name: str, table: str) -> Problem:
-    """A judgement problem found in the force, pointed at the judgement file's row instead."""
+_SHARES = re.compile(r"^shares of demand type '(.*)' sum to")
+
+
+def _to_table(problem: Problem, name: str, table: str, rows: Mapping[str, list[int]]) -> Problem:
+    """A judgement problem found in the force, pointed at the judgement file's rows instead."""
     if problem.source != name or not problem.where.startswith("judgement"):
         return problem
     found = _ROW.match(problem.where)
-    if found is None:  # about the whole table, such as shares of a type that do not sum to 1
-        return replace(problem, source=table, where="column share" if "shares of" in problem.message else "",
-                       line=None)
+    if found is None:  # about the whole table, such as the shares of a type that do not sum to 1
+        shares = _SHARES.match(problem.message)
+        where = ""
+        if shares is not None:
+            numbers = rows.get(shares.group(1), [])
+            where = (f"row{'s' if len(numbers) != 1 else ''} {', '.join(map(str, numbers))}, " if numbers else "") \
+                + "column share"
+        return replace(problem, source=table, where=where, line=None)
     n = int(found.group(1)) + 1  # rows count from 1 after the header line
     where = f"row {n}" + (f", column {found.group(2)}" if found.group(2) else "")
     return replace(problem, source=table, where=where, line=n + 1)
