@@ -502,6 +502,25 @@ def test_current_file_faults(folder: Path, sample_force: Force) -> None:
         read_current(folder / "nope.csv", sample_force)
 
 
+def test_current_workbook_and_device_are_named(folder: Path, sample_force: Force) -> None:
+    path = _write(folder, "current.xlsx", b"PK\x03\x04 workbook")
+    with pytest.raises(InputError) as err:
+        read_current(path, sample_force)
+    assert _problem(err).message == "a workbook; save the sheet as CSV, or pass pd.read_excel(...) as a DataFrame"
+    with pytest.raises(ForceError) as err:
+        load_force("/dev/zero")
+    assert str(_problem(err)) == "/dev/zero: force is not a regular file"
+
+
+def test_current_frame_with_a_column_twice(sample_force: Force) -> None:
+    frame = pd.read_csv(SAMPLE / "current.csv")
+    frame.columns = ["area", "shift", "role", "Posts"]
+    frame["posts"] = frame["Posts"]
+    with pytest.raises(InputError) as err:
+        read_current(frame, sample_force)
+    assert str(_problem(err)) == "<DataFrame>, header: column 'posts' appears more than once"
+
+
 def test_current_from_frames_and_arrays(sample_force: Force) -> None:
     frame = pd.read_csv(SAMPLE / "current.csv")
     assert read_current(frame, sample_force).sum() == 580

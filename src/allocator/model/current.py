@@ -116,6 +116,9 @@ def read_current(
     if isinstance(current, str | Path):
         path = Path(current)
         source = path.name
+        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+            raise InputError(source, [Problem(source, "", "a workbook; save the sheet as CSV, or pass "
+                                                          "pd.read_excel(...) as a DataFrame")])
         frame = read_csv_table(path, "current posting")
         offset: int | None = 1  # the header line
     elif isinstance(current, pd.DataFrame):

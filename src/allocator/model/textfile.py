@@ -46,9 +46,14 @@ def read_text(path: Path, kind: str, error: type[InputError] = InputError) -> st
         size = path.stat().st_size
         if path.is_dir():
             raise error(str(path), [Problem(str(path), "", f"{kind} is a folder, not a file")])
+        if not path.is_file():  # a device or a pipe could be endless
+            raise error(str(path), [Problem(str(path), "", f"{kind} is not a regular file")])
         if size > MAX_TEXT_BYTES:
             raise error(source, [Problem(source, "", f"{kind} is {size:,} bytes; at most {MAX_TEXT_BYTES:,} are read")])
-        raw = path.read_bytes()
+        with path.open("rb") as handle:
+            raw = handle.read(size + 1)
+        if len(raw) > size:
+            raise error(source, [Problem(source, "", f"{kind} changed while it was read; read it again")])
     except FileNotFoundError as exc:
         raise error(str(path), [Problem(str(path), "", f"{kind} file not found")]) from exc
     except OSError as exc:
