@@ -53,6 +53,7 @@ from allocator.model.force import Force
 from allocator.model.problem import AllocationProblem, RoleProblem, build_problem
 from allocator.results.allocation import Allocation
 from allocator.results.rota import RotaAllocation
+from allocator.solve.arguments import check_allocate_arguments
 from allocator.solve.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.solve.exact.budget import budget_applies, solve_budget
 from allocator.solve.exact.greedy import greedy_applies, solve_greedy
@@ -141,6 +142,9 @@ def allocate(
 
     Raises
     ------
+    allocator.errors.ArgumentError
+        Before any work, for an unusable argument (see
+        :func:`allocator.solve.arguments.check_allocate_arguments`).
     allocator.solve.diagnose.InfeasibleError
         If no posting meets the rules; ``.reasons`` says why in the force's words.
 
@@ -153,7 +157,9 @@ def allocate(
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
     ('optimal', [400, 120, 60])
     """
-    if getattr(force, "patterns", None):
+    args = check_allocate_arguments(backend, time_limit, max_moves, fairness, seed, has_current=current is not None)
+    backend, time_limit, max_moves, seed = args.backend, args.time_limit, args.max_moves, args.seed
+    if not force.is_legacy:
         # a force on duty patterns: one formulation of all roles (see allocator.solve.rota)
         from allocator.solve.rota import allocate_on_patterns
 
