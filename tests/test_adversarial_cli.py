@@ -183,7 +183,7 @@ CASES: list[tuple[str, Callable[[Ctx], list[str | Path]], int, str]] = [
     ("disk full while writing", _full_disk, 2, "No space left on device; the previous run there"),
     ("an input under an output's name", _input_named_like_an_output, 2, "refusing to write rejects.csv over"),
     ("missing force file", lambda c: ["validate", c.tmp / "nope.yaml", c.sample / "demand.csv"], 2, "nope.yaml"),
-    ("force file is a directory", _force_is_dir, 2, "force: Is a directory"),
+    ("force file is a directory", _force_is_dir, 2, "force is a folder, not a file"),
     ("workload --out under a file", lambda c: ["workload", c.sample / "force.yaml", c.sample / "demand.csv",
                                                "--out", _file(c) / "w.csv"], 2, "is a file, not a directory"),
     ("workload --out a directory", lambda c: ["workload", c.sample / "force.yaml", c.sample / "demand.csv",

@@ -258,12 +258,12 @@ def test_numbers_are_strict_and_bounded(folder: Path, old: str, new: str, line: 
 
 
 def test_too_many_areas_are_refused_with_the_bound(folder: Path) -> None:
-    areas = "".join(f"  - name: A{i}\n" for i in range(1001))
+    areas = "".join(f"  - name: A{i}\n" for i in range(10_001))
     text = FORCE_TEXT.split("areas:\n")[0] + "areas:\n" + areas + "\n# " + FORCE_TEXT.split("# Duty windows")[1]
     with pytest.raises(ForceError) as err:
         load_force(_write(folder, "force.yaml", text))
     p = next(p for p in err.value.problems if p.where == "areas")
-    assert p.message == "List should have at most 1000 items after validation, not 1001"
+    assert p.message == "List should have at most 10000 items after validation, not 10001"
 
 
 # --------------------------------------------------------------- TOML force files

@@ -257,10 +257,10 @@ def load_force(source: str | Path | Mapping[str, Any]) -> Force:
     Traceback (most recent call last):
     ...
     allocator.errors.ForceError: <dict>: 4 problems
-      - <dict>, shifts: List should have at least 1 item after validation, not 0
       - <dict>, roles: List should have at least 1 item after validation, not 0
       - <dict>, demand_types: Field required
       - <dict>, judgement: Field required
+      - <dict>, windows: give duty windows and patterns (or the older shifts, each worked every day)
     """
     lines: dict[tuple[Any, ...], int] = {}
     if isinstance(source, Mapping):
