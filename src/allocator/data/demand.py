@@ -18,24 +18,35 @@ file's size in memory, the records included.
 Rejection reasons, in the order they are tested (a row gets the first that
 applies, see :data:`REASONS`):
 
-1. ``missing value``: a blank timestamp (or start), area or demand type
+1. ``malformed row``: a CSV row with more or fewer cells than the header;
+2. ``missing value``: a blank timestamp (or start), area or demand type
    (blank: empty, whitespace, or ``NA``, ``N/A``, ``NULL``, ``NaN``, ``None``);
-2. ``unparseable timestamp``: not ISO 8601 (or not in the mapping's format);
-3. ``non-existent local time``: a naive time in the spring clock-change gap;
-4. ``unknown area``: not a force area nor an alias (the detail suggests the nearest);
-5. ``unmapped demand type code``: not in the code lookup nor a force type, and
+3. ``unparseable timestamp``: not ISO 8601 (or not in the mapping's format),
+   or an offset beyond +-14:00;
+4. ``timestamp out of range``: before 1678-01-02 or after 2261-12-31;
+5. ``non-existent local time``: a naive time in the spring clock-change gap;
+6. ``in the future``: after the time of the run (``now``);
+7. ``unknown area``: not a force area nor an alias (the detail suggests the nearest);
+8. ``unmapped demand type code``: not in the code lookup nor a force type, and
    the force has no ``catch_all_type`` (with one, such codes are accepted as the
    catch-all type and counted per code in the summary);
-6. ``non-numeric duration``; 7. ``negative duration`` (also an end before its
-   start); 8. ``implausible duration`` (over ``max_duration_minutes``);
-9. ``duplicate id``: the first row with the id (among rows that pass 1-8) is
-   kept; the detail names it;
-10. ``outside window``: not in ``(end - window_days, end]``, where ``end`` is
-    ``as_of`` when given, else the latest timestamp of the rows that pass 1-9.
+9. ``non-numeric duration``; 10. ``negative duration`` (also an end before its
+   start); 11. ``implausible duration`` (over ``max_duration_minutes``, only
+   with the mapping's ``reject_long_durations``: by default such a duration is
+   dropped, the record kept, and counted in ``durations_dropped``);
+12. ``duplicate id``: ids are compared trimmed; the first row with the id
+    (among rows that pass 1-11) is kept; the detail names it;
+13. ``outside window``: not in ``(end - window_days, end]``, where ``end`` is
+    ``as_of`` when given, else the latest timestamp of the rows that pass 1-12.
 
 Naive timestamps are local time in the force's zone. An ambiguous autumn time
 (the repeated hour) is taken as its *first* occurrence (summer time, like
-Python's ``fold=0``). Offsets in the text (``+01:00``, ``Z``) are honoured.
+Python's ``fold=0``), except an end time, which is the occurrence after its
+start. Offsets in the text (``+01:00``, ``Z``) are honoured.
+
+A load that leaves no usable record, or rejects more than the force's
+``settings.max_reject_share`` of the rows (unless ``accept_rejects=True``),
+raises one :class:`~allocator.errors.DemandError` naming the top reasons.
 
 Examples
 --------
@@ -47,7 +58,7 @@ Examples
 ...     "demand_type": ["THEFT", "DA", "ASB"],
 ...     "duration": ["45", "", "30"],
 ... })
->>> load = load_demand(extract, force)
+>>> load = load_demand(extract, force, now="2026-12-01", accept_rejects=True)
 >>> load.summary.accepted, load.summary.rejected
 (1, {'unparseable timestamp': 1, 'unknown area': 1})
 >>> load.rejects[["row", "reason"]].to_dict("records")
@@ -70,8 +81,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from allocator.data.checks import CODE, REASONS, Lookups, check_batch, norm
-from allocator.data.extract import RawStore, open_extract
+from allocator.data.checks import CODE, REASONS, Lookups, check_batch, loose, norm
+from allocator.data.extract import RawStore, malformed_rows, open_extract
 from allocator.data.mapping import (
     DemandMapping,
     as_mapping,
@@ -97,11 +108,24 @@ class DemandSummary:
     missing_durations: int
     window_start: pd.Timestamp | None
     window_end: pd.Timestamp | None
+    first: pd.Timestamp | None = None
+    last: pd.Timestamp | None = None
+    durations_dropped: int = 0
+    names_matched_loosely: int = 0
 
     @property
     def rejected_total(self) -> int:
         """All rejected rows."""
         return sum(self.rejected.values())
+
+    @property
+    def days_covered(self) -> float:
+        """Days of the window the accepted records cover: window end minus the later of
+        the window start and the first record (0 without records)."""
+        if self.first is None or self.window_end is None:
+            return 0.0
+        start = self.first if self.window_start is None else max(self.window_start, self.first)
+        return (self.window_end - start) / pd.Timedelta(days=1)
 
     def __str__(self) -> str:
         lines = [
@@ -110,6 +134,8 @@ class DemandSummary:
         ]
         if self.window_start is not None:
             lines.append(f"  window: {self.window_start} .. {self.window_end}")
+        if self.first is not None:
+            lines.append(f"  records: {self.first} .. {self.last} ({self.days_covered:.1f} days covered)")
         for reason, n in self.rejected.items():
             lines.append(f"  rejected, {reason}: {n:,}")
         for code, n in self.unmapped_codes.items():
@@ -119,6 +145,13 @@ class DemandSummary:
                 f"  {self.missing_durations:,} records without a duration "
                 "(standard minutes are used)"
             )
+        if self.durations_dropped:
+            lines.append(
+                f"  {self.durations_dropped:,} durations over max_duration_minutes dropped "
+                "(records kept; standard minutes are used)"
+            )
+        if self.names_matched_loosely:
+            lines.append(f"  {self.names_matched_loosely:,} records matched an area or type ignoring case or spacing")
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -130,8 +163,13 @@ class DemandSummary:
             "rejected_by_reason": dict(self.rejected),
             "unmapped_codes": dict(self.unmapped_codes),
             "missing_durations": self.missing_durations,
+            "durations_dropped": self.durations_dropped,
+            "names_matched_loosely": self.names_matched_loosely,
             "window_start": None if self.window_start is None else str(self.window_start),
             "window_end": None if self.window_end is None else str(self.window_end),
+            "first_record": None if self.first is None else str(self.first),
+            "last_record": None if self.last is None else str(self.last),
+            "days_covered": round(self.days_covered, 6),
         }
 
     def to_frame(self) -> pd.DataFrame:
@@ -143,6 +181,8 @@ class DemandSummary:
         rows += [("rejected", reason, n) for reason, n in self.rejected.items()]
         rows += [("unmapped code", code, n) for code, n in self.unmapped_codes.items()]
         rows.append(("missing duration", "", self.missing_durations))
+        rows.append(("duration dropped", "", self.durations_dropped))
+        rows.append(("name matched loosely", "", self.names_matched_loosely))
         out = pd.DataFrame(rows, columns=["item", "detail", "count"])
         return out.astype({"item": "str", "detail": "str", "count": "int64"})
 
@@ -180,12 +220,17 @@ class DemandLoad:
         :data:`REASONS`) and ``detail`` (the column and value, and a hint).
     summary
         Counts: see :class:`DemandSummary`.
+    inputs
+        Every file the load read: the extract, the mapping file and the code
+        lookup it references (none for a DataFrame or an in-memory mapping),
+        so that a run can record a hash of each.
     """
 
     records: pd.DataFrame
     rejects: pd.DataFrame
     summary: DemandSummary
     mapping: DemandMapping = field(repr=False)
+    inputs: tuple[Path, ...] = ()
 
     @property
     def window(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
@@ -193,10 +238,15 @@ class DemandLoad:
         return self.summary.window_start, self.summary.window_end
 
 
-def _as_of(as_of: Any, tz: str) -> pd.Timestamp | None:
+def _as_of(as_of: Any, tz: str, what: str = "as_of") -> pd.Timestamp | None:
     if as_of is None:
         return None
-    ts = pd.Timestamp(as_of)
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DemandError(what, [Problem(what, "", f"not a time ({exc})", as_of)]) from None
+    if ts is pd.NaT:
+        raise DemandError(what, [Problem(what, "", "not a time", as_of)])
     if ts.tz is None:
         return ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return ts.tz_convert(tz)
@@ -214,17 +264,20 @@ def load_demand(
     *,
     as_of: str | pd.Timestamp | None = None,
     source_name: str | None = None,
+    now: str | pd.Timestamp | None = None,
+    accept_rejects: bool = False,
 ) -> DemandLoad:
     """Read a demand extract, check every row against ``force``, and split it into records and rejects.
 
     Parameters
     ----------
     source
-        A CSV file (``.csv``, also compressed ``.csv.gz``), a Parquet file
-        (``.parquet``/``.pq``) or a DataFrame. It is only read, never changed.
+        A CSV file (``.csv``, also gzip-compressed ``.csv.gz``, read directly),
+        a Parquet file (``.parquet``/``.pq``) or a DataFrame. It is only read,
+        never changed.
     force
         The force: its areas, demand types, time zone, ``window_days``,
-        ``max_duration_minutes`` and ``catch_all_type`` are used.
+        ``max_duration_minutes``, ``max_reject_share`` and ``catch_all_type`` are used.
     mapping
         A :class:`DemandMapping`, a dict of its fields, or the path of a YAML
         mapping. None: the extract's headings are the field names
@@ -235,40 +288,59 @@ def load_demand(
         valid timestamp in the extract.
     source_name
         The name used in messages (default: the file name, or ``<DataFrame>``).
+    now
+        The time of the run (naive: local time): records after it are rejected
+        as ``in the future``. Default: the current time. Pass a fixed instant
+        for a load that does not depend on when it runs.
+    accept_rejects
+        Go on when more than ``force.settings.max_reject_share`` of the rows
+        are rejected (the CLI's ``--accept-rejects``).
 
     Returns
     -------
     DemandLoad
-        ``records``, ``rejects``, ``summary`` and ``window``.
+        ``records``, ``rejects``, ``summary``, ``window`` and ``inputs``.
 
     Raises
     ------
     DemandError
-        When the extract cannot be read at all: required columns missing (all
-        named, with the columns found), or a mapping that names areas or types
-        the force does not have. Row-level faults are not raised: they are
-        rejects (see the module documentation for the reasons and their order).
+        When the extract cannot be read at all: a file fault (not found, a
+        workbook, garbage or truncated Parquet or gzip, another encoding, an
+        unbalanced quote), required columns missing (all named, with the
+        columns found), a mapping that names areas or types the force does
+        not have, an explicit format that matches no timestamp; when no row
+        is usable; and when more than ``max_reject_share`` of the rows are
+        rejected, unless ``accept_rejects``. Other row-level faults are not
+        raised: they are rejects (see the module documentation).
 
     Examples
     --------
     >>> import allocator
     >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
-    >>> load = load_demand(allocator.sample_path("demand.csv"), force)
+    >>> load = load_demand(allocator.sample_path("demand.csv"), force, now="2026-12-01")
     >>> load.summary.rows_read == len(load.records) + len(load.rejects)
     True
     >>> load.records["area"].cat.categories.tolist() == force.area_names
     True
+    >>> [p.name for p in load.inputs]
+    ['demand.csv']
     """
     m = as_mapping(mapping)
     if isinstance(source, pd.DataFrame):
         name = source_name or "<DataFrame>"
     else:
         name = source_name or Path(source).name
+    inputs = _inputs(source, mapping, m)
     tz = force.settings.timezone
-    _check_mapping(m, force, name)
+    constant = _check_mapping(m, force, name)
     wanted = m.fields()
-    ext = open_extract(source, wanted, m.required(), name)
-    lk = Lookups(force, m)
+    ext = open_extract(source, wanted, m.required(), name, m.encoding)
+    present = dict(ext.present)
+    if constant is not None:
+        wanted["area"] = present["area"] = _constant_heading(wanted)
+    now_ts = _as_of(pd.Timestamp.now(tz="UTC") if now is None else now, tz, "now")
+    assert now_ts is not None
+    lk = Lookups(force, m, name, now_ts.value)
     store = RawStore(compress=not ext.in_memory)
     parts: dict[str, list[np.ndarray]] = {}
     ids: list[pa.Array | None] = []
@@ -276,6 +348,9 @@ def load_demand(
     cols: dict[str, pa.Array] = {}
     batch_ids: pa.Array | None = None
     for cols in ext.batches:
+        if constant is not None:
+            k = len(next(iter(cols.values())))
+            cols["area"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(k, np.int32)), pa.array([constant]))
         batch_ids = cols.pop("id", None)
         if batch_ids is not None:
             batch_ids = batch_ids if pa.types.is_string(batch_ids.type) else pc.cast(batch_ids, pa.string())
@@ -298,14 +373,14 @@ def load_demand(
     reason = whole("reason", np.int8)
     ts = whole("ts", np.int64)
 
-    # 9: duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
+    # duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
     first_row: dict[int, int] = {}
     if "id" in ext.present:
         candidates = _repeated(parts.pop("id_hash", []), parts.pop("id_blank", []), reason, batch_start)
         first_row = _exact_duplicates(candidates, ids, batch_start)
         reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = CODE["duplicate id"]
 
-    # 10: the window
+    # the window
     end = _as_of(as_of, tz)
     if end is None and (reason == 0).any():
         end = _stamp(int(np.max(ts, where=reason == 0, initial=np.iinfo(np.int64).min)), tz)
@@ -317,16 +392,17 @@ def load_demand(
         del outside
 
     bad = np.flatnonzero(reason > 0)
-    raw = _raw_values(bad, batch_start, store, ids, list(ext.present))
+    raw = _raw_values(bad, batch_start, store, ids, list(present))
     store.clear()
     rejects = _rejects(
         bad, reason[bad], raw, wanted, _detail_fields(m), whole("blank_field", np.int8)[bad],
-        first_row, start, end, force,
+        first_row, start, end, force, m.format,
     )
     del raw
 
     ok = reason == 0
     counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    counts[CODE["malformed row"]] += len(ext.malformed)
     rejected = {r: int(counts[CODE[r]]) for r in REASONS if counts[CODE[r]]}
     catch_rows, catch_ids = whole("catch_rows", np.int64), whole("catch_ids", np.int64)
     accepted_ids = catch_ids[ok[catch_rows]]
@@ -334,15 +410,19 @@ def load_demand(
     unmapped = {code: int(per_code[k]) for code, k in lk.unmapped.items() if per_code[k]}
     unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
     work = {"ts": ts, "duration": whole("duration", np.float64)}
+    first = _stamp(int(ts[ok].min()), tz) if ok.any() else None
+    last = _stamp(int(ts[ok].max()), tz) if ok.any() else None
     del ts  # the records take it from ``work``, releasing the whole-extract arrays as they go
     missing = int(np.count_nonzero(np.isnan(work["duration"]) & ok))
-    keep = np.flatnonzero(ok)
-    accepted = len(keep)
-    del ok, keep
-    records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, ext.present)
+    dropped = int(np.count_nonzero(whole("dropped", bool) & ok))
+    loosely = int(np.count_nonzero(whole("loose", bool) & ok))
+    accepted = int(np.count_nonzero(ok))
+    del ok
+    records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, present)
+    records, rejects = _renumber(records, rejects, ext, wanted)
     summary = DemandSummary(
         source=name,
-        rows_read=n,
+        rows_read=n + len(ext.malformed),
         accepted=accepted,
         rejected=rejected,
         unmapped_codes=unmapped,
@@ -350,11 +430,93 @@ def load_demand(
         missing_durations=missing,
         window_start=start,
         window_end=end,
+        first=first,
+        last=last,
+        durations_dropped=dropped,
+        names_matched_loosely=loosely,
     )
     if summary.rows_read != summary.accepted + summary.rejected_total or len(rejects) != summary.rejected_total:
         raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
     log.info("%s", summary)
-    return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m)
+    _check_rejects(summary, rejects, force.settings.max_reject_share, accept_rejects)
+    return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m, inputs=inputs)
+
+
+def _inputs(source: Any, mapping: Any, m: DemandMapping) -> tuple[Path, ...]:
+    """Every file a load reads: the extract, the mapping file, the code lookup it names."""
+    out: list[Path] = []
+    if not isinstance(source, pd.DataFrame):
+        out.append(Path(source))
+    if isinstance(mapping, str | Path):
+        out.append(Path(mapping))
+    out += [p for p in m.files() if p not in out]
+    return tuple(out)
+
+
+def _constant_heading(wanted: dict[str, str]) -> str:
+    """A name for the constant area's column in the rejects, clear of the extract's headings."""
+    heading = "area"
+    while heading in wanted.values():
+        heading = f"({heading})"
+    return heading
+
+
+def _top_reasons(summary: DemandSummary, rejects: pd.DataFrame, k: int = 3) -> str:
+    """The ``k`` commonest reject reasons, each with its count and one sample value."""
+    out = []
+    for reason, count in sorted(summary.rejected.items(), key=lambda kv: -kv[1])[:k]:
+        row = rejects.loc[rejects["reason"] == reason].iloc[0]
+        out.append(f"{reason}: {count:,} (e.g. row {int(row['row'])}: {row['detail']})")
+    return "; ".join(out)
+
+
+def _check_rejects(summary: DemandSummary, rejects: pd.DataFrame, limit: float, accept: bool) -> None:
+    """No usable record, or too large a share rejected (unless accepted): one DemandError."""
+    name, read = summary.source, summary.rows_read
+    if summary.accepted == 0:
+        msg = f"no usable record: {read:,} rows read, 0 accepted"
+        msg += f"; {_top_reasons(summary, rejects)}" if summary.rejected else " (the extract has no data rows)"
+        raise DemandError(name, [Problem(name, "", msg)])
+    share = summary.rejected_total / read
+    if share > limit and not accept:
+        msg = (
+            f"{share:.0%} of rows were rejected (limit {limit:.0%}): {_top_reasons(summary, rejects)}; "
+            "pass accept_rejects=True / --accept-rejects to go on"
+        )
+        raise DemandError(name, [Problem(name, "", msg)])
+
+
+def _renumber(
+    records: pd.DataFrame, rejects: pd.DataFrame, ext: Any, wanted: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Malformed CSV rows become rejects, and every other row keeps its data row number in the file."""
+    if not ext.malformed:
+        return records, rejects
+    rows = malformed_rows(ext)
+    exact = rows is not None
+    if rows is None:  # positions unknown: after the rows read
+        total = len(records) + len(rejects)
+        rows = list(range(total + 1, total + 1 + len(ext.malformed)))
+    skipped = np.array(rows, dtype=np.int64)
+    shift = skipped - np.arange(len(skipped))
+
+    def moved(r: pd.Series) -> np.ndarray:
+        v = r.to_numpy(dtype=np.int64)
+        return v + np.searchsorted(shift, v, side="right")
+
+    if exact:
+        records = records.assign(row=moved(records["row"]))
+        rejects = rejects.assign(row=moved(rejects["row"]))
+    extra: dict[str, Any] = {"row": skipped}
+    for col in rejects.columns:
+        if col not in ("row", "reason", "detail"):
+            extra[col] = pd.Series([None] * len(skipped), dtype=rejects[col].dtype)
+    extra["reason"] = "malformed row"
+    extra["detail"] = [
+        f"the row has a different number of cells than the header: {text[:120]!r}" for text in ext.malformed
+    ]
+    both = pd.concat([rejects, pd.DataFrame(extra)], ignore_index=True)
+    return records, both.sort_values("row", kind="stable", ignore_index=True)
 
 
 def _repeated(
@@ -386,6 +548,7 @@ def _exact_duplicates(candidates: np.ndarray, ids: list[pa.Array | None], batch_
         chunk = ids[k]
         assert chunk is not None
         value = chunk[row - int(batch_start[k])].as_py()
+        value = value.strip() if isinstance(value, str) else value
         if value in first:
             out[row] = first[value]
         else:
@@ -410,8 +573,18 @@ def _raw_values(
             pieces[f].append(got[f])
     return {f: pa.concat_arrays(p) if p else pa.array([], pa.string()) for f, p in pieces.items()}
 
-def _check_mapping(m: DemandMapping, force: Force, name: str) -> None:
+def _check_mapping(m: DemandMapping, force: Force, name: str) -> str | None:
+    """Check the mapping's names against the force; the constant area (the force's own name), if any."""
     problems = []
+    constant = m.area_constant
+    if constant is not None:
+        matches = [a for a in force.area_names if a == constant or loose(a) == loose(constant)]
+        if len(matches) == 1:
+            constant = matches[0]
+        else:
+            problems.append(
+                Problem(name, "mapping area.constant", _suggest("area", constant, force.area_names), constant)
+            )
     for alias, target in m.areas.items():
         if target not in force.area_names:
             problems.append(
@@ -424,6 +597,7 @@ def _check_mapping(m: DemandMapping, force: Force, name: str) -> None:
             )
     if problems:
         raise DemandError(name, problems)
+    return constant
 
 
 def _suggest(kind: str, value: str, valid: list[str]) -> str:
@@ -441,7 +615,9 @@ def _detail_fields(m: DemandMapping) -> dict[int, str]:
     d_field = "end" if m.uses_start_end else "duration"
     return {
         CODE["unparseable timestamp"]: t_field,
+        CODE["timestamp out of range"]: t_field,
         CODE["non-existent local time"]: t_field,
+        CODE["in the future"]: t_field,
         CODE["unknown area"]: "area",
         CODE["unmapped demand type code"]: "demand_type",
         CODE["non-numeric duration"]: d_field,
@@ -521,6 +697,7 @@ def _rejects(
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     force: Force,
+    fmt: str | None,
 ) -> pd.DataFrame:
     out: dict[str, Any] = {"row": (bad + 1).astype(np.int64)}
     raw: dict[str, pd.Series] = {}
@@ -529,7 +706,7 @@ def _rejects(
         out[wanted[fld]] = raw[fld]
     out["reason"] = pd.Categorical.from_codes(why - 1, categories=pd.Index(REASONS)).astype("str")
     detail = np.empty(len(bad), dtype=object)
-    blank_names = {1: wanted["start" if "start" in raw_text else "timestamp"], 2: wanted["area"],
+    blank_names = {1: wanted["start" if "start" in wanted else "timestamp"], 2: wanted["area"],
                    3: wanted["demand_type"]}
     suggest: dict[str, str] = {}
     for code in np.unique(why):
@@ -558,7 +735,13 @@ def _rejects(
             cap = force.settings.max_duration_minutes
             detail[sel] = [f"{heading} {v!r} is over max_duration_minutes {cap:g}" for v in vals]
         elif r == "unparseable timestamp":
-            detail[sel] = [f"{heading} {v!r} is not a timestamp in the expected format" for v in vals]
+            expected = f"{fmt!r}" if fmt else "ISO 8601, e.g. '2026-10-01 09:30:00'"
+            detail[sel] = [f"{heading} {v!r} is not a timestamp in the expected format {expected}"
+                           for v in vals]
+        elif r == "timestamp out of range":
+            detail[sel] = [f"{heading} {v!r} is out of range (1678-01-02 .. 2261-12-31)" for v in vals]
+        elif r == "in the future":
+            detail[sel] = [f"{heading} {v!r} is after the time of the run" for v in vals]
         elif r == "non-existent local time":
             detail[sel] = [f"{heading} {v!r} falls in the spring clock-change gap ({force.settings.timezone})"
                            for v in vals]

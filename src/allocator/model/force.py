@@ -229,6 +229,9 @@ class Settings(_Model):
     ``overlap_rule`` says how overlapping shifts share an hour's demand:
     ``"equal"`` (each shift on duty in the hour takes an equal part) or
     ``"time"`` (in proportion to the minutes of the hour each is on duty).
+    ``max_reject_share`` (0..1) is the share of an extract's rows that may be
+    rejected before :func:`allocator.load_demand` stops (unless the rejects
+    are accepted explicitly).
     """
 
     data_weight: float = Field(default=0.5, ge=0, le=1)
@@ -238,6 +241,7 @@ class Settings(_Model):
     max_duration_minutes: float = Field(default=1440.0, gt=0)
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
+    max_reject_share: float = Field(default=0.2, ge=0, le=1)
 
     @field_validator("timezone")
     @classmethod
