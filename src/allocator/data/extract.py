@@ -135,7 +135,7 @@ def _not_text(path: Path, name: str, encoding: str, exc: UnicodeDecodeError | No
         byte = exc.object[exc.start : exc.start + 1]
     what = f"is not {encoding} text" + (f" (byte {byte!r})" if byte is not None else "")
     hint = "give its encoding in the mapping (encoding: cp1252, latin-1, utf-16, ...)"
-    return _fault(name, what + (f" at line {line}" if line else ""), hint, line=line)
+    return _fault(name, what, hint, line=line)
 
 
 def open_extract(
