@@ -543,3 +543,11 @@ def test_any_valid_extract_as_a_file_loads_whole(data, sample_force, tmp_path_fa
     got = load_demand(path, sample_force, as_of=AS_OF, now=NOW)
     assert got.summary.accepted == len(df) and got.rejects.empty
     assert sha256_file(path) == digest
+
+
+def test_the_documented_reasons_are_the_loader_s_in_order() -> None:
+    import re
+
+    text = (Path(__file__).parents[1] / "docs" / "data-formats.md").read_text(encoding="utf-8")
+    table = re.findall(r"^\| (\d+) \| `([^`]+)` \|", text, flags=re.MULTILINE)
+    assert [(int(k), r) for k, r in table] == list(enumerate(REASONS, start=1))
