@@ -69,10 +69,7 @@ area 'Swindon Nrth' is not in the force; did you mean 'Swindon North'?
 
 from __future__ import annotations
 
-import difflib
-import html
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -81,12 +78,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from allocator.data.checks import CODE, REASONS, Lookups, check_batch, loose, norm
-from allocator.data.extract import RawStore, malformed_rows, open_extract
+from allocator.data.checks import CODE, REASONS, Lookups, check_batch, loose
+from allocator.data.extract import RawStore, open_extract
 from allocator.data.mapping import (
     DemandMapping,
     as_mapping,
 )
+from allocator.data.rejects import (
+    add_malformed,
+    check_reject_share,
+    detail_fields,
+    reject_table,
+    str_series,
+    suggest,
+)
+from allocator.data.summary import DemandLoad, DemandSummary
 from allocator.errors import DemandError, Problem
 from allocator.model.force import Force
 
@@ -95,149 +101,6 @@ __all__ = ["REASONS", "DemandLoad", "DemandMapping", "DemandSummary", "load_dema
 log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class DemandSummary:
-    """What a load did: rows read, accepted, rejected per reason, codes sent to the catch-all."""
-
-    source: str
-    rows_read: int
-    accepted: int
-    rejected: dict[str, int]
-    unmapped_codes: dict[str, int]
-    catch_all_type: str | None
-    missing_durations: int
-    window_start: pd.Timestamp | None
-    window_end: pd.Timestamp | None
-    first: pd.Timestamp | None = None
-    last: pd.Timestamp | None = None
-    durations_dropped: int = 0
-    names_matched_loosely: int = 0
-
-    @property
-    def rejected_total(self) -> int:
-        """All rejected rows."""
-        return sum(self.rejected.values())
-
-    @property
-    def days_covered(self) -> float:
-        """Days of the window the accepted records cover: window end minus the later of
-        the window start and the first record (0 without records)."""
-        if self.first is None or self.window_end is None:
-            return 0.0
-        start = self.first if self.window_start is None else max(self.window_start, self.first)
-        return (self.window_end - start) / pd.Timedelta(days=1)
-
-    def __str__(self) -> str:
-        lines = [
-            f"{self.source}: {self.rows_read:,} rows read, {self.accepted:,} accepted, "
-            f"{self.rejected_total:,} rejected",
-        ]
-        if self.window_start is not None:
-            lines.append(f"  window: {self.window_start} .. {self.window_end}")
-        if self.first is not None:
-            lines.append(f"  records: {self.first} .. {self.last} ({self.days_covered:.1f} days covered)")
-        for reason, n in self.rejected.items():
-            lines.append(f"  rejected, {reason}: {n:,}")
-        for code, n in self.unmapped_codes.items():
-            lines.append(f"  code {code!r} counted as {self.catch_all_type}: {n:,}")
-        if self.missing_durations:
-            lines.append(
-                f"  {self.missing_durations:,} records without a duration "
-                "(standard minutes are used)"
-            )
-        if self.durations_dropped:
-            lines.append(
-                f"  {self.durations_dropped:,} durations over max_duration_minutes dropped "
-                "(records kept; standard minutes are used)"
-            )
-        if self.names_matched_loosely:
-            lines.append(f"  {self.names_matched_loosely:,} records matched an area or type ignoring case or spacing")
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The counts and the window as plain JSON-ready values (aggregates only)."""
-        return {
-            "records_read": self.rows_read,
-            "records_accepted": self.accepted,
-            "records_rejected": self.rejected_total,
-            "rejected_by_reason": dict(self.rejected),
-            "unmapped_codes": dict(self.unmapped_codes),
-            "missing_durations": self.missing_durations,
-            "durations_dropped": self.durations_dropped,
-            "names_matched_loosely": self.names_matched_loosely,
-            "window_start": None if self.window_start is None else str(self.window_start),
-            "window_end": None if self.window_end is None else str(self.window_end),
-            "first_record": None if self.first is None else str(self.first),
-            "last_record": None if self.last is None else str(self.last),
-            "days_covered": round(self.days_covered, 6),
-        }
-
-    def to_frame(self) -> pd.DataFrame:
-        """The summary as a tidy frame: ``item, detail, count``."""
-        rows: list[tuple[str, str, int]] = [
-            ("rows read", "", self.rows_read),
-            ("accepted", "", self.accepted),
-        ]
-        rows += [("rejected", reason, n) for reason, n in self.rejected.items()]
-        rows += [("unmapped code", code, n) for code, n in self.unmapped_codes.items()]
-        rows.append(("missing duration", "", self.missing_durations))
-        rows.append(("duration dropped", "", self.durations_dropped))
-        rows.append(("name matched loosely", "", self.names_matched_loosely))
-        out = pd.DataFrame(rows, columns=["item", "detail", "count"])
-        return out.astype({"item": "str", "detail": "str", "count": "int64"})
-
-    def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><td>{html.escape(i)}</td><td>{html.escape(d)}</td><td>{c:,}</td></tr>"
-            for i, d, c in self.to_frame().itertuples(index=False)
-        )
-        window = (
-            f"<p>window {html.escape(str(self.window_start))} .. {html.escape(str(self.window_end))}</p>"
-            if self.window_start is not None
-            else ""
-        )
-        return (
-            f"<div><strong>{html.escape(self.source)}</strong>{window}<table>"
-            f"<tr><th>item</th><th>detail</th><th>count</th></tr>{body}</table></div>"
-        )
-
-
-@dataclass(frozen=True)
-class DemandLoad:
-    """The outcome of :func:`load_demand`.
-
-    Attributes
-    ----------
-    records
-        One row per accepted record: ``row`` (1-based data row in the source),
-        ``timestamp`` (tz-aware, force zone, ns), ``area`` and ``demand_type``
-        (categoricals whose categories are the force's names and codes in force
-        order), ``duration`` (float64 minutes, NaN when none), and ``id`` and
-        ``grade`` (strings) when the extract has them.
-    rejects
-        One row per refused row: ``row``, the raw values of the mapped columns
-        under the extract's own headings (strings, as read), ``reason`` (one of
-        :data:`REASONS`) and ``detail`` (the column and value, and a hint).
-    summary
-        Counts: see :class:`DemandSummary`.
-    inputs
-        Every file the load read: the extract, the mapping file and the code
-        lookup it references (none for a DataFrame or an in-memory mapping),
-        so that a run can record a hash of each.
-    """
-
-    records: pd.DataFrame
-    rejects: pd.DataFrame
-    summary: DemandSummary
-    mapping: DemandMapping = field(repr=False)
-    inputs: tuple[Path, ...] = ()
-
-    @property
-    def window(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """The demand window ``(start, end]`` the records were checked against."""
-        return self.summary.window_start, self.summary.window_end
-
-
 def _as_of(as_of: Any, tz: str, what: str = "as_of") -> pd.Timestamp | None:
     if as_of is None:
         return None
@@ -394,8 +257,8 @@ def load_demand(
     bad = np.flatnonzero(reason > 0)
     raw = _raw_values(bad, batch_start, store, ids, list(present))
     store.clear()
-    rejects = _rejects(
-        bad, reason[bad], raw, wanted, _detail_fields(m), whole("blank_field", np.int8)[bad],
+    rejects = reject_table(
+        bad, reason[bad], raw, wanted, detail_fields(m), whole("blank_field", np.int8)[bad],
         first_row, start, end, force, m.format,
     )
     del raw
@@ -419,7 +282,7 @@ def load_demand(
     accepted = int(np.count_nonzero(ok))
     del ok
     records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, present)
-    records, rejects = _renumber(records, rejects, ext, wanted)
+    records, rejects = add_malformed(records, rejects, ext, wanted)
     summary = DemandSummary(
         source=name,
         rows_read=n + len(ext.malformed),
@@ -438,7 +301,7 @@ def load_demand(
     if summary.rows_read != summary.accepted + summary.rejected_total or len(rejects) != summary.rejected_total:
         raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
     log.info("%s", summary)
-    _check_rejects(summary, rejects, force.settings.max_reject_share, accept_rejects)
+    check_reject_share(summary, rejects, force.settings.max_reject_share, accept_rejects)
     return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m, inputs=inputs)
 
 
@@ -459,64 +322,6 @@ def _constant_heading(wanted: dict[str, str]) -> str:
     while heading in wanted.values():
         heading = f"({heading})"
     return heading
-
-
-def _top_reasons(summary: DemandSummary, rejects: pd.DataFrame, k: int = 3) -> str:
-    """The ``k`` commonest reject reasons, each with its count and one sample value."""
-    out = []
-    for reason, count in sorted(summary.rejected.items(), key=lambda kv: -kv[1])[:k]:
-        row = rejects.loc[rejects["reason"] == reason].iloc[0]
-        out.append(f"{reason}: {count:,} (e.g. row {int(row['row'])}: {row['detail']})")
-    return "; ".join(out)
-
-
-def _check_rejects(summary: DemandSummary, rejects: pd.DataFrame, limit: float, accept: bool) -> None:
-    """No usable record, or too large a share rejected (unless accepted): one DemandError."""
-    name, read = summary.source, summary.rows_read
-    if summary.accepted == 0:
-        msg = f"no usable record: {read:,} rows read, 0 accepted"
-        msg += f"; {_top_reasons(summary, rejects)}" if summary.rejected else " (the extract has no data rows)"
-        raise DemandError(name, [Problem(name, "", msg)])
-    share = summary.rejected_total / read
-    if share > limit and not accept:
-        msg = (
-            f"{share:.0%} of rows were rejected (limit {limit:.0%}): {_top_reasons(summary, rejects)}; "
-            "pass accept_rejects=True / --accept-rejects to go on"
-        )
-        raise DemandError(name, [Problem(name, "", msg)])
-
-
-def _renumber(
-    records: pd.DataFrame, rejects: pd.DataFrame, ext: Any, wanted: dict[str, str]
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Malformed CSV rows become rejects, and every other row keeps its data row number in the file."""
-    if not ext.malformed:
-        return records, rejects
-    rows = malformed_rows(ext)
-    exact = rows is not None
-    if rows is None:  # positions unknown: after the rows read
-        total = len(records) + len(rejects)
-        rows = list(range(total + 1, total + 1 + len(ext.malformed)))
-    skipped = np.array(rows, dtype=np.int64)
-    shift = skipped - np.arange(len(skipped))
-
-    def moved(r: pd.Series) -> np.ndarray:
-        v = r.to_numpy(dtype=np.int64)
-        return v + np.searchsorted(shift, v, side="right")
-
-    if exact:
-        records = records.assign(row=moved(records["row"]))
-        rejects = rejects.assign(row=moved(rejects["row"]))
-    extra: dict[str, Any] = {"row": skipped}
-    for col in rejects.columns:
-        if col not in ("row", "reason", "detail"):
-            extra[col] = pd.Series([None] * len(skipped), dtype=rejects[col].dtype)
-    extra["reason"] = "malformed row"
-    extra["detail"] = [
-        f"the row has a different number of cells than the header: {text[:120]!r}" for text in ext.malformed
-    ]
-    both = pd.concat([rejects, pd.DataFrame(extra)], ignore_index=True)
-    return records, both.sort_values("row", kind="stable", ignore_index=True)
 
 
 def _repeated(
@@ -583,49 +388,21 @@ def _check_mapping(m: DemandMapping, force: Force, name: str) -> str | None:
             constant = matches[0]
         else:
             problems.append(
-                Problem(name, "mapping area.constant", _suggest("area", constant, force.area_names), constant)
+                Problem(name, "mapping area.constant", suggest("area", constant, force.area_names), constant)
             )
     for alias, target in m.areas.items():
         if target not in force.area_names:
             problems.append(
-                Problem(name, f"mapping areas[{alias!r}]", _suggest("area", target, force.area_names))
+                Problem(name, f"mapping areas[{alias!r}]", suggest("area", target, force.area_names))
             )
     for code, target in m.code_table().items():
         if target not in force.type_codes:
             problems.append(
-                Problem(name, f"mapping codes[{code!r}]", _suggest("demand type", target, force.type_codes))
+                Problem(name, f"mapping codes[{code!r}]", suggest("demand type", target, force.type_codes))
             )
     if problems:
         raise DemandError(name, problems)
     return constant
-
-
-def _suggest(kind: str, value: str, valid: list[str]) -> str:
-    msg = f"{kind} {value!r} is not in the force"
-    close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
-    if not close:
-        lower = {v.lower(): v for v in valid}
-        close = [lower[c] for c in difflib.get_close_matches(value.lower(), list(lower), n=1, cutoff=0.6)]
-    return msg + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(map(repr, valid))}")
-
-
-def _detail_fields(m: DemandMapping) -> dict[int, str]:
-    """Reason code -> the field whose value its detail quotes."""
-    t_field = "start" if m.uses_start_end else "timestamp"
-    d_field = "end" if m.uses_start_end else "duration"
-    return {
-        CODE["unparseable timestamp"]: t_field,
-        CODE["timestamp out of range"]: t_field,
-        CODE["non-existent local time"]: t_field,
-        CODE["in the future"]: t_field,
-        CODE["unknown area"]: "area",
-        CODE["unmapped demand type code"]: "demand_type",
-        CODE["non-numeric duration"]: d_field,
-        CODE["negative duration"]: d_field,
-        CODE["implausible duration"]: d_field,
-        CODE["duplicate id"]: "id",
-        CODE["outside window"]: t_field,
-    }
 
 
 def _records(
@@ -665,7 +442,7 @@ def _records(
             ids[k] = None  # released as soon as its accepted ids are taken
             chunks.append(pc.cast(pc.utf8_trim_whitespace(chunk.take(local)), pa.large_string()))
             del chunk
-        data["id"] = _str_series(pa.chunked_array(chunks, type=pa.large_string()))
+        data["id"] = str_series(pa.chunked_array(chunks, type=pa.large_string()))
     if "grade" in fields:
         data["grade"] = _categories(kept("grade"), list(lk.grades))
     keep += 1
@@ -681,71 +458,3 @@ def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index([names[k] for k in order], dtype="str"))
 
 
-def _str_series(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
-    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
-    return pd.Series(arr.to_pandas(types_mapper={pa.string(): dtype, pa.large_string(): dtype}.get), dtype=dtype)
-
-
-def _rejects(
-    bad: np.ndarray,
-    why: np.ndarray,
-    raw_text: dict[str, pa.Array],
-    wanted: dict[str, str],
-    detail_col: dict[int, str],
-    blank_field: np.ndarray,
-    first_row: dict[int, int],
-    start: pd.Timestamp | None,
-    end: pd.Timestamp | None,
-    force: Force,
-    fmt: str | None,
-) -> pd.DataFrame:
-    out: dict[str, Any] = {"row": (bad + 1).astype(np.int64)}
-    raw: dict[str, pd.Series] = {}
-    for fld, text in raw_text.items():
-        raw[fld] = _str_series(text)
-        out[wanted[fld]] = raw[fld]
-    out["reason"] = pd.Categorical.from_codes(why - 1, categories=pd.Index(REASONS)).astype("str")
-    detail = np.empty(len(bad), dtype=object)
-    blank_names = {1: wanted["start" if "start" in wanted else "timestamp"], 2: wanted["area"],
-                   3: wanted["demand_type"]}
-    suggest: dict[str, str] = {}
-    for code in np.unique(why):
-        sel = np.flatnonzero(why == code)
-        rows = bad[sel]
-        r = REASONS[code - 1]
-        fld = detail_col.get(int(code), "")
-        vals: list[Any] = (
-            [None if pd.isna(v) else v for v in raw[fld].iloc[sel].tolist()]
-            if fld in raw
-            else [None] * len(sel)
-        )
-        heading = wanted.get(fld, fld)
-        if r == "missing value":
-            detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[sel]]
-        elif r == "unknown area":
-            for v in vals:
-                if norm(v) not in suggest:
-                    suggest[norm(v)] = _suggest("area", norm(v), force.area_names)
-            detail[sel] = [suggest[norm(v)] for v in vals]
-        elif r == "duplicate id":
-            detail[sel] = [f"id {v!r} first seen at row {first_row[int(i)]}" for v, i in zip(vals, rows, strict=True)]
-        elif r == "outside window":
-            detail[sel] = [f"{heading} {v!r} is outside the window {start} .. {end}" for v in vals]
-        elif r == "implausible duration":
-            cap = force.settings.max_duration_minutes
-            detail[sel] = [f"{heading} {v!r} is over max_duration_minutes {cap:g}" for v in vals]
-        elif r == "unparseable timestamp":
-            expected = f"{fmt!r}" if fmt else "ISO 8601, e.g. '2026-10-01 09:30:00'"
-            detail[sel] = [f"{heading} {v!r} is not a timestamp in the expected format {expected}"
-                           for v in vals]
-        elif r == "timestamp out of range":
-            detail[sel] = [f"{heading} {v!r} is out of range (1678-01-02 .. 2261-12-31)" for v in vals]
-        elif r == "in the future":
-            detail[sel] = [f"{heading} {v!r} is after the time of the run" for v in vals]
-        elif r == "non-existent local time":
-            detail[sel] = [f"{heading} {v!r} falls in the spring clock-change gap ({force.settings.timezone})"
-                           for v in vals]
-        else:
-            detail[sel] = [f"{heading} {v!r}: {r}" for v in vals]
-    out["detail"] = pd.Series(detail, dtype="str")
-    return pd.DataFrame(out)
