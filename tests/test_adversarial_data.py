@@ -551,3 +551,20 @@ def test_the_documented_reasons_are_the_loader_s_in_order() -> None:
     text = (Path(__file__).parents[1] / "docs" / "data-formats.md").read_text(encoding="utf-8")
     table = re.findall(r"^\| (\d+) \| `([^`]+)` \|", text, flags=re.MULTILINE)
     assert [(int(k), r) for k, r in table] == list(enumerate(REASONS, start=1))
+
+
+def test_an_over_long_start_to_end_is_dropped_like_a_duration(sample_force) -> None:
+    df = pd.DataFrame({"start": ["2026-10-01 10:00"] * 3, "end": ["2026-10-03 10:00", "2026-10-01 10:30", ""],
+                       "area": ["Swindon North"] * 3, "demand_type": ["THEFT"] * 3})
+    got = load(df, sample_force, {"start": "start", "end": "end"})
+    assert got.rejects.empty
+    assert got.records["duration"].isna().tolist() == [True, False, True]
+    assert (got.summary.durations_dropped, got.summary.missing_durations) == (1, 2)
+
+
+def test_typed_future_rows_and_a_utf8_byte_order_mark(files, sample_force) -> None:
+    stamps = pd.to_datetime(["2026-10-01 09:00"] * 4 + ["2031-01-01 09:00"]).tz_localize(LONDON)
+    df = pd.DataFrame({"timestamp": stamps, "area": ["Swindon North"] * 5, "demand_type": ["THEFT"] * 5})
+    assert rejects(load(df, sample_force)) == [(5, "in the future")]
+    path = files.write("calls.csv", "\ufeff" + H + good(3))
+    assert load(path, sample_force).summary.accepted == 3
