@@ -288,6 +288,9 @@ class Settings(_Model):
     :func:`allocator.model.patterns.buckets_for`): ``"windows"`` (each weekday
     split at the windows' starts), ``"hours"``, ``{split_at: [windows]}`` or
     ``{dayparts: [{name, start}]}``.
+    ``max_reject_share`` (0..1) is the share of an extract's rows that may be
+    rejected before :func:`allocator.load_demand` stops (unless the rejects
+    are accepted explicitly).
     """
 
     data_weight: Number = Field(default=0.5, ge=0, le=1)
@@ -298,6 +301,7 @@ class Settings(_Model):
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
     buckets: Literal["windows", "hours"] | BucketSplit | BucketDayparts = "windows"
+    max_reject_share: Number = Field(default=0.2, ge=0, le=1)
 
     @field_validator("timezone")
     @classmethod

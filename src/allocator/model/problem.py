@@ -379,7 +379,7 @@ def build_problem(
     establishment = np.array([r.establishment for r in force.roles], dtype=np.int64)
     per_post = (1 - abstraction) * (1 - proactive)  # (R,)
     capacity = np.broadcast_to(
-        force.shift_hours()[None, :, None] * per_post[None, None, :] * force.settings.window_days,
+        force.shift_hours()[None, :, None] * per_post[None, None, :] * (getattr(workload, "days", None) or force.settings.window_days),
         shape,
     ).copy()
 

@@ -59,6 +59,7 @@ __all__ = [
     "PreparedRecords",
     "Workload",
     "compute_workload",
+    "covered_days",
     "hour_shift_matrix",
     "prepare_records",
     "workload_from_partials",
@@ -117,6 +118,11 @@ class Workload:
         How shifts on duty in the same hour shared it (``"equal"``, ``"time"``).
     partials
         The summable partial sums the workload was contracted from.
+    days
+        The days of the window the records actually cover: ``as_of`` minus the
+        window start, the later of ``as_of - window_days`` and the earliest
+        record (``window_days`` when the earliest record is unknown; at least
+        an hour). Capacity is counted over these days.
     """
 
     array: np.ndarray
@@ -131,6 +137,7 @@ class Workload:
     n_records: int
     overlap_rule: str
     partials: Partials = field(repr=False)
+    days: float = 0.0
 
     def __repr__(self) -> str:
         per_role = ", ".join(
@@ -308,6 +315,7 @@ def workload_from_partials(
         partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight
     )
     by_type, records = by_shift(hours, partials.count, to_shift)
+    days = covered_days(partials, force, as_of)
     return Workload(
         array=by_type.sum(axis=2),
         by_type_array=by_type,
@@ -321,7 +329,43 @@ def workload_from_partials(
         n_records=partials.n_records,
         overlap_rule=rule,
         partials=partials,
+        days=days,
     )
+
+
+_NS_PER_DAY = 86_400_000_000_000
+#: below this share of ``window_days`` covered by the records, a warning is logged
+COVER_WARNING = 0.9
+
+
+def covered_days(partials: Partials, force: Force, as_of: pd.Timestamp) -> float:
+    """Days of the window the records cover (see :attr:`Workload.days`); warn when under 90%.
+
+    >>> import allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> records = allocator.sample_demand(force, 500, seed=1)
+    >>> recent = records[records["timestamp"] > records["timestamp"].max() - pd.Timedelta(days=30)]
+    >>> round(compute_workload(recent, force).days)
+    30
+    """
+    window = float(force.settings.window_days)
+    if partials.first_ns is None:
+        if partials.n_records:
+            return window
+        log.warning("no records: capacity is counted over the whole window of %g days", window)
+        return window
+    end = pd.Timestamp(as_of).value
+    start = max(end - window * _NS_PER_DAY, partials.first_ns)
+    days = max((end - start) / _NS_PER_DAY, 1 / 24)
+    if days < COVER_WARNING * window:
+        log.warning(
+            "the records cover %.1f days of the %g-day window (first record %s); capacity is "
+            "counted over the days covered",
+            days,
+            window,
+            pd.Timestamp(int(partials.first_ns), unit="ns", tz="UTC").tz_convert(as_of.tz),
+        )
+    return days
 
 
 def compute_workload(
