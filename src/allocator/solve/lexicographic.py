@@ -146,12 +146,78 @@ class _Rows:
         return spec.with_rows(rows, cols, vals.astype(np.int64), row_lo, np.full(row_lo.size, np.inf))
 
 
+def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
+    order = np.argsort(rows, kind="stable")
+    starts = np.searchsorted(rows[order], np.arange(m)).astype(np.int32)
+    return starts, cols[order].astype(np.int32), vals[order].astype(np.float64)
+
+
+def lp_upper(rows: _Rows, spec: LinearSpec) -> float:
+    """The level of the LP relaxation (HiGHS): no whole-number posting can pass it.
+
+    ``max t`` over continuous ``x`` within the bounds, every row of ``spec``
+    (absolute-change rows through ``d >= |x - current|``) and ``M x >= t need``.
+    Returns ``inf`` when HiGHS gives no optimum (the caller keeps its own bound).
+    """
+    import highspy
+
+    n = spec.n
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    inf = highspy.kHighsInf
+    n_dev = n if spec.l1_rows else 0
+    lower = np.concatenate([spec.lo.astype(float), np.zeros(n_dev), [0.0]])
+    upper = np.concatenate([spec.hi.astype(float), np.full(n_dev, inf), [inf]])
+    total = n + n_dev + 1
+    h.addVars(total, lower, upper)
+    h.changeColsCost(1, np.array([total - 1], dtype=np.int32), np.array([-1.0]))
+    r_lo = [np.where(np.isfinite(spec.row_lo), spec.row_lo, -inf)]
+    r_hi = [np.where(np.isfinite(spec.row_hi), spec.row_hi, inf)]
+    rr, cc, vv = [spec.rows], [spec.cols], [spec.vals.astype(float)]
+    m = spec.m
+    if n_dev:
+        assert spec.current is not None
+        cur = spec.current.astype(float)
+        idx = np.arange(n)
+        for sign in (1.0, -1.0):  # d_j - sign (x_j - cur_j) >= 0
+            rr += [m + idx, m + idx]
+            cc += [n + idx, idx]
+            vv += [np.ones(n), np.full(n, -sign)]
+            r_lo.append(-sign * cur)
+            r_hi.append(np.full(n, inf))
+            m += n
+        for weights, limit in spec.l1_rows:
+            nz = np.flatnonzero(weights)
+            rr.append(np.full(nz.size, m))
+            cc.append(n + nz)
+            vv.append(weights[nz].astype(float))
+            r_lo.append(np.array([-inf]))
+            r_hi.append(np.array([float(limit)]))
+            m += 1
+    for c, M, need in zip(rows.cols, rows.M, rows.need, strict=True):
+        nz = np.nonzero(M)
+        k = M.shape[0]
+        rr += [m + nz[0], m + np.arange(k)]
+        cc += [c[nz[1]], np.full(k, total - 1)]
+        vv += [M[nz].astype(float), -need.astype(float)]
+        r_lo.append(np.zeros(k))
+        r_hi.append(np.full(k, inf))
+        m += k
+    starts, idx, val = _csr(np.concatenate(rr), np.concatenate(cc), np.concatenate(vv), m)
+    h.addRows(m, np.concatenate(r_lo), np.concatenate(r_hi), idx.size, starts, idx, val)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return math.inf
+    return float(h.getSolution().col_value[total - 1])
+
+
 def _maximin(rows: _Rows, spec: LinearSpec, x0: np.ndarray, f: Formulation, solver: Backend,
              deadline: float, seed: int) -> tuple[float, float, np.ndarray, str]:
     """Exact largest level: ``(level, bound, posting, status)``."""
     x = x0
     lo = rows.level(x)
-    hi = rows.upper(f) * (1 + 1e-9) + 1e-12
+    hi = min(rows.upper(f), lp_upper(rows, spec)) * (1 + 1e-7) + 1e-12
     proven = False
     while time.perf_counter() < deadline:
         narrow = hi - lo <= _NARROW * max(lo, 1e-12)
