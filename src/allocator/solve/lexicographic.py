@@ -188,10 +188,10 @@ def lp_upper(rows: _Rows, spec: LinearSpec) -> float:
             r_hi.append(np.full(n, inf))
             m += n
         for weights, limit in spec.l1_rows:
-            nz = np.flatnonzero(weights)
-            rr.append(np.full(nz.size, m))
-            cc.append(n + nz)
-            vv.append(weights[nz].astype(float))
+            used = np.flatnonzero(weights)
+            rr.append(np.full(used.size, m))
+            cc.append(n + used)
+            vv.append(weights[used].astype(float))
             r_lo.append(np.array([-inf]))
             r_hi.append(np.array([float(limit)]))
             m += 1
