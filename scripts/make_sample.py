@@ -4,7 +4,7 @@
 
 Writes, beside ``force.yaml`` (or into ``--out``):
 
-* ``demand.csv``: about 17,250 records over the 182 days ending 2026-10-31
+* ``demand.csv``: about 47,000 records over the 182 days ending 2026-10-31
   (across the October clock change) with blank durations, codes the force does
   not know (counted as its catch-all type) and a couple of planted faults of
   each rejection reason;
@@ -31,7 +31,7 @@ import allocator
 from allocator.data.sample import sample_current, sample_demand
 from allocator.io.atomic import atomic_write_text
 
-N_RECORDS = 17_250
+N_RECORDS = 47_000
 SEED = 2017
 CAD_RECORDS = 300
 CAD_SEED = 7

@@ -307,16 +307,16 @@ def _judgement(old: str, new: str) -> str:
 @pytest.mark.parametrize(
     ("table", "source", "line", "where", "message"),
     [
-        (_judgement("BURG,PC,0.5,120,1.2", "BURG,PCX,0.5,120,1.2"), "judgement.csv", 5, "row 4",
+        (_judgement("BURG,PC,0.5,180,1.2", "BURG,PCX,0.5,180,1.2"), "judgement.csv", 5, "row 4",
          "unknown role 'PCX'; did you mean 'PC'?"),
-        (_judgement("BURG,PC,0.5,120,1.2", "BURGLRY,PC,0.5,120,1.2"), "judgement.csv", 5, "row 4",
+        (_judgement("BURG,PC,0.5,180,1.2", "BURGLRY,PC,0.5,180,1.2"), "judgement.csv", 5, "row 4",
          "unknown demand type 'BURGLRY'; did you mean 'BURG'?"),
         (JUDGEMENT_TEXT + "THEFT,LCI,0.3,120,1.0\n", "judgement.csv", 35, "row 34", "(THEFT, LCI) is given more than once"),
-        (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,0.6,90,1.0"), "judgement.csv", None, "rows 1, 2, 3, column share",
+        (_judgement("THEFT,PC,0.5,120,1.0", "THEFT,PC,0.6,120,1.0"), "judgement.csv", None, "rows 1, 2, 3, column share",
          "shares of demand type 'THEFT' sum to 1.1, not 1"),
-        (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,true,90,1.0"), "judgement.csv", 2, "row 1, column share",
+        (_judgement("THEFT,PC,0.5,120,1.0", "THEFT,PC,true,120,1.0"), "judgement.csv", 2, "row 1, column share",
          "Input should be a valid number, unable to parse string as a number"),
-        (_judgement("THEFT,PC,0.5,90,1.0", "THEFT,PC,0.5,nan,1.0"), "judgement.csv", 2, "row 1, column minutes",
+        (_judgement("THEFT,PC,0.5,120,1.0", "THEFT,PC,0.5,nan,1.0"), "judgement.csv", 2, "row 1, column minutes",
          "Input should be a finite number"),
         (JUDGEMENT_TEXT + "X,PC,1,1,1,9\n", "judgement.csv", 35,
          "", "not a readable CSV table: Error tokenizing data. C error: Expected 5 fields in line 35, saw 6"),
@@ -339,7 +339,7 @@ def test_judgement_faults_point_at_the_table_row(folder: Path, table: str, sourc
 
 
 def test_judgement_with_an_unbalanced_quote_is_named(folder: Path) -> None:
-    _write(folder, "judgement.csv", _judgement("BURG,PC,0.5,120,1.2", 'BURG,"PC,0.5,120,1.2'))
+    _write(folder, "judgement.csv", _judgement("BURG,PC,0.5,180,1.2", 'BURG,"PC,0.5,180,1.2'))
     with pytest.raises(ForceError) as err:
         load_force(folder / "force.yaml")
     p = _problem(err)

@@ -87,7 +87,7 @@ def test_broken_force_reports_every_problem_at_once(tmp_path: Path) -> None:
             ('{name: Day,      start: "10:00", hours: 8}', '{name: Day, start: "25:00", hours: 8, colour: red}'),
             ("pins: []", "pins: [{area: Swindon Nrth, shift: Night, role: PC, posts: 9}]"),
         ],
-        [("THEFT,PC,0.5,90", "THEFT,PC,0.6,90")],
+        [("THEFT,PC,0.5,120", "THEFT,PC,0.6,120")],
     )
     with pytest.raises(ForceError) as info:
         load_force(path)
@@ -124,13 +124,13 @@ def test_broken_judgement_table_names_row_and_column(tmp_path: Path) -> None:
     path = _broken_copy(
         tmp_path,
         [],
-        [("BURG,PC,0.5,120,1.2", "BURG,PC,0.5,-120,1.2"), ("ASB,PCSO,0.7,60,1.0", "ASB,PCSO,0.7,sixty,1.0")],
+        [("BURG,PC,0.5,180,1.2", "BURG,PC,0.5,-180,1.2"), ("ASB,PCSO,0.7,90,1.0", "ASB,PCSO,0.7,ninety,1.0")],
     )
     with pytest.raises(ForceError) as info:
         load_force(path)
     problems = [str(p) for p in info.value.problems]
-    assert any("judgement.csv" in p and "row 4, column minutes" in p and "'-120'" in p for p in problems)
-    assert any("row 8, column minutes" in p and "'sixty'" in p for p in problems)
+    assert any("judgement.csv" in p and "row 4, column minutes" in p and "'-180'" in p for p in problems)
+    assert any("row 8, column minutes" in p and "'ninety'" in p for p in problems)
 
 
 def test_judgement_from_excel(tmp_path: Path, sample_force: Force) -> None:
@@ -171,7 +171,7 @@ def test_arrays_follow_force_order(sample_force: Force) -> None:
     share, minutes, impact, defined = sample_force.judgement_arrays()
     t = sample_force.type_codes.index("DA")
     r = sample_force.role_names.index("LCI")
-    assert (share[t, r], minutes[t, r], impact[t, r]) == (0.3, 240, 1.5)
+    assert (share[t, r], minutes[t, r], impact[t, r]) == (0.3, 270, 1.5)
     assert not defined[sample_force.type_codes.index("SIL999"), r]
     np.testing.assert_allclose(share.sum(axis=1), 1.0)
     factors = sample_force.area_factor_array()

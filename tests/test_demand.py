@@ -250,9 +250,9 @@ def test_committed_sample_loads_with_exactly_the_planted_rejects(sample_force) -
     # over-long durations are dropped, their records kept
     assert planted.pop("implausible duration") == load.summary.durations_dropped == 2
     assert load.summary.rejected == planted
-    assert load.summary.accepted == 17_252
+    assert load.summary.accepted == 47_002
     strict = demand(allocator.sample_path("demand.csv"), sample_force, {"reject_long_durations": True})
-    assert strict.summary.rejected["implausible duration"] == 2 and strict.summary.accepted == 17_250
+    assert strict.summary.rejected["implausible duration"] == 2 and strict.summary.accepted == 47_000
     assert set(load.summary.unmapped_codes) == {"NOISE", "ANIMAL", "ALARM", "HIGHWAY", "FIREWORKS"}
     assert load.records["timestamp"].min() > load.window[0]
 

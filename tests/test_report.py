@@ -143,7 +143,7 @@ def test_numbers_in_a_column_share_their_decimals(rendered: report_mod.Report) -
     md = rendered.markdown
     judgement = md[md.index("## Judgement used"):md.index("## Rules")]
     row = next(line for line in judgement.splitlines() if line.startswith("| THEFT | Theft | PC |"))
-    assert row == "| THEFT | Theft | PC | 0.50 | 90 | 1.00 |"
+    assert row == "| THEFT | Theft | PC | 0.50 | 120 | 1.00 |"
     assert "objective': " not in md  # the solver stages are a table, not a dict dump
 
 

@@ -11,7 +11,7 @@ from allocator.io.atomic import atomic_write_bytes, atomic_write_text
 from allocator.io.rundir import OutputError
 
 #: Records in a generated sample extract, when the sample directory has none.
-SAMPLE_RECORDS = 17_250
+SAMPLE_RECORDS = 47_000
 
 
 def register(sub: Any) -> None:

@@ -105,15 +105,17 @@ def _hour_of_week_profile() -> np.ndarray:
 def area_weights(force: Force) -> np.ndarray:
     """Share of demand per area: the force's first areas are the busiest.
 
-    Area ``i`` (0-based, force order) weighs ``1 / (1 + 0.25 i)``, normalised;
-    with the sample force, the two Swindon areas come first and are busiest.
+    Area ``i`` (0-based, force order) weighs ``1 / (1 + 0.08 i)``, normalised;
+    with the sample force, the two Swindon areas come first and are busiest,
+    and the six areas differ as CPT areas of one force do (about 60 to 80 PC
+    posts each at equal coverage).
 
     >>> import allocator
     >>> w = area_weights(allocator.load_force(allocator.sample_path("force.yaml")))
     >>> w.round(3).tolist()
-    [0.251, 0.201, 0.167, 0.143, 0.126, 0.112]
+    [0.197, 0.183, 0.17, 0.159, 0.15, 0.141]
     """
-    w = 1.0 / (1.0 + 0.25 * np.arange(len(force.areas)))
+    w = 1.0 / (1.0 + 0.08 * np.arange(len(force.areas)))
     return np.asarray(w / w.sum())
 
 
