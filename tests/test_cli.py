@@ -231,7 +231,7 @@ def test_compare_names_the_judgement_change(run_dir: Path, sample_dir: Path, tmp
     judgement = changed / "judgement.csv"
     text = judgement.read_text(encoding="utf-8")
     assert "\nDA,PC,0.7,300,1.6\n" in text
-    judgement.write_text(text.replace("\nDA,PC,0.7,300,1.6\n", "\nDA,PC,0.7,240,1.6\n"), encoding="utf-8")
+    judgement.write_text(text.replace("\nDA,PC,0.7,300,1.6\n", "\nDA,PC,0.7,360,1.6\n"), encoding="utf-8")
     b = tmp_path / "b"
     with pytest.MonkeyPatch.context() as mp:  # figures play no part in compare: leave them out here
         mp.setattr(report_mod, "_have_matplotlib", lambda: False)
@@ -239,9 +239,9 @@ def test_compare_names_the_judgement_change(run_dir: Path, sample_dir: Path, tmp
     assert r.returncode == 0, r.stderr
     r = run("compare", run_dir, b, "-q")
     assert r.returncode == 0, r.stderr
-    assert "DA / PC minutes: 300.0 -> 240.0" in r.stdout
+    assert "DA / PC minutes: 300.0 -> 360.0" in r.stdout
     data = json.loads(run("compare", run_dir, b, "--json", "-q").stdout)
-    assert data["judgement"] == [{"what": "DA / PC", "field": "minutes", "before": 300.0, "after": 240.0}]
+    assert data["judgement"] == [{"what": "DA / PC", "field": "minutes", "before": 300.0, "after": 360.0}]
     assert data["rules"] == []
     assert {r["demand_type"] for r in data["workload"]} == {"DA"}
     assert all(r["records_a"] == r["records_b"] and r["hours_b"] > r["hours_a"] for r in data["workload"])
