@@ -476,3 +476,57 @@ def test_on_duty_sums_to_duty_hours_and_averages_the_roster(case: tuple[Pattern,
     roster = minutes.reshape(-1, 168, 60).mean(axis=(0, 2)) / len(p.teams)
     np.testing.assert_allclose(p.on_duty.mean(axis=0), roster, atol=1e-12)
     assert p.window_share.sum() == pytest.approx(sum(1 for w in p.schedule.ravel() if w >= 0) * 7 / p.period_days)
+
+
+def test_field_faults_in_windows_patterns_and_buckets_name_their_place(sample_force: Force, tmp_path: Path) -> None:
+    data = rota_force(sample_force)
+    data["windows"][0]["days"] = ["Fr"]
+    data["windows"][1]["starts"] = {"Sat": "25:00"}
+    data["patterns"][1]["fixed"]["Mo"] = "Early"
+    data["patterns"][2]["codes"] = {"E": "Early"}
+    data["roles"][0]["min_on_duty_chance"] = 1.0
+    data["settings"]["buckets"] = {"dayparts": [{"name": "Morning", "start": "7am"}]}
+    assert faults(tmp_path, data) == [
+        ("roles[0].min_on_duty_chance", "Input should be less than 1"),
+        ("settings.buckets.dayparts[0].start", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
+        ("windows[0].days", "unknown weekday 'Fr'; did you mean 'Fri'?"),
+        ("windows[1].starts", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
+        ("patterns[1].fixed", "unknown weekday 'Mo'; did you mean 'Mon'?"),
+        ("patterns[2]", "codes apply to a rota only, not to a fixed pattern"),
+    ]
+    for spec, where, message in [
+        ("weekly", "settings.buckets", "Input should be 'windows' or 'hours'"),
+        ({"split_at": []}, "settings.buckets.split_at", "List should have at least 1 item after validation, not 0"),
+        (
+            {"splitat": ["Early"]},
+            "settings.buckets",
+            "buckets must be windows, hours, {split_at: [windows]} or {dayparts: [{name, start}]}",
+        ),
+    ]:
+        data = rota_force(sample_force)
+        data["settings"]["buckets"] = spec
+        assert faults(tmp_path, data) == [(where, message)]
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "rotas.md"
+
+
+def test_the_rotas_guide_examples_run_and_its_force_file_loads(sample_force: Force, tmp_path: Path) -> None:
+    import doctest
+
+    result = doctest.testfile(str(DOCS), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
+    blocks = DOCS.read_text(encoding="utf-8").split("```yaml\n")[1:]
+    guide = yaml.safe_load(blocks[0].split("```")[0])
+    data = rota_force(sample_force)
+    data["windows"], data["patterns"] = guide["windows"], guide["patterns"]
+    data["settings"]["buckets"] = guide["settings"]["buckets"]
+    data["roles"][0].update(guide["roles"][0])
+    data["roles"][1]["patterns"] = ["Neighbourhood days"]
+    data["roles"][2]["patterns"] = ["Investigation"]
+    force = load(tmp_path, data)
+    assert force.role("PC").min_on_duty == {"Night": 5, "Sat Night": 7}
+    vsa_rota = yaml.safe_load(blocks[1].split("```")[0])[0]
+    data["patterns"][0] = vsa_rota
+    force = load(tmp_path, data)
+    assert pattern_profile(force.pattern("Response"), force.windows).relief_factor == pytest.approx(35 / 21)

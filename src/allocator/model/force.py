@@ -46,7 +46,15 @@ from pydantic import (
 )
 
 from allocator.errors import did_you_mean
-from allocator.model.rota import WEEKDAYS, BucketDayparts, BucketSplit, Daypart, DutyWindow, Pattern
+from allocator.model.rota import (
+    WEEKDAYS,
+    BucketDayparts,
+    BucketSpec,
+    BucketSplit,
+    Daypart,
+    DutyWindow,
+    Pattern,
+)
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
 
 __all__ = [
@@ -256,7 +264,7 @@ class Settings(_Model):
     max_duration_minutes: float = Field(default=1440.0, gt=0)
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
-    buckets: Literal["windows", "hours"] | BucketSplit | BucketDayparts = "windows"
+    buckets: BucketSpec = "windows"
 
     @field_validator("timezone")
     @classmethod
