@@ -530,3 +530,41 @@ def test_the_rotas_guide_examples_run_and_its_force_file_loads(sample_force: For
     data["patterns"][0] = vsa_rota
     force = load(tmp_path, data)
     assert pattern_profile(force.pattern("Response"), force.windows).relief_factor == pytest.approx(35 / 21)
+
+
+@st.composite
+def window_sets(draw: st.DrawFn) -> list[DutyWindow]:
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        days = draw(st.one_of(st.none(), st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)))
+        out.append(
+            DutyWindow(
+                name=f"W{i}",
+                start=f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from([0, 30])):02d}",
+                hours=8,
+                days=days,
+                starts={d: f"{draw(st.integers(0, 23)):02d}:00" for d in draw(st.sets(st.sampled_from(WEEKDAYS), max_size=2))},
+            )
+        )
+    return out
+
+
+@given(window_sets(), st.sampled_from(["windows", "hours", "split"]))
+def test_buckets_always_partition_the_week(windows: list[DutyWindow], mode: str) -> None:
+    spec: Any = BucketSplit(split_at=[windows[0].name]) if mode == "split" else mode
+    b = buckets_for(windows, spec)
+    n = len(b.names)
+    assert len(set(b.names)) == n and b.of_hour.shape == (168,)
+    assert sorted(set(b.of_hour.tolist())) == list(range(n))
+    assert (np.diff(b.start_hour) > 0).all()
+    joined = np.concatenate([b.hours(i) for i in range(n)])
+    assert sorted(joined.tolist()) == list(range(168))
+    for i in range(n):
+        assert b.hours(i)[0] == b.start_hour[i] and (b.of_hour[b.hours(i)] == i).all()
+        assert b.names[i] == f"{WEEKDAYS[b.weekday[i]]} {b.label[i]}"
+    if mode == "windows":
+        for w in windows:
+            for d in range(7):
+                if w.runs_on(d):
+                    start = 24 * d + w.start_on(d) // 60
+                    assert start in b.start_hour and w.name in b.label[b.of_hour[start]].split("/")

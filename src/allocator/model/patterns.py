@@ -49,6 +49,7 @@ from allocator.model.rota import (
     Pattern,
     hhmm_minutes,
 )
+from allocator.model.welfare import check_welfare
 
 if TYPE_CHECKING:
     from allocator.model.force import Force
@@ -190,13 +191,13 @@ def _minute_cover(schedule: np.ndarray, start: np.ndarray, minutes: np.ndarray) 
     t_count, period = schedule.shape
     total = period * _DAY
     team, _, _, begin, end = duty_intervals(schedule, start, minutes)
-    diff = np.zeros((t_count, total + 1), dtype=np.int32)
+    diff = np.zeros((t_count, total + 1), dtype=np.int16)
     np.add.at(diff, (team, begin), 1)
     np.add.at(diff, (team, np.minimum(end, total)), -1)
     wrap = end > total
     np.add.at(diff, (team[wrap], np.zeros(int(wrap.sum()), dtype=np.int64)), 1)
     np.add.at(diff, (team[wrap], end[wrap] - total), -1)
-    return np.cumsum(diff[:, :total], axis=1).astype(np.int16)
+    return np.cumsum(diff[:, :total], axis=1, dtype=np.int16)
 
 
 def pattern_profile(pattern: Pattern, windows: Sequence[DutyWindow]) -> PatternProfile:
@@ -433,5 +434,3 @@ def least_team_total(need: int, available: float, chance: float) -> int:
             hi = mid
     return lo
 
-
-from allocator.model.welfare import check_welfare  # noqa: E402  (re-exported: welfare needs PatternProfile only for typing)
