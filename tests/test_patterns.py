@@ -568,3 +568,17 @@ def test_buckets_always_partition_the_week(windows: list[DutyWindow], mode: str)
                 if w.runs_on(d):
                     start = 24 * d + w.start_on(d) // 60
                     assert start in b.start_hour and w.name in b.label[b.of_hour[start]].split("/")
+
+
+def test_rostered_sets_with_a_half_hour_handover_are_the_teams_going_off_and_coming_on() -> None:
+    early = DutyWindow(name="Early", start="07:30", hours=8)
+    late = DutyWindow(name="Late", start="15:00", hours=8)
+    night = DutyWindow(name="Night", start="22:30", hours=9)
+    p = pattern_profile(TWO_TWO_TWO, [early, late, night])
+    assert not p.rostered[:, hour("Wed", 7)].any()  # nobody is on for the whole of 07:00-08:00
+    # yet someone always is: the night team going off, then the early team coming on
+    assert rostered_sets([p], np.array([hour("Wed", 7)])) == [((0, k),) for k in range(5)]
+    weekdays = Pattern(name="Days", fixed={"weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri"], "window": "Early"})
+    days = pattern_profile(weekdays, [early])
+    assert rostered_sets([days], np.array([hour("Sat", 10)])) == [()]
+    assert rostered_sets([days], np.array([hour("Fri", 10)])) == [((0, 0),)]

@@ -112,6 +112,8 @@ class PatternProfile:
         reference Monday, -1 on rest days.
     rostered : bool (T, 24 * period_days)
         Whether each team is on duty for the whole of each hour of the period.
+    on_minutes : bool (T, 1440 * period_days)
+        Whether each team is on duty in each minute of the period.
     window_names, window_start, window_minutes
         The force's windows, their start (minutes after midnight) on each
         weekday, shape (W, 7), and their length in minutes, shape (W,).
@@ -130,6 +132,7 @@ class PatternProfile:
     anchor_day: int
     schedule: np.ndarray
     rostered: np.ndarray
+    on_minutes: np.ndarray
     window_names: tuple[str, ...]
     window_start: np.ndarray
     window_minutes: np.ndarray
@@ -228,6 +231,7 @@ def pattern_profile(pattern: Pattern, windows: Sequence[DutyWindow]) -> PatternP
         anchor_day=anchor_day(pattern),
         schedule=_readonly(schedule),
         rostered=_readonly(rostered),
+        on_minutes=_readonly(cover > 0),
         window_names=tuple(w.name for w in windows),
         window_start=_readonly(start),
         window_minutes=_readonly(minutes),
@@ -364,12 +368,17 @@ def make_buckets(force: Force) -> Buckets:
 
 # -------------------------------------------------------- minimum on q of dates
 def rostered_sets(profiles: list[PatternProfile], hours: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
-    """The distinct sets of (pattern, team) on duty for the whole of an hour.
+    """The distinct sets of (pattern index, team index) on duty together in the given hours.
 
-    Taken over the joint period ``lcm(7, periods)`` days for every hour of the
-    week in ``hours``, merged; sets that contain another set are dropped (the
-    q-rule holds for them if it holds for the smaller set). Sorted by size,
-    then contents. An hour nobody works whole gives the empty set.
+    Taken minute by minute over the joint period ``lcm(7, periods)`` days, for
+    every hour of the week in ``hours``, merged: with windows that start and
+    end on the hour these are the teams on duty for the whole of an hour; a
+    window starting at 07:30 gives the hour 07:00 two sets, the team going off
+    and the team coming on. Sets that contain another set are dropped (a
+    minimum that holds for the smaller set holds for the larger). Sorted by
+    size, then contents. A moment with nobody on duty gives the empty set.
+
+    The q-of-dates rule for minimum staffing must hold for every set returned.
     """
     if not profiles:
         return [()]
@@ -377,10 +386,14 @@ def rostered_sets(profiles: list[PatternProfile], hours: np.ndarray) -> list[tup
     weeks = np.arange(joint // 7, dtype=np.int64)
     labels = [(i, k) for i, p in enumerate(profiles) for k in range(len(p.teams))]
     columns: set[tuple[bool, ...]] = set()
+    minute = np.arange(60, dtype=np.int64)
     for h in np.unique(np.asarray(hours, dtype=np.int64) % 168):
         day = int(h) // 24 + 7 * weeks
-        rows = [p.rostered[:, (day % p.period_days) * 24 + int(h) % 24] for p in profiles]
-        on = np.concatenate(rows, axis=0).T  # (weeks, teams)
+        rows = []
+        for p in profiles:
+            at = ((day % p.period_days) * _DAY + (int(h) % 24) * 60)[:, None] + minute[None, :]
+            rows.append(p.on_minutes[:, at.ravel()])
+        on = np.concatenate(rows, axis=0).T  # (weeks * 60, teams)
         columns.update(map(tuple, np.unique(on, axis=0).tolist()))
     sets = {tuple(lab for lab, flag in zip(labels, col, strict=True) if flag) for col in columns}
     ordered = sorted(sets, key=lambda s: (len(s), s))
