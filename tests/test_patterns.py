@@ -582,3 +582,19 @@ def test_rostered_sets_with_a_half_hour_handover_are_the_teams_going_off_and_com
     days = pattern_profile(weekdays, [early])
     assert rostered_sets([days], np.array([hour("Sat", 10)])) == [()]
     assert rostered_sets([days], np.array([hour("Fri", 10)])) == [((0, 0),)]
+
+
+def test_welfare_warnings_for_fixed_patterns_name_weekdays(sample_force: Force) -> None:
+    mixed = Pattern(name="Neighbourhood", fixed={"Mon": "Late", "Tue": "Early", "Wed": "Early", "Fri": "Early"})
+    assert check_welfare(pattern_profile(mixed, ELN)) == [
+        "Neighbourhood: backward rotation: Late on Mon is followed by Early on Tue "
+        "(forward rotation is early, then late, then night)",
+        "Neighbourhood: 9 h between Late on Mon (ends 22:00) and Early on Tue (starts 07:00); "
+        "at least 11 h is recommended",
+        "Neighbourhood: a single rest day on Thu; rest days in blocks of at least 2 are recommended",
+    ]
+    night = next(p for p in pattern_profiles(sample_force) if p.name == "Night")
+    assert check_welfare(night) == [
+        "Night: a duty every day, no rest days",
+        "Night: 7 nights in a row from Mon; at most 4 are recommended",
+    ]
