@@ -482,6 +482,7 @@ def test_field_faults_in_windows_patterns_and_buckets_name_their_place(sample_fo
     data = rota_force(sample_force)
     data["windows"][0]["days"] = ["Fr"]
     data["windows"][1]["starts"] = {"Sat": "25:00"}
+    data["windows"][3]["starts"] = {"Sun": "19:00"}
     data["patterns"][1]["fixed"]["Mo"] = "Early"
     data["patterns"][2]["codes"] = {"E": "Early"}
     data["roles"][0]["min_on_duty_chance"] = 1.0
@@ -491,6 +492,7 @@ def test_field_faults_in_windows_patterns_and_buckets_name_their_place(sample_fo
         ("settings.buckets.dayparts[0].start", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
         ("windows[0].days", "unknown weekday 'Fr'; did you mean 'Fri'?"),
         ("windows[1].starts", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
+        ("windows[3]", "starts names Sun, when the window does not run (days: Fri, Sat)"),
         ("patterns[1].fixed", "unknown weekday 'Mo'; did you mean 'Mon'?"),
         ("patterns[2]", "codes apply to a rota only, not to a fixed pattern"),
     ]
@@ -537,13 +539,14 @@ def window_sets(draw: st.DrawFn) -> list[DutyWindow]:
     out = []
     for i in range(draw(st.integers(1, 4))):
         days = draw(st.one_of(st.none(), st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)))
+        running = WEEKDAYS if days is None else days
         out.append(
             DutyWindow(
                 name=f"W{i}",
                 start=f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from([0, 30])):02d}",
                 hours=8,
                 days=days,
-                starts={d: f"{draw(st.integers(0, 23)):02d}:00" for d in draw(st.sets(st.sampled_from(WEEKDAYS), max_size=2))},
+                starts={d: f"{draw(st.integers(0, 23)):02d}:00" for d in draw(st.sets(st.sampled_from(running), max_size=2))},
             )
         )
     return out

@@ -153,6 +153,13 @@ class DutyWindow(_Model):
             out[key] = _parse_hhmm(start)[0]
         return dict(sorted(out.items(), key=lambda kv: WEEKDAYS.index(kv[0])))
 
+    @model_validator(mode="after")
+    def _starts_on_running_days(self) -> DutyWindow:
+        idle = [d for d in self.starts if self.days is not None and d not in self.days]
+        if idle:
+            raise ValueError(f"starts names {', '.join(idle)}, when the window does not run (days: {', '.join(self.days or [])})")
+        return self
+
     def runs_on(self, weekday: int) -> bool:
         """Whether the window runs on ``weekday`` (0 = Monday)."""
         return self.days is None or WEEKDAYS[weekday] in self.days
