@@ -601,26 +601,3 @@ def test_welfare_warnings_for_fixed_patterns_name_weekdays(sample_force: Force) 
         "Night: a duty every day, no rest days",
         "Night: 7 nights in a row from Mon; at most 4 are recommended",
     ]
-
-
-def test_bucket_minimums_resolve_windows_buckets_and_area_overrides(sample_force: Force, tmp_path: Path) -> None:
-    from allocator.model.patterns import bucket_minimums, window_buckets
-
-    data = rota_force(sample_force)
-    data["roles"][0]["min_on_duty"] = {"Night": 5, "Sat Night": 7, "Early": 2}
-    data["roles"][0]["min_on_duty_by_area"] = {"Swindon North": {"Night": 6}}
-    force = load(tmp_path, data)
-    b = make_buckets(force)
-    mins = bucket_minimums(force, "PC", "Wiltshire East", b)
-    assert mins[b.index("Tue Night")] == 5 and mins[b.index("Sat Night")] == 7
-    assert mins[b.index("Mon Early")] == 2 and mins[b.index("Mon Late")] == 0
-    assert mins[b.index("Fri Super Late")] == 0
-    north = bucket_minimums(force, "PC", "Swindon North", b)
-    assert north[b.index("Sat Night")] == 6 and north[b.index("Tue Night")] == 6 and north[b.index("Mon Early")] == 2
-    # hour buckets: a window's key applies to the whole hours it covers
-    hours = buckets_for(force.windows, "hours")
-    assert window_buckets(force.window("Night"), hours)[:9].tolist() == [0, 1, 2, 3, 4, 5, 6, 22, 23]
-    assert len(window_buckets(force.window("Super Late"), hours)) == 20
-    with pytest.raises(KeyError, match="unknown bucket 'Sat Night'"):
-        bucket_minimums(force, "PC", "Wiltshire East", hours)
-    assert bucket_minimums(force, "PCSO", "Wiltshire East", hours).tolist() == [0.0] * 168

@@ -41,7 +41,6 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from allocator.errors import did_you_mean
 from allocator.model.rota import (
     WEEKDAYS,
     BucketDayparts,
@@ -61,7 +60,6 @@ __all__ = [
     "Buckets",
     "PatternProfile",
     "anchor_day",
-    "bucket_minimums",
     "buckets_for",
     "check_welfare",
     "duty_intervals",
@@ -72,7 +70,6 @@ __all__ = [
     "pattern_profiles",
     "rostered_sets",
     "schedule_of",
-    "window_buckets",
 ]
 
 logger = logging.getLogger(__name__)
@@ -367,58 +364,6 @@ def make_buckets(force: Force) -> Buckets:
     """The force's coverage buckets (``settings.buckets`` over its windows; legacy: its shifts)."""
     windows = list(force.windows) if force.patterns else legacy_patterns(force)[0]
     return buckets_for(windows, force.settings.buckets)
-
-
-def window_buckets(window: DutyWindow, buckets: Buckets) -> np.ndarray:
-    """Indices of the buckets a ``min_on_duty`` key naming ``window`` applies to, ascending.
-
-    The buckets labelled with the window (``Sat Night``, ``Mon Early/Day``)
-    when there are any; otherwise (``hours``, ``dayparts`` or a ``split_at``
-    leaving the window out) every bucket sharing at least one whole hour with
-    the window on a day it runs.
-    """
-    labelled = [b for b, lab in enumerate(buckets.label) if window.name in lab.split("/")]
-    if labelled:
-        return np.array(labelled, dtype=np.int64)
-    whole: set[int] = set()
-    for d in range(7):
-        if window.runs_on(d):
-            begin = d * _DAY + window.start_on(d)
-            first, last = -(-begin // 60), (begin + window.minutes) // 60  # whole hours inside
-            whole.update(int(buckets.of_hour[h % 168]) for h in range(first, last))
-    return np.array(sorted(whole), dtype=np.int64)
-
-
-def bucket_minimums(force: Force, role: str, area: str, buckets: Buckets | None = None) -> np.ndarray:
-    """Officers ``role`` must have on duty in ``area`` in each bucket, float64 (B,).
-
-    ``min_on_duty`` keys name a bucket or a window (every bucket of the window,
-    :func:`window_buckets`). A bucket's minimum comes from the area's own
-    ``min_on_duty_by_area`` when any of its keys applies to the bucket, else
-    from the role's ``min_on_duty``; within one level a bucket name outranks a
-    window name, and of two windows applying to one bucket the larger minimum
-    holds. A force with patterns only (legacy forces keep per-shift minimums).
-    """
-    b = make_buckets(force) if buckets is None else buckets
-    windows = {w.name: w for w in force.duty_windows}
-    r = force.role(role)
-
-    def level(mins: dict[str, float]) -> np.ndarray:
-        out = np.full(len(b.names), np.nan)
-        for key, need in mins.items():
-            if key in windows:
-                idx = window_buckets(windows[key], b)
-                out[idx] = np.fmax(out[idx], need)
-        for key, need in mins.items():
-            if key not in windows:
-                if key not in b.names:
-                    raise KeyError(did_you_mean("bucket", key, list(b.names)))
-                out[b.index(key)] = need
-        return out
-
-    area_level = level(r.min_on_duty_by_area.get(area, {}))
-    force_level = level(r.min_on_duty)
-    return np.nan_to_num(np.where(np.isnan(area_level), force_level, area_level), nan=0.0)
 
 
 # -------------------------------------------------------- minimum on q of dates
