@@ -15,7 +15,7 @@ each in a fresh child process so that memory figures are the loader's own:
 2. a plain pandas reference: ``pandas.read_csv`` with every column as text and
    straightforward, column-at-a-time validation of the same rules (blank
    values, timestamps, clock-change gap, areas, types with the catch-all,
-   durations, duplicate ids, the window), ending in a records frame of the
+   durations (over-long ones dropped), duplicate ids, the window), ending in a records frame of the
    same shape.
 
 It prints the file size, load time, rows per second, the loading process's
@@ -132,7 +132,7 @@ def reference_load(path: str, force: Any) -> tuple[Any, dict[str, int], int]:
     duration = pd.to_numeric(text["duration"], errors="coerce")
     flag(duration.isna() & ~blank["duration"], "non-numeric duration")
     flag(duration < 0, "negative duration")
-    flag(duration > force.settings.max_duration_minutes, "implausible duration")
+    duration = duration.where(~(duration > force.settings.max_duration_minutes))  # dropped, record kept
 
     standing = (reason == "") & ~blank["id"]
     dup = pd.Series(False, index=df.index)

@@ -8,6 +8,7 @@ The test suite runs the check, so the reference cannot drift from the code.
 
 from __future__ import annotations
 
+import functools
 import inspect
 from pathlib import Path
 
@@ -54,17 +55,33 @@ def _entry(name: str) -> list[str]:
             lines.append(f"- `{field_name}` ({ann.replace('typing.', '')}, {default})")
         lines.append("")
     if inspect.isclass(obj):
-        members = []
-        for attr, value in sorted(vars(obj).items()):
-            if attr.startswith("_") or attr in {"model_config", "model_fields"}:
-                continue
-            if callable(value) or isinstance(value, property | classmethod | staticmethod):
-                target = value.__func__ if isinstance(value, classmethod | staticmethod) else value
-                summary = (inspect.getdoc(target) or "").split("\n\n")[0].replace("\n", " ")
-                members.append(f"- `{attr}`: {summary}" if summary else f"- `{attr}`")
+        members = [line for attr, value in sorted(vars(obj).items()) if (line := _member(attr, value))]
         if members:
-            lines += ["Members:", "", *members, ""]
+            lines += ["Members (methods are called, `obj.name(...)`; properties are read, `obj.name`):", "",
+                      *members, ""]
     return lines
+
+
+def _member(attr: str, value: object) -> str | None:
+    """One line for a public member of a class: its name, its kind and its summary; None to leave it out."""
+    if attr.startswith("_") or attr in {"model_config", "model_fields", "model_computed_fields"}:
+        return None
+    if isinstance(value, property | functools.cached_property):
+        kind, target = "property", value.fget if isinstance(value, property) else value.func
+    elif isinstance(value, classmethod | staticmethod):
+        kind, target = ("class method" if isinstance(value, classmethod) else "static method"), value.__func__
+    elif inspect.isfunction(value):
+        kind, target = "method", value
+    else:
+        return None
+    summary = (inspect.getdoc(target) or "").split("\n\n")[0].replace("\n", " ")
+    call = f"{attr}{_signature(target)}" if kind != "property" else attr
+    if kind != "property" and call.startswith(f"{attr}(self, "):
+        call = f"{attr}(" + call[len(attr) + 7:]
+    elif kind != "property" and call.startswith(f"{attr}(self)"):
+        call = f"{attr}()" + call[len(attr) + 6:]
+    text = f"- `{call}` ({kind})"
+    return f"{text}: {summary}" if summary else text
 
 
 def render() -> str:

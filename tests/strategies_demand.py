@@ -3,7 +3,7 @@
 Extracts are text, as a file holds them (``timestamp`` local ISO without an
 offset). Broken extracts plant exactly one fault in some rows and say which
 reason each of those rows must be rejected with; they are meant to be loaded
-with ``as_of=AS_OF`` so that the window is known.
+with ``as_of=AS_OF`` and ``now=NOW`` so that the window and the time of the run are known.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ from allocator.data.demand import REASONS
 from allocator.model.force import Force
 
 AS_OF = pd.Timestamp("2026-10-31 23:00")
+NOW = pd.Timestamp("2026-12-01 12:00", tz="Europe/London")
 COLUMNS = ["id", "timestamp", "area", "demand_type", "duration", "grade"]
 
 
 @st.composite
-def valid_rows(draw: st.DrawFn, force: Force, min_size: int = 0, max_size: int = 25) -> pd.DataFrame:
+def valid_rows(draw: st.DrawFn, force: Force, min_size: int = 1, max_size: int = 25) -> pd.DataFrame:
     """A valid extract: every row must be accepted when loaded with ``as_of=AS_OF``."""
     n = draw(st.integers(min_size, max_size))
     days = force.settings.window_days
@@ -55,7 +56,9 @@ def valid_rows(draw: st.DrawFn, force: Force, min_size: int = 0, max_size: int =
     return pd.DataFrame(rows, columns=COLUMNS).astype("str")
 
 
-FAULTS = REASONS  # every rejection reason, in the loader's order
+#: every rejection reason a frame can carry, in the loader's order (a frame has no malformed
+#: rows; over-long durations are dropped, not rejected, unless the mapping says so)
+FAULTS = tuple(r for r in REASONS if r not in ("malformed row", "implausible duration"))
 
 
 def _plant(row: dict[str, str], fault: str, force: Force, earlier_id: str, variant: int) -> None:
@@ -67,8 +70,12 @@ def _plant(row: dict[str, str], fault: str, force: Force, earlier_id: str, varia
             row["timestamp"] = ("yesterday", "2026-02-30 10:00:00", "2026-13-01 10:00", "10:00")[
                 variant % 4
             ]
+        case "timestamp out of range":
+            row["timestamp"] = ("1600-01-01 10:00:00", "2611-03-01 10:00:00", "1677-09-21 00:00:00")[variant % 3]
         case "non-existent local time":
             row["timestamp"] = "2026-03-29 01:30:00"
+        case "in the future":
+            row["timestamp"] = f"{NOW.tz_localize(None) + pd.Timedelta(hours=1 + variant):%Y-%m-%d %H:%M:%S}"
         case "unknown area":
             row["area"] = force.area_names[variant % len(force.area_names)] + "shire"
         case "unmapped demand type code":
@@ -77,8 +84,6 @@ def _plant(row: dict[str, str], fault: str, force: Force, earlier_id: str, varia
             row["duration"] = ("45 mins", "abc", "inf")[variant % 3]
         case "negative duration":
             row["duration"] = ("-1", "-0.5", "-600")[variant % 3]
-        case "implausible duration":
-            row["duration"] = str(force.settings.max_duration_minutes + 1 + variant)
         case "duplicate id":
             row["id"] = earlier_id
         case "outside window":
@@ -92,12 +97,13 @@ def broken_extracts(draw: st.DrawFn, force: Force) -> tuple[pd.DataFrame, dict[i
     """A valid extract with faults planted: ``(frame, {1-based row: expected reason})``.
 
     The unmapped-code fault is only planted when the force has no catch-all type.
+    At least one row is left clean (a load with no usable record is an error).
     """
     df = draw(valid_rows(force, min_size=1, max_size=25))
     faults = [f for f in FAULTS if f != "unmapped demand type code" or force.settings.catch_all_type is None]
     rows = df.to_dict("records")
     expected: dict[int, str] = {}
-    chosen = draw(st.lists(st.integers(0, len(rows) - 1), unique=True, max_size=len(rows)))
+    chosen = draw(st.lists(st.integers(0, len(rows) - 1), unique=True, max_size=len(rows) - 1))
     for i in sorted(chosen):
         fault = draw(st.sampled_from(faults))
         clean_before = [j for j in range(i) if j + 1 not in expected]

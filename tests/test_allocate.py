@@ -185,30 +185,25 @@ def test_no_moves_allowed_keeps_the_current_posting(case: tuple[Force, np.ndarra
     assert (a.metrics["moves"] == 0).all()
 
 
-@settings(max_examples=10)
+def test_leximin_is_refused_by_name(sample_force: allocator.Force) -> None:
+    # the heuristic leximin was lexicographically worse than maximin on brute-forced cases: removed
+    with pytest.raises(ValueError, match="leximin option was removed"):
+        allocator.allocate(np.ones((6, 5, 3)), sample_force, fairness="leximin")  # type: ignore[arg-type]
+
+
+@settings(max_examples=25)
 @given(cases())
-def test_leximin_keeps_the_maximin_and_is_no_worse_lexicographically(case: tuple[Force, np.ndarray]) -> None:
+def test_water_filling_runs_with_several_shifts_and_agrees_with_the_search(case: tuple[Force, np.ndarray]) -> None:
+    from allocator.solve.planner import _uncoupled, maximin_ratio
+
     force, W = case
+    p = allocator.build_problem(W, force)
+    assume(diagnose(p).ok)
     a = allocator.allocate(W, force)
-    b = allocator.allocate(W, force, fairness="leximin")
-    _check_invariants(b)
-    p = a.problem
     for r, role in enumerate(force.role_names):
-        assert b.solver.objective[f"maximin[{role}]"] == pytest.approx(
-            a.solver.objective[f"maximin[{role}]"], nan_ok=True)
-        mask = p.objective_mask[:, :, r]
-        sa, sb = np.sort(a.coverage[:, :, r][mask]), np.sort(b.coverage[:, :, r][mask])
-        diff = np.flatnonzero(~np.isclose(sa, sb, rtol=1e-12))
-        assert diff.size == 0 or sb[diff[0]] > sa[diff[0]]
-
-
-@settings(max_examples=10)
-@given(cases(coupled=True))
-def test_coupled_leximin_matches_the_plain_search_when_bounds_are_slack(case: tuple[Force, np.ndarray]) -> None:
-    force, W = case
-    assume(diagnose(allocator.build_problem(W, force)).ok)
-    b = allocator.allocate(W, force, fairness="leximin")
-    _check_invariants(b)
+        rp = p.role_problem(r)
+        if _uncoupled(rp):
+            assert a.solver.objective[f"maximin[{role}]"] == pytest.approx(maximin_ratio(rp), nan_ok=True)
 
 
 def test_deterministic_byte_for_byte(sample_force: allocator.Force) -> None:

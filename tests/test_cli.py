@@ -29,6 +29,7 @@ import allocator
 from allocator.cli import build_parser, main
 from allocator.data.demand import load_demand
 from allocator.io.atomic import sha256_file
+from allocator.io.cells import DECIMALS
 from allocator.io.rundir import read_run
 from allocator.present import report as report_mod
 from allocator.workload.engine import compute_workload
@@ -119,7 +120,10 @@ def test_allocate_writes_every_output_and_agrees_with_the_api(run_dir: Path, sam
     assert saved["posts"].to_numpy().tolist() == api.table["posts"].to_numpy().tolist()
     assert saved.groupby("role", sort=False)["posts"].sum().to_dict() == {"PC": 400, "PCSO": 120, "LCI": 60}
     parquet = pd.read_parquet(run_dir / "allocation.parquet")
-    np.testing.assert_allclose(parquet["coverage"].to_numpy(), saved["coverage"].to_numpy(), rtol=1e-12)
+    # Parquet keeps full precision; the CSV rounds every float column to DECIMALS places
+    np.testing.assert_allclose(saved["coverage"].to_numpy(), parquet["coverage"].round(DECIMALS).to_numpy(),
+                               rtol=0, atol=1e-12)
+    assert (parquet["coverage"] - saved["coverage"]).abs().max() <= 0.5 * 10.0**-DECIMALS
     xlsx = pd.read_excel(run_dir / "allocation.xlsx", sheet_name=None)
     assert list(xlsx) == ["Summary", "PC", "PCSO", "LCI", "Moves"]
     moves = pd.read_csv(run_dir / "moves.csv")
@@ -199,7 +203,7 @@ def test_explain_from_the_run_directory(run_dir: Path) -> None:
     assert out["cell"]["posts"] == int(cell["posts"].iloc[0])
     assert out["cell"]["binding"]
     hours = sum(d["hours"] for d in out["demand_types"])
-    assert hours == pytest.approx(float(cell["workload_hours"].iloc[0]), rel=1e-9)
+    assert hours == pytest.approx(float(cell["workload_hours"].iloc[0]), abs=10.0**-DECIMALS)
 
 
 def test_explain_falls_back_to_saved_tables_when_an_input_changed(run_dir: Path, tmp_path: Path) -> None:
@@ -218,7 +222,7 @@ def test_explain_falls_back_to_saved_tables_when_an_input_changed(run_dir: Path,
     assert saved["cell"] == fresh["cell"]
     for a, b in zip(saved["demand_types"], fresh["demand_types"], strict=True):
         assert a["demand_type"] == b["demand_type"] and a["records"] == b["records"]
-        assert a["hours"] == pytest.approx(b["hours"], rel=1e-9)
+        assert a["hours"] == pytest.approx(b["hours"], abs=10.0**-DECIMALS)
 
 
 def test_compare_names_the_judgement_change(run_dir: Path, sample_dir: Path, tmp_path: Path) -> None:
@@ -359,3 +363,116 @@ def test_verify_checks_the_exact_coverage_with_the_backend(sample_dir: Path, tmp
     checks = solver["checks"]
     assert sorted(c["role"] for c in checks) == ["LCI", "PC", "PCSO"]
     assert all(c["status"] == "optimal" for c in checks)
+
+
+# ------------------------------------------------------------------ outputs that cannot hurt their reader
+HOSTILE = {"Swindon North": "=1+2", "Swindon South": '=HYPERLINK("http://x.example","click")',
+           "Wiltshire North": "<script>alert(1)</script>", "Wiltshire East": "[x](javascript:alert(1))",
+           "Wiltshire West": "a|b"}
+
+
+@pytest.fixture(scope="module")
+def hostile_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run on the sample with areas named like formulas, HTML and Markdown links."""
+    d = tmp_path_factory.mktemp("hostile")
+    for name in ("force.yaml", "judgement.csv", "demand.csv", "current.csv"):
+        text = (sample_dir / name).read_text(encoding="utf-8")
+        for old, new in HOSTILE.items():
+            quoted = json.dumps(new) if name == "force.yaml" else (
+                '"' + new.replace('"', '""') + '"' if any(c in new for c in ',"') else new)
+            text = text.replace(old, quoted)
+        (d / name).write_text(text, encoding="utf-8")
+    r = run("allocate", d / "force.yaml", d / "demand.csv", "--current", d / "current.csv", "--out", d / "run",
+            "-q")
+    assert r.returncode == 0, r.stderr
+    return d / "run"
+
+
+def test_names_like_formulas_are_text_in_the_workbook_and_quoted_in_csv(hostile_run: Path) -> None:
+    import openpyxl
+
+    book = openpyxl.load_workbook(hostile_run / "allocation.xlsx")
+    cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
+    assert [c.coordinate for c in cells if c.data_type == "f"] == []
+    texts = {c.value for c in cells if c.data_type == "s"}
+    assert {"=1+2", HOSTILE["Swindon South"]} <= texts
+    assert all(isinstance(c.value, int | float) for c in cells if c.data_type == "n" and c.value is not None)
+    table = pd.read_csv(hostile_run / "allocation.csv")
+    assert {"'=1+2", "'" + HOSTILE["Swindon South"]} <= set(table["area"])
+    assert pd.api.types.is_integer_dtype(table["posts"]) and pd.api.types.is_float_dtype(table["coverage"])
+    for name in ("allocation.csv", "moves.csv", "workload.csv", "explanations.csv"):
+        text = (hostile_run / name).read_text(encoding="utf-8")
+        assert not re.search(r"(^|,)[=@]", text, re.MULTILINE), name
+    # explain reads the names back as they were
+    r = run("explain", hostile_run, "--area", "=1+2", "--shift", "Night", "--role", "PC", "--json", "-q")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["cell"]["area"] == "=1+2"
+
+
+def test_report_md_escapes_html_links_and_pipes_in_names(hostile_run: Path) -> None:
+    md = (hostile_run / "report.md").read_text(encoding="utf-8")
+    assert "<script>" not in md and "&lt;script&gt;alert(1)&lt;/script&gt;" in md
+    assert not re.search(r"(?<!\\)\]\(javascript:", md) and "\\[x\\](javascript:alert(1))" in md
+    assert "a\\|b" in md
+    html_text = (hostile_run / "report.html").read_text(encoding="utf-8")
+    assert "<script>" not in html_text
+
+
+def test_csv_outputs_show_no_float_noise(run_dir: Path) -> None:
+    for name in ("allocation.csv", "moves.csv", "workload.csv", "workload_by_type.csv", "workload_by_hour.csv",
+                 "explanations.csv"):
+        text = (run_dir / name).read_text(encoding="utf-8")
+        long = re.findall(r"\d+\.\d{7,}", text)
+        assert long == [], (name, long[:3])
+
+
+def test_quiet_hides_progress_but_keeps_the_summary_and_the_path(sample_dir: Path, tmp_path: Path) -> None:
+    r = run(*allocate_args(sample_dir, tmp_path / "q", "-q"))
+    assert r.returncode == 0 and r.stderr == ""
+    assert r.stdout.startswith("allocation optimal: PC 400")
+    assert f"outputs in {(tmp_path / 'q').resolve()}" in r.stdout
+
+
+def test_accept_rejects_parses_is_documented_and_reaches_load_demand(sample_dir: Path) -> None:
+    from allocator.cli._common import demand_keywords
+
+    for command in ("allocate", "validate"):
+        assert "--accept-rejects" in _help(command)
+        args = build_parser().parse_args([command, "f.yaml", "d.csv", "--accept-rejects"])
+        assert args.accept_rejects is True
+        assert demand_keywords(args)["accept_rejects"] is True
+        plain = build_parser().parse_args([command, "f.yaml", "d.csv"])
+        assert "accept_rejects" not in demand_keywords(plain)
+    assert "--accept-rejects" in DOCS.read_text(encoding="utf-8")
+
+
+def test_run_json_hashes_the_mapping_and_its_code_lookup_and_explain_names_a_change(
+    sample_dir: Path, tmp_path: Path
+) -> None:
+    from allocator.cli._common import input_files
+
+    src = tmp_path / "force"
+    shutil.copytree(sample_dir, src)
+    expected = ["force.yaml", "judgement.csv", "cad_extract.csv", "cad_mapping.yaml", "codes.csv"]
+    found = input_files(src / "force.yaml", src / "cad_extract.csv", src / "cad_mapping.yaml")
+    assert [p.name for p in found] == expected
+    out = tmp_path / "run"
+    r = run("allocate", src / "force.yaml", src / "cad_extract.csv", "--mapping", src / "cad_mapping.yaml",
+            "--out", out, "-q")
+    assert r.returncode == 0, r.stderr
+    inputs = read_run(out).manifest["inputs"]
+    assert {k: v["name"] for k, v in inputs.items()} == dict(zip(
+        ["force", "judgement", "demand", "mapping", "codes"], expected, strict=True))
+    assert inputs["codes"]["sha256"] == sha256_file(src / "codes.csv")
+    args = ["explain", out, "--area", "Swindon North", "--shift", "Night", "--role", "PC", "--json"]
+    assert json.loads(run(*args).stdout)["source"] == "recomputed from the recorded inputs"
+    with (src / "codes.csv").open("a", encoding="utf-8") as fh:
+        fh.write("EXTRA-CODE,THEFT\n")
+    (src / "cad_mapping.yaml").write_text((src / "cad_mapping.yaml").read_text(encoding="utf-8") + "\n",
+                                          encoding="utf-8")
+    r = run(*args)
+    assert r.returncode == 0, r.stderr
+    assert "cad_mapping.yaml (mapping) changed since the run" in r.stderr
+    assert "codes.csv (codes) changed since the run" in r.stderr
+    data = json.loads(r.stdout)
+    assert data["source"] == "saved tables" and len(data["inputs_changed"]) == 2

@@ -14,9 +14,15 @@ from allocator.data.demand import REASONS
 from allocator.data.sample import planted_faults
 from allocator.io.atomic import sha256_file
 from tests.strategies import forces
-from tests.strategies_demand import AS_OF, broken_extracts, valid_rows
+from tests.strategies_demand import AS_OF, NOW, broken_extracts, valid_rows
 
 LONDON = "Europe/London"
+
+
+
+def demand(*args, **kwargs) -> allocator.DemandLoad:
+    """load_demand at a fixed time of the run, going on whatever share of rows is rejected."""
+    return load_demand(*args, **({"now": NOW, "accept_rejects": True} | kwargs))
 
 
 def frame(**cols: list[str]) -> pd.DataFrame:
@@ -44,7 +50,7 @@ def test_records_follow_the_contract(sample_force: allocator.Force) -> None:
         id=["a", "b", "c"],
         grade=["immediate", "standard", "priority"],
     )
-    load = load_demand(df, sample_force)
+    load = demand(df, sample_force)
     rec = load.records
     assert list(rec.columns) == ["row", "timestamp", "area", "demand_type", "duration", "id", "grade"]
     assert rec["row"].dtype == np.int64 and rec["row"].tolist() == [1, 2, 3]
@@ -65,7 +71,7 @@ def test_records_follow_the_contract(sample_force: allocator.Force) -> None:
 def test_missing_columns_are_all_named_before_anything_else(sample_force: allocator.Force) -> None:
     df = pd.DataFrame({"when": ["x"], "area": ["nowhere"], "kind": ["?"]})
     with pytest.raises(DemandError) as err:
-        load_demand(df, sample_force)
+        demand(df, sample_force)
     text = str(err.value)
     assert "'timestamp'" in text and "'demand_type'" in text
     assert "columns found: 'when', 'area', 'kind'" in text
@@ -75,7 +81,7 @@ def test_missing_columns_in_a_csv_name_the_file(tmp_path, sample_force: allocato
     path = tmp_path / "calls.csv"
     path.write_text("Time,Where\n2026-01-01 10:00,Swindon North\n")
     with pytest.raises(DemandError, match=r"calls\.csv, line 1, header: missing required column\(s\)"):
-        load_demand(path, sample_force)
+        demand(path, sample_force)
 
 
 # ------------------------------------------------------------------ reasons
@@ -88,7 +94,8 @@ CASES = [
     ("unknown area", {"area": ["Swindon Nth"]}, "did you mean 'Swindon North'?"),
     ("non-numeric duration", {"duration": ["about 20"]}, "duration 'about 20'"),
     ("negative duration", {"duration": ["-5"]}, "duration '-5'"),
-    ("implausible duration", {"duration": ["1441"]}, "'1441' is over max_duration_minutes 1440"),
+    ("timestamp out of range", {"timestamp": ["1600-01-01 09:30"]}, "'1600-01-01 09:30' is out of range"),
+    ("in the future", {"timestamp": ["2026-12-01 12:00:01"]}, "is after the time of the run"),
 ]
 
 
@@ -97,7 +104,7 @@ def test_each_reason_names_row_and_value(sample_force, reason, bad, detail) -> N
     good = frame(timestamp=["2026-10-01 08:00"])
     broken = frame(**bad)
     df = pd.concat([good, broken, good], ignore_index=True)
-    load = load_demand(df, sample_force)
+    load = demand(df, sample_force)
     assert load.rejects["row"].tolist() == [2]
     assert load.rejects["reason"].tolist() == [reason]
     assert detail in load.rejects["detail"].iloc[0]
@@ -109,13 +116,13 @@ def test_each_reason_names_row_and_value(sample_force, reason, bad, detail) -> N
 
 def test_unknown_type_rejected_without_catch_all_and_counted_with_it(sample_force) -> None:
     df = frame(demand_type=["THEFT", "NOISE", "NOISE", "FOO"])
-    load = load_demand(df, sample_force)
+    load = demand(df, sample_force)
     assert load.rejects.empty
     assert load.records["demand_type"].tolist() == ["THEFT", "OTHER", "OTHER", "OTHER"]
     assert load.summary.unmapped_codes == {"NOISE": 2, "FOO": 1}
     assert "code 'NOISE' counted as OTHER: 2" in str(load.summary)
 
-    strict = load_demand(df, no_catch_all(sample_force))
+    strict = demand(df, no_catch_all(sample_force))
     assert strict.rejects["row"].tolist() == [2, 3, 4]
     assert set(strict.rejects["reason"]) == {"unmapped demand type code"}
     assert "'NOISE'" in strict.rejects["detail"].iloc[0]
@@ -123,7 +130,7 @@ def test_unknown_type_rejected_without_catch_all_and_counted_with_it(sample_forc
 
 def test_duplicate_ids_keep_the_first_and_name_it(sample_force) -> None:
     df = frame(id=["A1", "B2", "A1", "A1"], area=["Swindon North", "Swindon North", "Swindon North", "x"])
-    load = load_demand(df, sample_force)
+    load = demand(df, sample_force)
     assert load.records["id"].tolist() == ["A1", "B2"]
     rej = load.rejects.set_index("row")
     assert rej.loc[3, "reason"] == "duplicate id"
@@ -137,7 +144,7 @@ def test_window_defaults_to_latest_valid_timestamp(sample_force) -> None:
         timestamp=["2026-10-01 08:00", "2026-05-02 12:30", "2026-05-02 13:00", "2026-05-02 13:00:01",
                    "2026-10-31 12:00"]
     )
-    load = load_demand(df, sample_force)
+    load = demand(df, sample_force)
     start, end = load.window
     assert end == pd.Timestamp("2026-10-31 12:00", tz=LONDON)
     assert start == end - pd.Timedelta(days=182)
@@ -147,7 +154,7 @@ def test_window_defaults_to_latest_valid_timestamp(sample_force) -> None:
 
 def test_records_after_as_of_are_outside_the_window(sample_force) -> None:
     df = frame(timestamp=["2026-10-01 08:00", "2026-10-20 08:00"])
-    load = load_demand(df, sample_force, as_of="2026-10-15")
+    load = demand(df, sample_force, as_of="2026-10-15")
     assert load.records["row"].tolist() == [1]
     assert load.rejects["reason"].tolist() == ["outside window"]
     assert load.window[1] == pd.Timestamp("2026-10-15", tz=LONDON)
@@ -163,7 +170,7 @@ def test_clock_changes(sample_force) -> None:
             "2026-03-29 01:30",  # does not exist
         ]
     )
-    load = load_demand(df, sample_force, as_of="2026-10-31")
+    load = demand(df, sample_force, as_of="2026-10-31")
     utc = load.records["timestamp"].dt.tz_convert("UTC").tolist()
     assert utc == [
         pd.Timestamp("2026-10-25 00:30", tz="UTC"),
@@ -179,7 +186,7 @@ def test_clock_changes(sample_force) -> None:
 def test_rows_read_equals_accepted_plus_rejected_with_reasons(data, sample_force) -> None:
     force = data.draw(st.sampled_from([sample_force, no_catch_all(sample_force)]))
     df, expected = data.draw(broken_extracts(force))
-    load = load_demand(df, force, as_of=AS_OF)
+    load = demand(df, force, as_of=AS_OF)
     s = load.summary
     assert s.rows_read == len(df) == s.accepted + s.rejected_total
     assert len(load.records) + len(load.rejects) == len(df)
@@ -192,7 +199,7 @@ def test_rows_read_equals_accepted_plus_rejected_with_reasons(data, sample_force
 def test_valid_extracts_of_any_force_load_whole(data) -> None:
     force = data.draw(forces())
     df = data.draw(valid_rows(force))
-    load = load_demand(df, force, as_of=AS_OF)
+    load = demand(df, force, as_of=AS_OF)
     assert load.rejects.empty, load.rejects.to_dict("records")
     assert load.records["area"].astype("str").tolist() == df["area"].tolist()
     assert load.records["demand_type"].astype("str").tolist() == df["demand_type"].tolist()
@@ -209,7 +216,7 @@ def test_csv_parquet_and_dataframe_give_identical_records(tmp_path, sample_force
     pq_path = tmp_path / "d.parquet"
     df.to_csv(csv, index=False)
     df.to_parquet(pq_path, index=False)
-    loads = [load_demand(s, sample_force) for s in (df, csv, pq_path)]
+    loads = [demand(s, sample_force) for s in (df, csv, pq_path)]
     for other in loads[1:]:
         pd.testing.assert_frame_equal(loads[0].records, other.records)
         pd.testing.assert_frame_equal(
@@ -217,31 +224,35 @@ def test_csv_parquet_and_dataframe_give_identical_records(tmp_path, sample_force
         )
     # typed columns (not text) give the same records too
     clean = allocator.sample_demand(sample_force, 500, seed=6)
-    typed = load_demand(clean, sample_force)
+    typed = demand(clean, sample_force)
     clean.to_parquet(tmp_path / "t.parquet", index=False)
-    pd.testing.assert_frame_equal(typed.records, load_demand(tmp_path / "t.parquet", sample_force).records)
+    pd.testing.assert_frame_equal(typed.records, demand(tmp_path / "t.parquet", sample_force).records)
     assert typed.records["timestamp"].tolist() == clean["timestamp"].tolist()
 
 
 def test_the_input_is_never_modified(tmp_path, sample_force) -> None:
     df = allocator.sample_demand(sample_force, 200, seed=2, messy=True)
     before = df.copy()
-    load_demand(df, sample_force)
+    demand(df, sample_force)
     pd.testing.assert_frame_equal(df, before)
     path = tmp_path / "d.csv"
     df.to_csv(path, index=False)
     digest = sha256_file(path)
-    load_demand(path, sample_force)
+    demand(path, sample_force)
     assert sha256_file(path) == digest
 
 
 def test_committed_sample_loads_with_exactly_the_planted_rejects(sample_force) -> None:
-    load = load_demand(allocator.sample_path("demand.csv"), sample_force)
+    load = demand(allocator.sample_path("demand.csv"), sample_force)
     planted: dict[str, int] = {}
     for p in planted_faults(sample_force):
         planted[p.reason] = planted.get(p.reason, 0) + 2
+    # over-long durations are dropped, their records kept
+    assert planted.pop("implausible duration") == load.summary.durations_dropped == 2
     assert load.summary.rejected == planted
-    assert load.summary.accepted == 17_250
+    assert load.summary.accepted == 17_252
+    strict = demand(allocator.sample_path("demand.csv"), sample_force, {"reject_long_durations": True})
+    assert strict.summary.rejected["implausible duration"] == 2 and strict.summary.accepted == 17_250
     assert set(load.summary.unmapped_codes) == {"NOISE", "ANIMAL", "ALARM", "HIGHWAY", "FIREWORKS"}
     assert load.records["timestamp"].min() > load.window[0]
 
@@ -249,7 +260,7 @@ def test_committed_sample_loads_with_exactly_the_planted_rejects(sample_force) -
 # ------------------------------------------------------------------ mapping
 def test_cad_extract_through_its_mapping(sample_force) -> None:
     path = allocator.sample_path("cad_extract.csv")
-    load = load_demand(path, sample_force, allocator.sample_path("cad_mapping.yaml"))
+    load = demand(path, sample_force, allocator.sample_path("cad_mapping.yaml"))
     raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     assert load.summary.rows_read == len(raw) == load.summary.accepted
     assert load.records["id"].tolist() == raw["Incident Number"].tolist()
@@ -279,7 +290,7 @@ def test_mapping_as_dict_with_codes_and_aliases(sample_force) -> None:
         "start": "When", "end": "Finished", "area": "Beat", "demand_type": "Code",
         "codes": {"SHOP": "THEFT"}, "areas": {"SWN": "Swindon North"},
     }
-    load = load_demand(df, sample_force, mapping)
+    load = demand(df, sample_force, mapping)
     assert load.records["area"].tolist() == ["Swindon North", "Swindon South"]
     assert load.records["demand_type"].tolist() == ["THEFT", "DA"]
     assert load.records["duration"].iloc[0] == 45
@@ -290,18 +301,18 @@ def test_mapping_as_dict_with_codes_and_aliases(sample_force) -> None:
 
 def test_explicit_format_is_strict(sample_force) -> None:
     df = frame(timestamp=["01/10/2026 09:30", "30/02/2026 09:30", "2026-10-01 09:30"])
-    load = load_demand(df, sample_force, DemandMapping(format="%d/%m/%Y %H:%M"))
+    load = demand(df, sample_force, DemandMapping(format="%d/%m/%Y %H:%M"))
     assert load.records["timestamp"].tolist() == [pd.Timestamp("2026-10-01 09:30", tz=LONDON)]
     assert load.rejects["reason"].tolist() == ["unparseable timestamp"] * 2
 
 
 def test_bad_mappings_are_reported_at_once(tmp_path, sample_force) -> None:
     with pytest.raises(DemandError) as err:
-        load_demand(frame(area=["x"]), sample_force, {"codes": {"A": "THEFTT"}, "areas": {"N": "Swindon Nort"}})
+        demand(frame(area=["x"]), sample_force, {"codes": {"A": "THEFTT"}, "areas": {"N": "Swindon Nort"}})
     text = str(err.value)
     assert "2 problems" in text and "did you mean 'THEFT'" in text and "did you mean 'Swindon North'" in text
     with pytest.raises(DemandError, match="start and end go together"):
-        load_demand(frame(), sample_force, {"start": "x"})
+        demand(frame(), sample_force, {"start": "x"})
     codes = tmp_path / "codes.csv"
     codes.write_text("source_code,demand_type\nA,THEFT\nA,DA\n,ASB\n")
     with pytest.raises(DemandError) as err:
@@ -314,7 +325,7 @@ def test_bad_mappings_are_reported_at_once(tmp_path, sample_force) -> None:
 
 
 def test_summary_views(sample_force) -> None:
-    load = load_demand(frame(area=["Swindon North", "Nowhere"]), sample_force)
+    load = demand(frame(area=["Swindon North", "Nowhere"]), sample_force)
     text = str(load.summary)
     assert "2 rows read, 1 accepted, 1 rejected" in text and "unknown area: 1" in text
     table = load.summary.to_frame()
@@ -325,14 +336,14 @@ def test_summary_views(sample_force) -> None:
 # ------------------------------------------------------- batches and memory
 def test_grade_is_a_categorical_of_the_trimmed_values(sample_force) -> None:
     df = frame(grade=[" standard", "immediate", "standard ", ""], id=["a", "b", "c", "d"])
-    rec = load_demand(df, sample_force).records
+    rec = demand(df, sample_force).records
     assert isinstance(rec["grade"].dtype, pd.CategoricalDtype)
     assert rec["grade"].tolist() == ["standard", "immediate", "standard", ""]
     assert rec["grade"].cat.categories.tolist() == ["", "immediate", "standard"]
 
 
 def test_codes_differing_only_in_spaces_are_counted_together(sample_force) -> None:
-    load = load_demand(frame(demand_type=["NOISE", " NOISE ", "NOISE", "FOO"]), sample_force)
+    load = demand(frame(demand_type=["NOISE", " NOISE ", "NOISE", "FOO"]), sample_force)
     assert load.summary.unmapped_codes == {"NOISE": 3, "FOO": 1}
 
 
@@ -340,7 +351,7 @@ def test_codes_differing_only_in_spaces_are_counted_together(sample_force) -> No
 def test_small_batches_give_the_same_load_as_one_batch(tmp_path, monkeypatch, sample_force, kind) -> None:
     """Duplicates, catch-all counts, the window and rejects are whole-extract facts, whatever the batching."""
     df = allocator.sample_demand(sample_force, 4000, seed=11, messy=True)
-    # ids repeated across batches, one with a space (a different id), one blank (never a duplicate)
+    # ids repeated across batches, one with a space (the same id once trimmed), one blank (never a duplicate)
     df.loc[3500, "id"] = df.loc[10, "id"]
     df.loc[3600, "id"] = " " + df.loc[20, "id"]
     df.loc[[100, 3700], "id"] = ""
@@ -352,17 +363,19 @@ def test_small_batches_give_the_same_load_as_one_batch(tmp_path, monkeypatch, sa
     elif kind == "parquet":
         source = str(tmp_path / "d.parquet")
         df.to_parquet(source, index=False)
-    whole = load_demand(source, sample_force, as_of="2026-09-30")
+    whole = demand(source, sample_force, as_of="2026-09-30")
     monkeypatch.setattr("allocator.data.extract.BATCH_ROWS", 700)
     monkeypatch.setattr("allocator.data.extract.CSV_BLOCK", 40_000)
-    batched = load_demand(source, sample_force, as_of="2026-09-30")
+    batched = demand(source, sample_force, as_of="2026-09-30")
     pd.testing.assert_frame_equal(whole.records, batched.records)
     pd.testing.assert_frame_equal(whole.rejects, batched.rejects)
     assert whole.summary == batched.summary
     rej = batched.rejects.set_index("row")
     assert rej.loc[3501, "reason"] == "duplicate id"
     assert rej.loc[3501, "detail"] == f"id {df.loc[10, 'id']!r} first seen at row 11"
-    assert "duplicate id" not in (rej["reason"].get(3601), rej["reason"].get(3701))
+    assert rej.loc[3601, "reason"] == "duplicate id"
+    assert rej.loc[3601, "detail"] == f"id {' ' + df.loc[20, 'id']!r} first seen at row 21"
+    assert rej["reason"].get(3701) != "duplicate id"
     assert (batched.rejects["reason"] == "outside window").sum() > 500
 
 

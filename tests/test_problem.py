@@ -76,11 +76,11 @@ def test_bad_workload_is_reported_cell_by_cell(sample_force: allocator.Force) ->
 def test_current_posting_from_csv_and_frame(sample_force: allocator.Force, tmp_path) -> None:
     path = tmp_path / "current.csv"
     path.write_text("area,shift,role,posts\nSwindon North,Night,PC,9\nWiltshire West,Early,LCI,2\n")
-    arr = read_current(path, sample_force)
+    arr = read_current(path, sample_force, missing="zero", allow_vacancies=True)
     assert arr[0, 4, 0] == 9 and arr[4, 0, 2] == 2 and arr.sum() == 11 and arr.dtype == np.int64
     frame = pd.DataFrame({"area": ["Swindon North"], "shift": ["Night"], "role": ["PC"], "posts": [9]})
-    assert read_current(frame, sample_force).sum() == 9
-    p = build_problem(np.ones((6, 5, 3)), sample_force, current=path, max_moves=4)
+    assert read_current(frame, sample_force, missing="zero", allow_vacancies=True).sum() == 9
+    p = build_problem(np.ones((6, 5, 3)), sample_force, current=arr, max_moves=4)
     assert p.current is not None and p.current[0, 4, 0] == 9 and p.max_moves == 4
 
 
@@ -97,8 +97,10 @@ def test_current_posting_errors_all_at_once(sample_force: allocator.Force, tmp_p
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     problems = [str(p) for p in err.value.problems]
-    assert any("line 2, row 1, column area: unknown area (got 'Swindon Nrth')" in p for p in problems)
-    assert any("row 2, column shift: unknown shift (got 'Nights')" in p for p in problems)
+    assert any("line 2, row 1, column area: unknown area 'Swindon Nrth'; did you mean 'Swindon North'? "
+               "(got 'Swindon Nrth')" in p for p in problems)
+    assert any("row 2, column shift: unknown shift 'Nights'; did you mean 'Night'? (got 'Nights')" in p
+               for p in problems)
     assert any("row 2, column posts" in p and "'-1'" in p for p in problems)
     assert any("row 3, column posts" in p and "'2.5'" in p for p in problems)
     assert any("row 5" in p and "given twice (first in row 4)" in p for p in problems)

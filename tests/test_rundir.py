@@ -2,45 +2,116 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from allocator.io import atomic as _io
+from allocator.io import rundir
 from allocator.io.excel import allocation_to_excel, excel_bytes
-from allocator.io.rundir import OutputError, RunWriter, check_output_dir, read_run
+from allocator.io.rundir import (
+    OutputError,
+    RunError,
+    RunWriter,
+    check_output_dir,
+    clean_stale,
+    read_run,
+)
 
 TABLE = pd.DataFrame({"area": ["N", "N", "S", "S"], "shift": ["Day", "Night"] * 2, "role": ["PC"] * 4,
                       "posts": [3, 2, 4, 1], "coverage": [1.0, 1.5, 0.9, 2.0]})
 
 
-def test_an_interrupted_write_leaves_the_old_file_and_no_temporary(tmp_path: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    w = RunWriter(tmp_path)
+def _old_run(out: Path) -> dict[str, bytes]:
+    """Write a complete run into ``out`` plus a note of the user's; return every file's bytes."""
+    w = RunWriter(out)
     w.write_csv("allocation.csv", TABLE)
     w.write_parquet("allocation.parquet", TABLE)
-    old_csv = (tmp_path / "allocation.csv").read_bytes()
-    old_parquet = (tmp_path / "allocation.parquet").read_bytes()
+    w.write_bytes("figures/coverage.png", b"old png")
+    w.finish({"command": "allocate", "inputs": {}})
+    (out / "notes.txt").write_text("keep me", encoding="utf-8")
+    return _files(out)
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def _siblings(out: Path) -> list[str]:
+    return sorted(p.name for p in out.parent.iterdir())
+
+
+def _new_run(out: Path) -> None:
+    with RunWriter(out) as w:
+        w.write_csv("allocation.csv", TABLE.assign(posts=0))
+        w.write_parquet("allocation.parquet", TABLE.assign(posts=0))
+        w.write_text("report.md", "# new\n")
+        w.finish({"command": "allocate", "inputs": {}})
+
+
+@pytest.mark.parametrize("step", ["write_text", "to_parquet", "fsync", "manifest", "swap-in"])
+def test_a_run_failing_at_any_step_leaves_the_old_run_whole_and_no_temporaries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, step: str
+) -> None:
+    out = tmp_path / "run"
+    before = _old_run(out)
 
     def fail(*args: object, **kwargs: object) -> None:
-        raise KeyboardInterrupt  # as if the user pressed Ctrl-C in the middle of the write
+        raise KeyboardInterrupt  # as if the user pressed Ctrl-C at this very step
 
-    monkeypatch.setattr(pd.DataFrame, "to_parquet", fail)
+    real_rename = os.rename
+    if step == "write_text":
+        monkeypatch.setattr(RunWriter, "write_text", fail)
+    elif step == "to_parquet":
+        monkeypatch.setattr(pd.DataFrame, "to_parquet", fail)
+    elif step == "fsync":
+        monkeypatch.setattr(rundir.os, "fsync", fail)
+    elif step == "manifest":
+        monkeypatch.setattr(rundir.json, "dumps", fail)
+    else:  # the old run is aside; the new one fails to come in
+
+        def rename(src: object, dst: object) -> None:
+            if ".new-" in str(src):
+                raise KeyboardInterrupt
+            real_rename(src, dst)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(rundir.os, "rename", rename)
     with pytest.raises(KeyboardInterrupt):
-        w.write_parquet("allocation.parquet", TABLE.assign(posts=0))
-    real_fsync = _io.os.fsync
+        _new_run(out)
+    assert _files(out) == before
+    assert _siblings(out) == ["run"]
 
-    def fail_sync(fd: int) -> None:
-        real_fsync(fd)
-        raise OSError("disk full")
 
-    monkeypatch.setattr(_io.os, "fsync", fail_sync)
-    with pytest.raises(OSError, match="disk full"):
-        w.write_csv("allocation.csv", TABLE.assign(posts=0))
-    assert (tmp_path / "allocation.csv").read_bytes() == old_csv
-    assert (tmp_path / "allocation.parquet").read_bytes() == old_parquet
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["allocation.csv", "allocation.parquet"]
+def test_a_finished_run_replaces_the_old_one_whole_and_keeps_other_files(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _old_run(out)
+    _new_run(out)
+    files = _files(out)
+    # the old run's figure is gone (the new run wrote none); the user's note stays
+    assert sorted(files) == ["allocation.csv", "allocation.parquet", "notes.txt", "report.md", "run.json"]
+    assert files["notes.txt"] == b"keep me"
+    assert read_run(out).verify() == []
+    assert _siblings(out) == ["run"]
+
+
+def test_temporaries_of_a_killed_run_are_cleaned_and_an_old_run_put_back(tmp_path: Path) -> None:
+    dead = 2**22 + 12345  # above Linux's default pid_max: no such process
+    out = tmp_path / "run"
+    before = _old_run(out)
+    # killed between the two renames: the old run aside, the new one not yet in
+    os.rename(out, tmp_path / f".run.old-{dead}-abc")
+    (tmp_path / f".run.new-{dead}-def").mkdir()
+    (tmp_path / f".run.new-{dead}-def" / "allocation.csv").write_text("half", encoding="utf-8")
+    live = tmp_path / f".run.new-{os.getpid()}-ghi"
+    live.mkdir()
+    assert len(clean_stale(out)) == 2
+    assert _files(out) == before
+    assert _siblings(out) == [live.name, "run"]  # a live process's temporary is left alone
+    live.rmdir()
+    _new_run(out)
+    assert _siblings(out) == ["run"]
 
 
 def test_manifest_lists_output_hashes_and_verify_finds_changes(tmp_path: Path) -> None:
@@ -83,8 +154,10 @@ def test_check_output_dir(tmp_path: Path) -> None:
         check_output_dir(tmp_path / "in", [inp], ["moves.csv"], force=True)
     with pytest.raises(OutputError, match="as the output directory"):
         check_output_dir(inp, [inp], ["run.json"], force=True)
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(RunError, match="no such run directory"):
         read_run(tmp_path / "new")
+    with pytest.raises(OutputError, match="is a file, not a directory"):
+        check_output_dir(inp / "run", [], ["allocation.csv"])
 
 
 def test_excel_is_deterministic_with_a_sheet_per_role(tmp_path: Path) -> None:

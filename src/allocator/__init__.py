@@ -13,7 +13,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from allocator.data.demand import DemandLoad, DemandMapping, load_demand
+from allocator.data.demand import REASONS, DemandLoad, DemandMapping, load_demand
 from allocator.data.sample import sample_demand
 from allocator.errors import (
     AllocatorError,
@@ -65,6 +65,7 @@ def sample_path(name: str = "") -> Path:
 
 
 __all__ = [
+    "REASONS",
     "Allocation",
     "AllocationProblem",
     "AllocatorError",

@@ -25,6 +25,7 @@ import pandas as pd
 
 __all__ = [
     "AllocatorError",
+    "ArgumentError",
     "DemandError",
     "ForceError",
     "InputError",
@@ -84,6 +85,26 @@ class Problem:
 
 class AllocatorError(Exception):
     """Base class of every error the library raises on purpose."""
+
+
+class ArgumentError(AllocatorError, ValueError):
+    """An argument of a library function (or a CLI option) is not usable.
+
+    Raised before any work is done. ``argument`` is its name and ``value`` the
+    value given.
+
+    >>> err = ArgumentError("max_moves", -5, "must be a whole number, 0 or more")
+    >>> print(err)
+    max_moves: must be a whole number, 0 or more (got -5)
+    >>> err.argument, err.value
+    ('max_moves', -5)
+    """
+
+    def __init__(self, argument: str, value: Any, message: str):
+        self.argument = argument
+        self.value = value
+        self.message = message
+        super().__init__(f"{argument}: {message} (got {value!r})")
 
 
 class InputError(AllocatorError, ValueError):

@@ -7,8 +7,12 @@ import dataclasses
 import json
 import logging
 import math
+import os
+import re
 import sys
+import tempfile
 import time
+import traceback
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,16 +23,31 @@ import pandas as pd
 import yaml
 
 from allocator.errors import InputError
+from allocator.io.atomic import atomic_write_text
 from allocator.model.force import Force
 from allocator.model.forcefile import load_force
 
 if TYPE_CHECKING:
     from allocator.data.demand import DemandLoad
+    from allocator.io.rundir import Run
 
 EXIT_OK = 0
 EXIT_INFEASIBLE = 1
 EXIT_INPUT = 2
+EXIT_INTERNAL = 3
 EXIT_INTERRUPTED = 130
+
+#: The backends the command line accepts (checked before any data are read).
+BACKENDS = ("cpsat", "pulp", "pulp:cbc", "pulp:highs")
+#: The largest ``--max-moves`` accepted: more officers than any force has.
+MAX_MOVES = 1_000_000
+#: The name of the log an internal error writes (with its traceback).
+CRASH_LOG = "allocator-error.log"
+
+_ISO_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
+)
 
 class Progress:
     """Progress lines on stderr, each with the time since the command started.
@@ -75,9 +94,129 @@ class Progress:
             root.setLevel(old_level)
 
 
+def iso_date(text: str) -> str:
+    """``--as-of``: an ISO 8601 date or time (``2026-10-01``, ``2026-10-01T06:00``, ``...+01:00``).
+
+    Anything else (``01/10/2026`` could be 1 October or 10 January) is refused
+    by name, before any data are read.
+
+    >>> iso_date("2026-10-01")
+    '2026-10-01'
+    >>> iso_date("01/10/2026")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: expected an ISO 8601 date, YYYY-MM-DD[THH:MM[:SS][+HH:MM]] ...
+    """
+    value = text.strip()
+    problem = None
+    if not _ISO_DATE.fullmatch(value):
+        problem = "not in ISO 8601 form (day and month could be read either way)"
+    else:
+        try:
+            ts = pd.Timestamp(value)
+        except (ValueError, OverflowError) as exc:
+            problem = f"not a real date or time ({exc})"
+        else:
+            offset = ts.utcoffset()
+            if offset is not None and abs(offset.total_seconds()) > 14 * 3600:
+                problem = "a UTC offset beyond 14 hours"
+    if problem is not None:
+        raise argparse.ArgumentTypeError(
+            f"expected an ISO 8601 date, YYYY-MM-DD[THH:MM[:SS][+HH:MM]] (e.g. 2026-10-01), "
+            f"got {text!r}: {problem}"
+        )
+    return value
+
+
+def backend_name(text: str) -> str:
+    """``--backend``: one of :data:`BACKENDS`, checked (installed too) before any data are read."""
+    if text not in BACKENDS:
+        raise argparse.ArgumentTypeError(f"unknown backend {text!r}; choose one of {', '.join(BACKENDS)}")
+    from allocator.solve.milp import available_backends
+
+    if text not in available_backends():
+        raise argparse.ArgumentTypeError(
+            f"backend {text!r} is not installed here; installed: {', '.join(available_backends()) or 'none'}"
+        )
+    return text
+
+
+def seconds(text: str) -> float:
+    """``--time-limit``: a finite number of seconds above 0."""
+    try:
+        s = float(text)
+    except ValueError:
+        s = -1.0
+    if not s > 0 or s == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
+    return s
+
+
+def count(text: str) -> int:
+    """``--max-moves``: a whole number from 0 to :data:`MAX_MOVES`."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_MOVES:
+        raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_MOVES:,}, got {text!r}")
+    return n
+
+
+def os_error_text(exc: OSError) -> str:
+    """An operating-system error as one line naming the file and the reason."""
+    reason = exc.strerror or str(exc)
+    if exc.filename is not None:
+        return f"{exc.filename}: {reason}"
+    return str(exc) or reason
+
+
+def write_crash_log(args: argparse.Namespace | None) -> Path:
+    """Write the current exception's traceback to a log; return its path.
+
+    The log goes into the run directory when there is one (``--out DIR`` that
+    exists), else into a new temporary file. Written atomically.
+    """
+    text = traceback.format_exc()
+    out = getattr(args, "out", None) if args is not None else None
+    if isinstance(out, Path) and out.is_dir():
+        target = out / CRASH_LOG
+        try:
+            atomic_write_text(target, text)
+            return target
+        except OSError:
+            pass
+    fd, name = tempfile.mkstemp(prefix="allocator-error-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    return Path(name)
+
+
+def demand_keywords(args: argparse.Namespace) -> dict[str, Any]:
+    """The keywords the command line passes to :func:`allocator.load_demand` beyond the force.
+
+    ``accept_rejects`` carries ``--accept-rejects``: accept an extract even when
+    more of its rows are rejected than the force's limit allows.
+    """
+    keywords: dict[str, Any] = {"mapping": getattr(args, "mapping", None)}
+    if getattr(args, "as_of", None) is not None:
+        keywords["as_of"] = args.as_of
+    if getattr(args, "accept_rejects", False):
+        keywords["accept_rejects"] = True
+    return keywords
+
+
+def add_accept_rejects(parser: argparse.ArgumentParser) -> None:
+    """``--accept-rejects``: go on when the share of rejected rows passes the force's limit."""
+    parser.add_argument("--accept-rejects", action="store_true",
+                        help="go on even when more rows are rejected than the limit allows "
+                             "(the rejects are still listed and written)")
+
+
 def add_common(parser: argparse.ArgumentParser) -> None:
     """The options every subcommand takes."""
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--quiet", "-q", action="store_true",
+                        help="no progress lines on stderr (the final summary and the output path stay)")
     parser.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
 
 
@@ -137,35 +276,110 @@ def read_force(path: str | Path, progress: Progress) -> Force:
     return force
 
 
-def judgement_file(force_path: str | Path) -> Path | None:
-    """The judgement table a force file refers to (``judgement: file.csv``), if any."""
-    path = Path(force_path)
+def _yaml_reference(path: Path, key: str) -> Path | None:
+    """The file a YAML file names under ``key`` (``key: file`` or ``key: {file: ...}``), if it exists.
+
+    Relative references are relative to the YAML file. Unreadable files give
+    None here: their loader reports them by name.
+    """
     if path.suffix.lower() not in {".yaml", ".yml"}:
         return None
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError):
         return None
-    ref = data.get("judgement") if isinstance(data, dict) else None
+    ref = data.get(key) if isinstance(data, dict) else None
     if isinstance(ref, dict):
         ref = ref.get("file")
-    if isinstance(ref, str) and (path.parent / ref).is_file():
-        return path.parent / ref
+    if isinstance(ref, str) and ref.strip():
+        target = path.parent / ref
+        if target.is_file():
+            return target
     return None
 
 
-def read_demand(
-    path: str | Path, force: Force, progress: Progress, mapping: str | Path | None = None,
-    as_of: str | None = None,
-) -> DemandLoad:
-    """Load a demand extract with :func:`allocator.load_demand` and report its counts."""
+def judgement_file(force_path: str | Path) -> Path | None:
+    """The judgement table a force file refers to (``judgement: file.csv``), if any."""
+    return _yaml_reference(Path(force_path), "judgement")
+
+
+def codes_file(mapping_path: str | Path | None) -> Path | None:
+    """The code lookup a mapping file refers to (``codes: codes.csv``), if any."""
+    return _yaml_reference(Path(mapping_path), "codes") if mapping_path is not None else None
+
+
+def input_map(
+    force_path: str | Path, extract_path: str | Path, mapping_path: str | Path | None = None,
+    current_path: str | Path | None = None,
+) -> dict[str, Path]:
+    """Every file a run reads, by role: force, judgement, demand, mapping, codes, current.
+
+    Files referenced from other files are included: the force file's
+    ``judgement:`` table and the mapping's ``codes:`` lookup.
+    """
+    found: dict[str, Path] = {"force": Path(force_path)}
+    judgement = judgement_file(force_path)
+    if judgement is not None:
+        found["judgement"] = judgement
+    found["demand"] = Path(extract_path)
+    if mapping_path is not None:
+        found["mapping"] = Path(mapping_path)
+        codes = codes_file(mapping_path)
+        if codes is not None:
+            found["codes"] = codes
+    if current_path is not None:
+        found["current"] = Path(current_path)
+    return found
+
+
+def input_files(
+    force_path: str | Path, extract_path: str | Path, mapping_path: str | Path | None = None
+) -> list[Path]:
+    """Every file reading the force and the extract reads (see :func:`input_map`), in that order.
+
+    >>> from allocator import sample_path
+    >>> [p.name for p in input_files(sample_path("force.yaml"), sample_path("cad_extract.csv"),
+    ...                              sample_path("cad_mapping.yaml"))]
+    ['force.yaml', 'judgement.csv', 'cad_extract.csv', 'cad_mapping.yaml', 'codes.csv']
+    """
+    return list(input_map(force_path, extract_path, mapping_path).values())
+
+
+def read_demand(path: str | Path, force: Force, progress: Progress, keywords: dict[str, Any]) -> DemandLoad:
+    """Load a demand extract with :func:`allocator.load_demand` (``keywords`` from
+    :func:`demand_keywords`) and report its counts."""
     from allocator.data.demand import load_demand
 
     progress(f"reading {Path(path).name}")
-    loaded = load_demand(path, force, mapping, as_of=as_of)
+    loaded = load_demand(path, force, **keywords)
     accepted, rejected = len(loaded.records), len(loaded.rejects)
     progress(f"read {accepted + rejected:,} records: {accepted:,} accepted, {rejected:,} rejected")
     return loaded
+
+
+def open_run(path: str | Path, progress: Progress) -> tuple[Run, Force]:
+    """A run directory for ``explain``/``compare``: its manifest checked, its files matching it, its force.
+
+    Raises :class:`~allocator.io.rundir.RunError` (exit code 2) naming the
+    fault. Inputs that changed since the run are reported as progress lines
+    ("mapping.yaml (mapping) changed since the run").
+    """
+    import pydantic
+
+    from allocator.io.rundir import MANIFEST, RunError, read_run
+
+    run = read_run(path)
+    run.check()
+    if "force" not in run.manifest:
+        raise RunError(f"{Path(path) / MANIFEST}: not a usable manifest: missing key 'force'")
+    try:
+        force = Force.model_validate(run.manifest["force"])
+    except (pydantic.ValidationError, ValueError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise RunError(f"{Path(path) / MANIFEST}: its 'force' is not a valid force ({first})") from None
+    for line in run.changed_inputs():
+        progress(f"note: {line}")
+    return run, force
 
 
 def example_help(description: str, examples: Sequence[str]) -> dict[str, Any]:

@@ -14,17 +14,29 @@ from allocator.cli._common import (
     EXIT_INPUT,
     EXIT_OK,
     Progress,
+    add_accept_rejects,
     add_common,
+    backend_name,
+    count,
+    demand_keywords,
     error,
     example_help,
+    input_map,
+    iso_date,
     jsonable,
-    judgement_file,
     print_json,
     read_demand,
     read_force,
+    seconds,
 )
 from allocator.data.demand import DemandLoad
-from allocator.io.rundir import RunWriter, check_output_dir, describe_input, environment
+from allocator.io.rundir import (
+    OutputError,
+    RunWriter,
+    check_output_dir,
+    describe_input,
+    environment,
+)
 from allocator.model.force import Force
 from allocator.present.report import FIGURE_FILES
 from allocator.results.allocation import Allocation
@@ -49,7 +61,7 @@ def register(sub: Any) -> None:
             "Load the force and the demand extract, compute the workload, solve the allocation and\n"
             "write every output to a run directory (tables, Excel, report, run.json).\n\n"
             "Exit codes: 0 allocated; 1 infeasible or no posting within the time limit;\n"
-            "2 bad input (every problem listed).",
+            "2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
              "allocator allocate my-force/force.yaml my-force/demand.csv \\",
              "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
@@ -59,11 +71,12 @@ def register(sub: Any) -> None:
     p.add_argument("demand", type=Path, metavar="DEMAND.csv", help="the demand extract (CSV or Parquet)")
     p.add_argument("--current", type=Path, metavar="CURRENT.csv",
                    help="the current posting (area, shift, role, posts): moves are counted against it")
-    p.add_argument("--max-moves", type=_count, metavar="N",
+    p.add_argument("--max-moves", type=count, metavar="N",
                    help="move at most N officers of each role (per role, not in total) from the "
                         "current posting; needs --current")
-    p.add_argument("--backend", default="cpsat", help="solver: cpsat (default) or pulp")
-    p.add_argument("--time-limit", type=_seconds, default=60.0, metavar="S",
+    p.add_argument("--backend", type=backend_name, default="cpsat",
+                   help="solver: cpsat (default), pulp, pulp:cbc or pulp:highs")
+    p.add_argument("--time-limit", type=seconds, default=60.0, metavar="S",
                    help="wall-clock seconds for the whole solve, all roles and solver stages together; "
                         "each stage gets the time left (default 60). A stage stopped by the limit with a "
                         "posting makes the status 'feasible' (with its gap); a stage left without time "
@@ -72,7 +85,10 @@ def register(sub: Any) -> None:
                    help="also solve each role's plain maximin MILP with the backend and check that its "
                         "smallest coverage equals the exact one (recorded in the solver report)")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
-    p.add_argument("--as-of", metavar="DATE", help="end of the demand window (default: the latest record)")
+    p.add_argument("--as-of", type=iso_date, metavar="DATE",
+                   help="end of the demand window, ISO 8601 (2026-10-01 or 2026-10-01T06:00); "
+                        "default: the latest record")
+    add_accept_rejects(p)
     p.add_argument("--out", type=Path, default=Path("allocation-run"), metavar="DIR",
                    help="the run directory to write (default ./allocation-run)")
     p.add_argument("--force", dest="overwrite", action="store_true",
@@ -81,36 +97,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=run)
 
 
-def _seconds(text: str) -> float:
-    try:
-        s = float(text)
-    except ValueError:
-        s = -1.0
-    if not s > 0 or s == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text!r}")
-    return s
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = -1
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number 0 or more, got {text!r}")
-    return n
-
-
 def _inputs(args: argparse.Namespace) -> dict[str, Path]:
-    found = {"force": args.force, "demand": args.demand}
-    judgement = judgement_file(args.force)
-    if judgement is not None:
-        found["judgement"] = judgement
-    if args.current is not None:
-        found["current"] = args.current
-    if args.mapping is not None:
-        found["mapping"] = args.mapping
-    return found
+    return input_map(args.force, args.demand, args.mapping, args.current)
 
 
 def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
@@ -124,8 +112,11 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
-        return allocate(workload, force, current=current, backend=args.backend,
-                        time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
+        result = allocate(workload, force, current=current, backend=args.backend,
+                          time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
+    if not isinstance(result, Allocation):
+        raise NotImplementedError("the command line does not yet write runs of forces on patterns")
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -142,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
 
     force = read_force(args.force, progress)
     current = read_current(args.current, force) if args.current is not None else None
-    loaded = read_demand(args.demand, force, progress, args.mapping, args.as_of)
+    loaded = read_demand(args.demand, force, progress, demand_keywords(args))
     progress("computing workload")
     workload = compute_workload(loaded.records, force, as_of=args.as_of)
     progress(f"workload: {float(workload.array.sum()):,.0f} judged hours from {workload.n_records:,} records")
@@ -162,11 +153,15 @@ def run(args: argparse.Namespace) -> int:
             print_json({"status": solver.status, "solver": jsonable(solver)})
         return EXIT_INFEASIBLE
 
-    summary = write_run(out, args, inputs, force, loaded, workload, allocation, progress)
+    try:
+        summary = write_run(out, args, inputs, force, loaded, workload, allocation, progress)
+    except OSError as exc:  # a full disk, a vanished directory: the old run (if any) is untouched
+        raise OutputError(f"could not write the run to {out}: {exc.strerror or exc}; "
+                          "the previous run there, if any, is unchanged") from None
     progress(f"wrote {out}")
     if args.json:
         print_json(summary)
-    elif not args.quiet:
+    else:
         _print_summary(summary, allocation)
     return EXIT_OK
 
@@ -189,6 +184,7 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
         "max_moves": args.max_moves,
         "as_of": args.as_of,
         "mapping": str(args.mapping) if args.mapping is not None else None,
+        "accept_rejects": bool(args.accept_rejects),
         "current": args.current is not None,
     }
 
@@ -196,11 +192,17 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
 def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], force: Force,
               loaded: DemandLoad, workload: Workload, allocation: Allocation,
               progress: Progress) -> dict[str, Any]:
-    """Write every output of the run into ``out``; return the summary (also in run.json)."""
+    """Write every output of the run and swap it in as ``out`` whole; return the summary (also in run.json)."""
+    with RunWriter(out) as writer:
+        return _write(writer, out, args, inputs, force, loaded, workload, allocation, progress)
+
+
+def _write(writer: RunWriter, out: Path, args: argparse.Namespace, inputs: dict[str, Path], force: Force,
+           loaded: DemandLoad, workload: Workload, allocation: Allocation,
+           progress: Progress) -> dict[str, Any]:
     from allocator.io.excel import allocation_to_excel
     from allocator.present.report import ReportData, build_report
 
-    writer = RunWriter(out)
     table = allocation.table
     writer.write_csv("allocation.csv", table)
     writer.write_parquet("allocation.parquet", table)
@@ -222,7 +224,7 @@ def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], forc
     report = build_report(ReportData(
         force=force, table=table, by_type=workload.by_type, by_hour=workload.by_hour,
         solver=solver, moves=moves, data=data,
-        parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current")},
+        parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current", "accept_rejects")},
         inputs={inputs[k].name: v for k, v in report_inputs.items()},
     ))
     for name, png in report.figures.items():

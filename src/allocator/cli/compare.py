@@ -14,9 +14,10 @@ from allocator.cli._common import (
     add_common,
     example_help,
     frame_to_text,
+    open_run,
     print_json,
 )
-from allocator.io.rundir import Run, read_run
+from allocator.io.rundir import Run
 
 
 def register(sub: Any) -> None:
@@ -111,9 +112,12 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     counts = [{"what": k, "before": da.get(k), "after": db.get(k)}
               for k in ("records_read", "records_accepted", "records_rejected", "window_start", "window_end")
               if da.get(k) != db.get(k)]
-    ia, ib = a.manifest.get("inputs", {}).get("demand", {}), b.manifest.get("inputs", {}).get("demand", {})
-    if ia.get("sha256") != ib.get("sha256"):
-        counts.insert(0, {"what": "demand file", "before": ia.get("name"), "after": ib.get("name")})
+    files = []
+    for key in ("demand", "mapping", "codes"):
+        ia, ib = a.manifest.get("inputs", {}).get(key, {}), b.manifest.get("inputs", {}).get(key, {})
+        if ia.get("sha256") != ib.get("sha256"):
+            files.append({"what": f"{key} file", "before": ia.get("name"), "after": ib.get("name")})
+    counts = files + counts
     ta, tb = _by_area_type(a), _by_area_type(b)
     both = ta.add_suffix("_a").join(tb.add_suffix("_b"), how="outer").fillna(0.0)
     both["hours_change"] = both["hours_b"] - both["hours_a"]
@@ -126,7 +130,7 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
 
 def _by_area_type(r: Run) -> pd.DataFrame:
     """Records and hours per (area, demand type); records counted once, not once per role."""
-    bt = r.table("workload_by_type.csv")
+    bt = r.require("workload_by_type.csv", ("area", "role", "demand_type", "records", "hours"))
     hours = bt.groupby(["area", "demand_type"], sort=False)["hours"].sum()
     first_role = bt["role"].iloc[0] if len(bt) else None
     records = bt[bt["role"] == first_role].groupby(["area", "demand_type"], sort=False)["records"].sum()
@@ -136,8 +140,8 @@ def _by_area_type(r: Run) -> pd.DataFrame:
 def posting_changes(a: Run, b: Run, include_all: bool = False) -> pd.DataFrame:
     """Posts per area, shift and role in each run, and the change."""
     key = ["area", "shift", "role"]
-    ta = a.table("allocation.csv")[[*key, "posts", "coverage"]]
-    tb = b.table("allocation.csv")[[*key, "posts", "coverage"]]
+    ta = a.require("allocation.csv", (*key, "posts", "coverage"))[[*key, "posts", "coverage"]]
+    tb = b.require("allocation.csv", (*key, "posts", "coverage"))[[*key, "posts", "coverage"]]
     m = ta.merge(tb, on=key, how="outer", suffixes=("_a", "_b"), sort=False)
     m[["posts_a", "posts_b"]] = m[["posts_a", "posts_b"]].fillna(0).astype("int64")
     m["change"] = m["posts_b"] - m["posts_a"]
@@ -158,11 +162,7 @@ def _show(title: str, rows: list[dict[str, Any]]) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator compare``."""
     progress = Progress(args.quiet)
-    a, b = read_run(args.run_a), read_run(args.run_b)
-    for r in (a, b):
-        bad = r.verify()
-        if bad:
-            progress(f"warning: {r.path} changed since its run: " + "; ".join(bad))
+    (a, _), (b, _) = open_run(args.run_a, progress), open_run(args.run_b, progress)
     counts, by_type = demand_changes(a, b)
     judgement = judgement_changes(a.manifest["force"], b.manifest["force"])
     rules = rule_changes(a, b)

@@ -14,10 +14,11 @@ from allocator.cli._common import (
     add_common,
     example_help,
     frame_to_text,
+    open_run,
     print_json,
 )
 from allocator.errors import InputError, Problem
-from allocator.io.rundir import Run, read_run
+from allocator.io.rundir import Run
 from allocator.model.force import Force
 
 
@@ -64,6 +65,8 @@ def _recomputed(run: Run, force: Force, args: argparse.Namespace, progress: Prog
     kwargs: dict[str, Any] = {}
     if paths.get("mapping") is not None:
         kwargs["mapping"] = paths["mapping"]
+    if run.manifest.get("parameters", {}).get("accept_rejects"):
+        kwargs["accept_rejects"] = True
     demand = paths["demand"]
     assert demand is not None
     loaded = load_demand(demand, force, **kwargs)
@@ -78,7 +81,7 @@ def from_tables(run: Run, area: str, shift: str, role: str) -> pd.DataFrame:
 
     Demand types adding no hours are left out; largest first, ties in force order.
     """
-    bt = run.table("workload_by_type.csv")
+    bt = run.require("workload_by_type.csv", ("area", "shift", "role", "demand_type", "records", "hours"))
     cell = bt[(bt["area"] == area) & (bt["shift"] == shift) & (bt["role"] == role) & (bt["hours"] > 0)]
     total = float(cell["hours"].sum())
     out = pd.DataFrame({
@@ -94,12 +97,8 @@ def from_tables(run: Run, area: str, shift: str, role: str) -> pd.DataFrame:
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator explain``."""
     progress = Progress(args.quiet)
-    run_dir = read_run(args.run_dir)
-    force = Force.model_validate(run_dir.manifest["force"])
+    run_dir, force = open_run(args.run_dir, progress)
     _check_names(force, args, str(args.run_dir))
-    changed = run_dir.verify()
-    if changed:
-        progress("warning: the run directory changed since the run: " + "; ".join(changed))
     frame = _recomputed(run_dir, force, args, progress)
     source = "recomputed from the recorded inputs"
     if frame is None:
@@ -112,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
     cell.update({k: v for k, v in why.items() if k not in cell})
     if args.json:
         print_json({"area": args.area, "shift": args.shift, "role": args.role, "source": source,
-                    "cell": cell,
+                    "cell": cell, "inputs_changed": run_dir.changed_inputs(),
                     "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]})
         return EXIT_OK
     print(f"{args.area} / {args.shift} / {args.role}  (run {args.run_dir}; workload {source})")
@@ -133,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _cell(run_dir: Run, name: str, args: argparse.Namespace) -> dict[str, Any]:
-    table = run_dir.table(name)
+    table = run_dir.require(name, ("area", "shift", "role"))
     row = table[(table["area"] == args.area) & (table["shift"] == args.shift) & (table["role"] == args.role)]
     return {str(k): _plain(v) for k, v in row.iloc[0].items()} if len(row) else {}
 

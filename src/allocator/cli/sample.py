@@ -66,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         progress(f"wrote {target}")
     if args.json:
         print_json({"dir": str(args.dir), "files": written})
-    elif not args.quiet:
+    else:
         print(f"sample force written to {args.dir}: {', '.join(files)}")
     return EXIT_OK
 

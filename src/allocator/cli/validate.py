@@ -9,14 +9,16 @@ from typing import Any
 from allocator.cli._common import (
     EXIT_OK,
     Progress,
+    add_accept_rejects,
     add_common,
+    demand_keywords,
     example_help,
-    judgement_file,
+    input_map,
     print_json,
     read_demand,
     read_force,
 )
-from allocator.io.rundir import RunWriter, check_output_dir
+from allocator.io.rundir import check_output_dir, write_table
 
 
 def register(sub: Any) -> None:
@@ -35,6 +37,7 @@ def register(sub: Any) -> None:
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
     p.add_argument("--out", type=Path, metavar="DIR", help="write rejects.csv into DIR")
     p.add_argument("--force", dest="overwrite", action="store_true", help="write into a non-empty DIR")
+    add_accept_rejects(p)
     add_common(p)
     p.set_defaults(func=run)
 
@@ -42,15 +45,15 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator validate``."""
     progress = Progress(args.quiet)
-    inputs = [args.force, args.demand] + [p for p in (args.mapping, judgement_file(args.force)) if p]
-    out = check_output_dir(args.out, inputs, ["rejects.csv"], force=args.overwrite) if args.out else None
+    inputs = input_map(args.force, args.demand, args.mapping).values()
+    out = check_output_dir(args.out, inputs, ["rejects.csv"], force=args.overwrite, whole=False) if args.out else None
     force = read_force(args.force, progress)
-    loaded = read_demand(args.demand, force, progress, args.mapping)
+    loaded = read_demand(args.demand, force, progress, demand_keywords(args))
     rejects, s = loaded.rejects, loaded.summary
     written = None
     if out is not None:
-        RunWriter(out).write_csv("rejects.csv", rejects)
         written = out / "rejects.csv"
+        write_table(written, rejects)
     summary = {
         "force": force.name,
         **s.to_dict(),

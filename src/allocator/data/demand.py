@@ -18,24 +18,35 @@ file's size in memory, the records included.
 Rejection reasons, in the order they are tested (a row gets the first that
 applies, see :data:`REASONS`):
 
-1. ``missing value``: a blank timestamp (or start), area or demand type
+1. ``malformed row``: a CSV row with more or fewer cells than the header;
+2. ``missing value``: a blank timestamp (or start), area or demand type
    (blank: empty, whitespace, or ``NA``, ``N/A``, ``NULL``, ``NaN``, ``None``);
-2. ``unparseable timestamp``: not ISO 8601 (or not in the mapping's format);
-3. ``non-existent local time``: a naive time in the spring clock-change gap;
-4. ``unknown area``: not a force area nor an alias (the detail suggests the nearest);
-5. ``unmapped demand type code``: not in the code lookup nor a force type, and
+3. ``unparseable timestamp``: not ISO 8601 (or not in the mapping's format),
+   or an offset beyond +-14:00;
+4. ``timestamp out of range``: before 1678-01-02 or after 2261-12-31;
+5. ``non-existent local time``: a naive time in the spring clock-change gap;
+6. ``in the future``: after the time of the run (``now``);
+7. ``unknown area``: not a force area nor an alias (the detail suggests the nearest);
+8. ``unmapped demand type code``: not in the code lookup nor a force type, and
    the force has no ``catch_all_type`` (with one, such codes are accepted as the
    catch-all type and counted per code in the summary);
-6. ``non-numeric duration``; 7. ``negative duration`` (also an end before its
-   start); 8. ``implausible duration`` (over ``max_duration_minutes``);
-9. ``duplicate id``: the first row with the id (among rows that pass 1-8) is
-   kept; the detail names it;
-10. ``outside window``: not in ``(end - window_days, end]``, where ``end`` is
-    ``as_of`` when given, else the latest timestamp of the rows that pass 1-9.
+9. ``non-numeric duration``; 10. ``negative duration`` (also an end before its
+   start); 11. ``implausible duration`` (over ``max_duration_minutes``, only
+   with the mapping's ``reject_long_durations``: by default such a duration is
+   dropped, the record kept, and counted in ``durations_dropped``);
+12. ``duplicate id``: ids are compared trimmed; the first row with the id
+    (among rows that pass 1-11) is kept; the detail names it;
+13. ``outside window``: not in ``(end - window_days, end]``, where ``end`` is
+    ``as_of`` when given, else the latest timestamp of the rows that pass 1-12.
 
 Naive timestamps are local time in the force's zone. An ambiguous autumn time
 (the repeated hour) is taken as its *first* occurrence (summer time, like
-Python's ``fold=0``). Offsets in the text (``+01:00``, ``Z``) are honoured.
+Python's ``fold=0``), except an end time, which is the occurrence after its
+start. Offsets in the text (``+01:00``, ``Z``) are honoured.
+
+A load that leaves no usable record, or rejects more than the force's
+``settings.max_reject_share`` of the rows (unless ``accept_rejects=True``),
+raises one :class:`~allocator.errors.DemandError` naming the top reasons.
 
 Examples
 --------
@@ -47,7 +58,7 @@ Examples
 ...     "demand_type": ["THEFT", "DA", "ASB"],
 ...     "duration": ["45", "", "30"],
 ... })
->>> load = load_demand(extract, force)
+>>> load = load_demand(extract, force, now="2026-12-01", accept_rejects=True)
 >>> load.summary.accepted, load.summary.rejected
 (1, {'unparseable timestamp': 1, 'unknown area': 1})
 >>> load.rejects[["row", "reason"]].to_dict("records")
@@ -58,10 +69,7 @@ area 'Swindon Nrth' is not in the force; did you mean 'Swindon North'?
 
 from __future__ import annotations
 
-import difflib
-import html
 import logging
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -70,12 +78,21 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from allocator.data.checks import CODE, REASONS, Lookups, check_batch, norm
+from allocator.data.checks import CODE, REASONS, Lookups, check_batch, loose
 from allocator.data.extract import RawStore, open_extract
 from allocator.data.mapping import (
     DemandMapping,
     as_mapping,
 )
+from allocator.data.rejects import (
+    add_malformed,
+    check_reject_share,
+    detail_fields,
+    reject_table,
+    str_series,
+    suggest,
+)
+from allocator.data.summary import DemandLoad, DemandSummary
 from allocator.errors import DemandError, Problem
 from allocator.model.force import Force
 
@@ -84,119 +101,15 @@ __all__ = ["REASONS", "DemandLoad", "DemandMapping", "DemandSummary", "load_dema
 log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ results
-@dataclass(frozen=True)
-class DemandSummary:
-    """What a load did: rows read, accepted, rejected per reason, codes sent to the catch-all."""
-
-    source: str
-    rows_read: int
-    accepted: int
-    rejected: dict[str, int]
-    unmapped_codes: dict[str, int]
-    catch_all_type: str | None
-    missing_durations: int
-    window_start: pd.Timestamp | None
-    window_end: pd.Timestamp | None
-
-    @property
-    def rejected_total(self) -> int:
-        """All rejected rows."""
-        return sum(self.rejected.values())
-
-    def __str__(self) -> str:
-        lines = [
-            f"{self.source}: {self.rows_read:,} rows read, {self.accepted:,} accepted, "
-            f"{self.rejected_total:,} rejected",
-        ]
-        if self.window_start is not None:
-            lines.append(f"  window: {self.window_start} .. {self.window_end}")
-        for reason, n in self.rejected.items():
-            lines.append(f"  rejected, {reason}: {n:,}")
-        for code, n in self.unmapped_codes.items():
-            lines.append(f"  code {code!r} counted as {self.catch_all_type}: {n:,}")
-        if self.missing_durations:
-            lines.append(
-                f"  {self.missing_durations:,} records without a duration "
-                "(standard minutes are used)"
-            )
-        return "\n".join(lines)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The counts and the window as plain JSON-ready values (aggregates only)."""
-        return {
-            "records_read": self.rows_read,
-            "records_accepted": self.accepted,
-            "records_rejected": self.rejected_total,
-            "rejected_by_reason": dict(self.rejected),
-            "unmapped_codes": dict(self.unmapped_codes),
-            "missing_durations": self.missing_durations,
-            "window_start": None if self.window_start is None else str(self.window_start),
-            "window_end": None if self.window_end is None else str(self.window_end),
-        }
-
-    def to_frame(self) -> pd.DataFrame:
-        """The summary as a tidy frame: ``item, detail, count``."""
-        rows: list[tuple[str, str, int]] = [
-            ("rows read", "", self.rows_read),
-            ("accepted", "", self.accepted),
-        ]
-        rows += [("rejected", reason, n) for reason, n in self.rejected.items()]
-        rows += [("unmapped code", code, n) for code, n in self.unmapped_codes.items()]
-        rows.append(("missing duration", "", self.missing_durations))
-        out = pd.DataFrame(rows, columns=["item", "detail", "count"])
-        return out.astype({"item": "str", "detail": "str", "count": "int64"})
-
-    def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><td>{html.escape(i)}</td><td>{html.escape(d)}</td><td>{c:,}</td></tr>"
-            for i, d, c in self.to_frame().itertuples(index=False)
-        )
-        window = (
-            f"<p>window {html.escape(str(self.window_start))} .. {html.escape(str(self.window_end))}</p>"
-            if self.window_start is not None
-            else ""
-        )
-        return (
-            f"<div><strong>{html.escape(self.source)}</strong>{window}<table>"
-            f"<tr><th>item</th><th>detail</th><th>count</th></tr>{body}</table></div>"
-        )
-
-
-@dataclass(frozen=True)
-class DemandLoad:
-    """The outcome of :func:`load_demand`.
-
-    Attributes
-    ----------
-    records
-        One row per accepted record: ``row`` (1-based data row in the source),
-        ``timestamp`` (tz-aware, force zone, ns), ``area`` and ``demand_type``
-        (categoricals whose categories are the force's names and codes in force
-        order), ``duration`` (float64 minutes, NaN when none), and ``id`` and
-        ``grade`` (strings) when the extract has them.
-    rejects
-        One row per refused row: ``row``, the raw values of the mapped columns
-        under the extract's own headings (strings, as read), ``reason`` (one of
-        :data:`REASONS`) and ``detail`` (the column and value, and a hint).
-    summary
-        Counts: see :class:`DemandSummary`.
-    """
-
-    records: pd.DataFrame
-    rejects: pd.DataFrame
-    summary: DemandSummary
-    mapping: DemandMapping = field(repr=False)
-
-    @property
-    def window(self) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
-        """The demand window ``(start, end]`` the records were checked against."""
-        return self.summary.window_start, self.summary.window_end
-
-
-def _as_of(as_of: Any, tz: str) -> pd.Timestamp | None:
+def _as_of(as_of: Any, tz: str, what: str = "as_of") -> pd.Timestamp | None:
     if as_of is None:
         return None
-    ts = pd.Timestamp(as_of)
+    try:
+        ts = pd.Timestamp(as_of)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise DemandError(what, [Problem(what, "", f"not a time ({exc})", as_of)]) from None
+    if ts is pd.NaT:
+        raise DemandError(what, [Problem(what, "", "not a time", as_of)])
     if ts.tz is None:
         return ts.tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
     return ts.tz_convert(tz)
@@ -214,17 +127,20 @@ def load_demand(
     *,
     as_of: str | pd.Timestamp | None = None,
     source_name: str | None = None,
+    now: str | pd.Timestamp | None = None,
+    accept_rejects: bool = False,
 ) -> DemandLoad:
     """Read a demand extract, check every row against ``force``, and split it into records and rejects.
 
     Parameters
     ----------
     source
-        A CSV file (``.csv``, also compressed ``.csv.gz``), a Parquet file
-        (``.parquet``/``.pq``) or a DataFrame. It is only read, never changed.
+        A CSV file (``.csv``, also gzip-compressed ``.csv.gz``, read directly),
+        a Parquet file (``.parquet``/``.pq``) or a DataFrame. It is only read,
+        never changed.
     force
         The force: its areas, demand types, time zone, ``window_days``,
-        ``max_duration_minutes`` and ``catch_all_type`` are used.
+        ``max_duration_minutes``, ``max_reject_share`` and ``catch_all_type`` are used.
     mapping
         A :class:`DemandMapping`, a dict of its fields, or the path of a YAML
         mapping. None: the extract's headings are the field names
@@ -235,40 +151,59 @@ def load_demand(
         valid timestamp in the extract.
     source_name
         The name used in messages (default: the file name, or ``<DataFrame>``).
+    now
+        The time of the run (naive: local time): records after it are rejected
+        as ``in the future``. Default: the current time. Pass a fixed instant
+        for a load that does not depend on when it runs.
+    accept_rejects
+        Go on when more than ``force.settings.max_reject_share`` of the rows
+        are rejected (the CLI's ``--accept-rejects``).
 
     Returns
     -------
     DemandLoad
-        ``records``, ``rejects``, ``summary`` and ``window``.
+        ``records``, ``rejects``, ``summary``, ``window`` and ``inputs``.
 
     Raises
     ------
     DemandError
-        When the extract cannot be read at all: required columns missing (all
-        named, with the columns found), or a mapping that names areas or types
-        the force does not have. Row-level faults are not raised: they are
-        rejects (see the module documentation for the reasons and their order).
+        When the extract cannot be read at all: a file fault (not found, a
+        workbook, garbage or truncated Parquet or gzip, another encoding, an
+        unbalanced quote), required columns missing (all named, with the
+        columns found), a mapping that names areas or types the force does
+        not have, an explicit format that matches no timestamp; when no row
+        is usable; and when more than ``max_reject_share`` of the rows are
+        rejected, unless ``accept_rejects``. Other row-level faults are not
+        raised: they are rejects (see the module documentation).
 
     Examples
     --------
     >>> import allocator
     >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
-    >>> load = load_demand(allocator.sample_path("demand.csv"), force)
+    >>> load = load_demand(allocator.sample_path("demand.csv"), force, now="2026-12-01")
     >>> load.summary.rows_read == len(load.records) + len(load.rejects)
     True
     >>> load.records["area"].cat.categories.tolist() == force.area_names
     True
+    >>> [p.name for p in load.inputs]
+    ['demand.csv']
     """
     m = as_mapping(mapping)
     if isinstance(source, pd.DataFrame):
         name = source_name or "<DataFrame>"
     else:
         name = source_name or Path(source).name
+    inputs = _inputs(source, mapping, m)
     tz = force.settings.timezone
-    _check_mapping(m, force, name)
+    constant = _check_mapping(m, force, name)
     wanted = m.fields()
-    ext = open_extract(source, wanted, m.required(), name)
-    lk = Lookups(force, m)
+    ext = open_extract(source, wanted, m.required(), name, m.encoding)
+    present = dict(ext.present)
+    if constant is not None:
+        wanted["area"] = present["area"] = _constant_heading(wanted)
+    now_ts = _as_of(pd.Timestamp.now(tz="UTC") if now is None else now, tz, "now")
+    assert now_ts is not None
+    lk = Lookups(force, m, name, now_ts.value)
     store = RawStore(compress=not ext.in_memory)
     parts: dict[str, list[np.ndarray]] = {}
     ids: list[pa.Array | None] = []
@@ -276,6 +211,9 @@ def load_demand(
     cols: dict[str, pa.Array] = {}
     batch_ids: pa.Array | None = None
     for cols in ext.batches:
+        if constant is not None:
+            k = len(next(iter(cols.values())))
+            cols["area"] = pa.DictionaryArray.from_arrays(pa.array(np.zeros(k, np.int32)), pa.array([constant]))
         batch_ids = cols.pop("id", None)
         if batch_ids is not None:
             batch_ids = batch_ids if pa.types.is_string(batch_ids.type) else pc.cast(batch_ids, pa.string())
@@ -298,14 +236,14 @@ def load_demand(
     reason = whole("reason", np.int8)
     ts = whole("ts", np.int64)
 
-    # 9: duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
+    # duplicate ids among the rows still standing: equal hashes are candidates, compared exactly
     first_row: dict[int, int] = {}
     if "id" in ext.present:
         candidates = _repeated(parts.pop("id_hash", []), parts.pop("id_blank", []), reason, batch_start)
         first_row = _exact_duplicates(candidates, ids, batch_start)
         reason[np.fromiter(first_row, dtype=np.int64, count=len(first_row))] = CODE["duplicate id"]
 
-    # 10: the window
+    # the window
     end = _as_of(as_of, tz)
     if end is None and (reason == 0).any():
         end = _stamp(int(np.max(ts, where=reason == 0, initial=np.iinfo(np.int64).min)), tz)
@@ -317,16 +255,17 @@ def load_demand(
         del outside
 
     bad = np.flatnonzero(reason > 0)
-    raw = _raw_values(bad, batch_start, store, ids, list(ext.present))
+    raw = _raw_values(bad, batch_start, store, ids, list(present))
     store.clear()
-    rejects = _rejects(
-        bad, reason[bad], raw, wanted, _detail_fields(m), whole("blank_field", np.int8)[bad],
-        first_row, start, end, force,
+    rejects = reject_table(
+        bad, reason[bad], raw, wanted, detail_fields(m), whole("blank_field", np.int8)[bad],
+        first_row, start, end, force, m.format,
     )
     del raw
 
     ok = reason == 0
     counts = np.bincount(reason, minlength=len(REASONS) + 1)
+    counts[CODE["malformed row"]] += len(ext.malformed)
     rejected = {r: int(counts[CODE[r]]) for r in REASONS if counts[CODE[r]]}
     catch_rows, catch_ids = whole("catch_rows", np.int64), whole("catch_ids", np.int64)
     accepted_ids = catch_ids[ok[catch_rows]]
@@ -334,15 +273,19 @@ def load_demand(
     unmapped = {code: int(per_code[k]) for code, k in lk.unmapped.items() if per_code[k]}
     unmapped = dict(sorted(unmapped.items(), key=lambda kv: (-kv[1], kv[0])))
     work = {"ts": ts, "duration": whole("duration", np.float64)}
+    first = _stamp(int(ts[ok].min()), tz) if ok.any() else None
+    last = _stamp(int(ts[ok].max()), tz) if ok.any() else None
     del ts  # the records take it from ``work``, releasing the whole-extract arrays as they go
     missing = int(np.count_nonzero(np.isnan(work["duration"]) & ok))
-    keep = np.flatnonzero(ok)
-    accepted = len(keep)
-    del ok, keep
-    records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, ext.present)
+    dropped = int(np.count_nonzero(whole("dropped", bool) & ok))
+    loosely = int(np.count_nonzero(whole("loose", bool) & ok))
+    accepted = int(np.count_nonzero(ok))
+    del ok
+    records = _records(np.flatnonzero(reason == 0), work, parts, ids, batch_start, lk, present)
+    records, rejects = add_malformed(records, rejects, ext, wanted)
     summary = DemandSummary(
         source=name,
-        rows_read=n,
+        rows_read=n + len(ext.malformed),
         accepted=accepted,
         rejected=rejected,
         unmapped_codes=unmapped,
@@ -350,11 +293,35 @@ def load_demand(
         missing_durations=missing,
         window_start=start,
         window_end=end,
+        first=first,
+        last=last,
+        durations_dropped=dropped,
+        names_matched_loosely=loosely,
     )
     if summary.rows_read != summary.accepted + summary.rejected_total or len(rejects) != summary.rejected_total:
         raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
     log.info("%s", summary)
-    return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m)
+    check_reject_share(summary, rejects, force.settings.max_reject_share, accept_rejects)
+    return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m, inputs=inputs)
+
+
+def _inputs(source: Any, mapping: Any, m: DemandMapping) -> tuple[Path, ...]:
+    """Every file a load reads: the extract, the mapping file, the code lookup it names."""
+    out: list[Path] = []
+    if not isinstance(source, pd.DataFrame):
+        out.append(Path(source))
+    if isinstance(mapping, str | Path):
+        out.append(Path(mapping))
+    out += [p for p in m.files() if p not in out]
+    return tuple(out)
+
+
+def _constant_heading(wanted: dict[str, str]) -> str:
+    """A name for the constant area's column in the rejects, clear of the extract's headings."""
+    heading = "area"
+    while heading in wanted.values():
+        heading = f"({heading})"
+    return heading
 
 
 def _repeated(
@@ -386,6 +353,7 @@ def _exact_duplicates(candidates: np.ndarray, ids: list[pa.Array | None], batch_
         chunk = ids[k]
         assert chunk is not None
         value = chunk[row - int(batch_start[k])].as_py()
+        value = value.strip() if isinstance(value, str) else value
         if value in first:
             out[row] = first[value]
         else:
@@ -410,46 +378,31 @@ def _raw_values(
             pieces[f].append(got[f])
     return {f: pa.concat_arrays(p) if p else pa.array([], pa.string()) for f, p in pieces.items()}
 
-def _check_mapping(m: DemandMapping, force: Force, name: str) -> None:
+def _check_mapping(m: DemandMapping, force: Force, name: str) -> str | None:
+    """Check the mapping's names against the force; the constant area (the force's own name), if any."""
     problems = []
+    constant = m.area_constant
+    if constant is not None:
+        matches = [a for a in force.area_names if a == constant or loose(a) == loose(constant)]
+        if len(matches) == 1:
+            constant = matches[0]
+        else:
+            problems.append(
+                Problem(name, "mapping area.constant", suggest("area", constant, force.area_names), constant)
+            )
     for alias, target in m.areas.items():
         if target not in force.area_names:
             problems.append(
-                Problem(name, f"mapping areas[{alias!r}]", _suggest("area", target, force.area_names))
+                Problem(name, f"mapping areas[{alias!r}]", suggest("area", target, force.area_names))
             )
     for code, target in m.code_table().items():
         if target not in force.type_codes:
             problems.append(
-                Problem(name, f"mapping codes[{code!r}]", _suggest("demand type", target, force.type_codes))
+                Problem(name, f"mapping codes[{code!r}]", suggest("demand type", target, force.type_codes))
             )
     if problems:
         raise DemandError(name, problems)
-
-
-def _suggest(kind: str, value: str, valid: list[str]) -> str:
-    msg = f"{kind} {value!r} is not in the force"
-    close = difflib.get_close_matches(value, valid, n=1, cutoff=0.6)
-    if not close:
-        lower = {v.lower(): v for v in valid}
-        close = [lower[c] for c in difflib.get_close_matches(value.lower(), list(lower), n=1, cutoff=0.6)]
-    return msg + (f"; did you mean {close[0]!r}?" if close else f"; known: {', '.join(map(repr, valid))}")
-
-
-def _detail_fields(m: DemandMapping) -> dict[int, str]:
-    """Reason code -> the field whose value its detail quotes."""
-    t_field = "start" if m.uses_start_end else "timestamp"
-    d_field = "end" if m.uses_start_end else "duration"
-    return {
-        CODE["unparseable timestamp"]: t_field,
-        CODE["non-existent local time"]: t_field,
-        CODE["unknown area"]: "area",
-        CODE["unmapped demand type code"]: "demand_type",
-        CODE["non-numeric duration"]: d_field,
-        CODE["negative duration"]: d_field,
-        CODE["implausible duration"]: d_field,
-        CODE["duplicate id"]: "id",
-        CODE["outside window"]: t_field,
-    }
+    return constant
 
 
 def _records(
@@ -489,7 +442,7 @@ def _records(
             ids[k] = None  # released as soon as its accepted ids are taken
             chunks.append(pc.cast(pc.utf8_trim_whitespace(chunk.take(local)), pa.large_string()))
             del chunk
-        data["id"] = _str_series(pa.chunked_array(chunks, type=pa.large_string()))
+        data["id"] = str_series(pa.chunked_array(chunks, type=pa.large_string()))
     if "grade" in fields:
         data["grade"] = _categories(kept("grade"), list(lk.grades))
     keep += 1
@@ -505,64 +458,3 @@ def _categories(codes: np.ndarray, names: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(remap[codes], categories=pd.Index([names[k] for k in order], dtype="str"))
 
 
-def _str_series(arr: pa.ChunkedArray | pa.Array) -> pd.Series:
-    dtype = pd.StringDtype("pyarrow", na_value=np.nan)
-    return pd.Series(arr.to_pandas(types_mapper={pa.string(): dtype, pa.large_string(): dtype}.get), dtype=dtype)
-
-
-def _rejects(
-    bad: np.ndarray,
-    why: np.ndarray,
-    raw_text: dict[str, pa.Array],
-    wanted: dict[str, str],
-    detail_col: dict[int, str],
-    blank_field: np.ndarray,
-    first_row: dict[int, int],
-    start: pd.Timestamp | None,
-    end: pd.Timestamp | None,
-    force: Force,
-) -> pd.DataFrame:
-    out: dict[str, Any] = {"row": (bad + 1).astype(np.int64)}
-    raw: dict[str, pd.Series] = {}
-    for fld, text in raw_text.items():
-        raw[fld] = _str_series(text)
-        out[wanted[fld]] = raw[fld]
-    out["reason"] = pd.Categorical.from_codes(why - 1, categories=pd.Index(REASONS)).astype("str")
-    detail = np.empty(len(bad), dtype=object)
-    blank_names = {1: wanted["start" if "start" in raw_text else "timestamp"], 2: wanted["area"],
-                   3: wanted["demand_type"]}
-    suggest: dict[str, str] = {}
-    for code in np.unique(why):
-        sel = np.flatnonzero(why == code)
-        rows = bad[sel]
-        r = REASONS[code - 1]
-        fld = detail_col.get(int(code), "")
-        vals: list[Any] = (
-            [None if pd.isna(v) else v for v in raw[fld].iloc[sel].tolist()]
-            if fld in raw
-            else [None] * len(sel)
-        )
-        heading = wanted.get(fld, fld)
-        if r == "missing value":
-            detail[sel] = [f"column {blank_names[int(b)]!r} is blank" for b in blank_field[sel]]
-        elif r == "unknown area":
-            for v in vals:
-                if norm(v) not in suggest:
-                    suggest[norm(v)] = _suggest("area", norm(v), force.area_names)
-            detail[sel] = [suggest[norm(v)] for v in vals]
-        elif r == "duplicate id":
-            detail[sel] = [f"id {v!r} first seen at row {first_row[int(i)]}" for v, i in zip(vals, rows, strict=True)]
-        elif r == "outside window":
-            detail[sel] = [f"{heading} {v!r} is outside the window {start} .. {end}" for v in vals]
-        elif r == "implausible duration":
-            cap = force.settings.max_duration_minutes
-            detail[sel] = [f"{heading} {v!r} is over max_duration_minutes {cap:g}" for v in vals]
-        elif r == "unparseable timestamp":
-            detail[sel] = [f"{heading} {v!r} is not a timestamp in the expected format" for v in vals]
-        elif r == "non-existent local time":
-            detail[sel] = [f"{heading} {v!r} falls in the spring clock-change gap ({force.settings.timezone})"
-                           for v in vals]
-        else:
-            detail[sel] = [f"{heading} {v!r}: {r}" for v in vals]
-    out["detail"] = pd.Series(detail, dtype="str")
-    return pd.DataFrame(out)

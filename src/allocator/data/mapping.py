@@ -25,26 +25,30 @@ Examples
 
 from __future__ import annotations
 
+import codecs
 import csv
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from allocator.data.times import NA_REGEX as _NA_REGEX
+from allocator.data.times import parse_times
 from allocator.errors import DemandError, Problem
 
 __all__ = [
     "FIELDS",
+    "DURATION_UNITS",
     "DemandMapping",
     "as_mapping",
     "blank",
     "blank_mask",
     "encode",
+    "parse_hms",
     "parse_numbers",
     "parse_times",
 ]
@@ -52,14 +56,10 @@ __all__ = [
 #: The library's demand fields, in the order records carry them.
 FIELDS = ("timestamp", "start", "end", "area", "demand_type", "duration", "id", "grade")
 _NA_TOKENS = frozenset({"", "na", "n/a", "null", "nan", "none"})
-_NA_REGEX = r"^\s*(?i:na|n/a|null|nan|none)?\s*$"
-_ISO_REGEX = (
-    r"^\s*(?P<date>\d{4}-\d{2}-\d{2})"
-    r"(?:[T ](?P<hm>\d{2}:\d{2})(?::(?P<s>\d{2})(?P<frac>\.\d{1,9})?)?)?"
-    r"\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?\s*$"
-)
 _NUMBER_REGEX = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
-_BATCH = 1 << 20
+_HMS_REGEX = r"^\s*(?P<h>\d+):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d(?:\.\d+)?))?\s*$"
+#: Minutes per unit of a numeric duration.
+DURATION_UNITS = {"seconds": 1 / 60, "minutes": 1.0, "hours": 60.0, "hh:mm:ss": 1.0}
 
 
 class DemandMapping(BaseModel):
@@ -87,6 +87,25 @@ class DemandMapping(BaseModel):
         in it but are themselves force codes are accepted as they are.
     areas
         Area aliases: name in the extract -> the force's area name.
+    encoding
+        The text encoding of a CSV extract (``utf-8`` by default; ``cp1252``,
+        ``latin-1``, ``utf-16``, ...). A UTF-16 file with a byte-order mark is
+        recognised without it.
+    duration_unit
+        How durations are written: ``minutes`` (default), ``seconds``,
+        ``hours`` or ``hh:mm:ss`` (``1:05:30``, ``0:45``).
+    reject_long_durations
+        False (default): a duration over ``max_duration_minutes`` is dropped,
+        the record kept (standard minutes fill it) and counted in
+        ``durations_dropped``. True: such records are rejected as
+        ``implausible duration``.
+    exact_names
+        False (default): areas and demand type codes also match ignoring case
+        and spacing (``POLICE`` for ``Police``, `` theft`` for ``THEFT``),
+        counted in the summary. True: only exact names (trimmed) match.
+
+    The ``area`` heading may instead be ``{constant: "Swindon North"}`` for an
+    extract of one area with no area column.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -94,7 +113,7 @@ class DemandMapping(BaseModel):
     timestamp: str | None = None
     start: str | None = None
     end: str | None = None
-    area: str = "area"
+    area: str | dict[str, str] = "area"
     demand_type: str = "demand_type"
     duration: str | None = None
     id: str | None = None
@@ -102,6 +121,30 @@ class DemandMapping(BaseModel):
     format: str | None = None
     codes: dict[str, str] | Path | None = None
     areas: dict[str, str] = Field(default_factory=dict)
+    encoding: str | None = None
+    duration_unit: Literal["seconds", "minutes", "hours", "hh:mm:ss"] = "minutes"
+    reject_long_durations: bool = False
+    exact_names: bool = False
+
+    @field_validator("area")
+    @classmethod
+    def _constant_area(cls, v: str | dict[str, str]) -> str | dict[str, str]:
+        if isinstance(v, dict):
+            if set(v) != {"constant"} or not str(v["constant"]).strip():
+                raise ValueError("an area that is not a heading must be {constant: <area name>}")
+            return {"constant": str(v["constant"]).strip()}
+        return v
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown text encoding {v!r} (e.g. 'utf-8', 'cp1252', 'utf-16')") from None
+        return v
 
     @model_validator(mode="after")
     def _start_end(self) -> DemandMapping:
@@ -110,6 +153,11 @@ class DemandMapping(BaseModel):
         if (self.start is None) != (self.end is None):
             raise ValueError("start and end go together: give both headings or neither")
         return self
+
+    @property
+    def area_constant(self) -> str | None:
+        """The one area of every record, when the extract has no area column."""
+        return self.area["constant"] if isinstance(self.area, dict) else None
 
     @property
     def uses_start_end(self) -> bool:
@@ -123,8 +171,9 @@ class DemandMapping(BaseModel):
             out = {"start": self.start, "end": self.end}
         else:
             out = {"timestamp": self.timestamp or "timestamp", "duration": self.duration or "duration"}
+        if isinstance(self.area, str):
+            out["area"] = self.area
         out |= {
-            "area": self.area,
             "demand_type": self.demand_type,
             "id": self.id or "id",
             "grade": self.grade or "grade",
@@ -135,7 +184,12 @@ class DemandMapping(BaseModel):
         """Fields whose column must be present in the extract."""
         first = ["start", "end"] if self.uses_start_end else ["timestamp"]
         extra = [f for f in ("duration", "id", "grade") if getattr(self, f) is not None]
-        return [*first, "area", "demand_type", *extra]
+        area = [] if self.area_constant is not None else ["area"]
+        return [*first, *area, "demand_type", *extra]
+
+    def files(self) -> tuple[Path, ...]:
+        """The files this mapping reads besides the extract (the code lookup)."""
+        return (Path(self.codes),) if isinstance(self.codes, Path) else ()
 
     def code_table(self) -> dict[str, str]:
         """The code lookup as a dict (read from its CSV file when it is a path).
@@ -164,6 +218,11 @@ class DemandMapping(BaseModel):
         path = Path(path)
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except UnicodeDecodeError as exc:
+            msg = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+            raise DemandError(path.name, [Problem(path.name, "", msg)]) from None
+        except IsADirectoryError:
+            raise DemandError(path.name, [Problem(path.name, "", "is a folder, not a mapping file")]) from None
         except FileNotFoundError:
             raise DemandError(str(path), [Problem(str(path), "", "mapping file not found")]) from None
         except yaml.YAMLError as exc:
@@ -205,6 +264,9 @@ def _read_code_table(path: Path) -> dict[str, str]:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DemandError(str(path), [Problem(str(path), "", "code lookup file not found")]) from None
+    except UnicodeDecodeError as exc:
+        msg = f"not UTF-8 text (byte {exc.object[exc.start]:#04x} at offset {exc.start}); save it as UTF-8"
+        raise DemandError(source, [Problem(source, "", msg)]) from None
     reader = csv.DictReader(text.splitlines())
     header = [h.strip() for h in reader.fieldnames or []]
     missing = [c for c in ("source_code", "demand_type") if c not in header]
@@ -282,115 +344,14 @@ def blank(v: str | None) -> bool:
     return v is None or v.strip().lower() in _NA_TOKENS
 
 
-# --------------------------------------------------------------- timestamps
-def _canonical_ok(parsed: pa.Array, canon: pa.Array) -> np.ndarray:
-    """Arrow's strptime rolls 30 February over to 2 March and second 61 to the next
-    minute; a canonical ``YYYY-MM-DD HH:MM:SS`` text must read back the same day and second."""
-    shaped = pc.and_(parsed.is_valid(), pc.equal(pc.utf8_length(canon), 19))
-    shaped = pc.fill_null(shaped, False)
-    day = pc.cast(pc.if_else(shaped, pc.utf8_slice_codeunits(canon, 8, 10), "-1"), pa.int64())
-    sec = pc.cast(pc.if_else(shaped, pc.utf8_slice_codeunits(canon, 17, 19), "-1"), pa.int64())
-    same = pc.and_(pc.equal(pc.day(parsed), day), pc.equal(pc.second(parsed), sec))
-    return np.asarray(pc.fill_null(same, False), dtype=bool)
-
-
-def _iso_times(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """ISO 8601 text (any accepted variant) -> (ns, ok, has_offset), through a regex."""
-    m = pc.extract_regex(arr, _ISO_REGEX)
-    hm = pc.if_else(pc.equal(m.field("hm"), ""), "00:00", m.field("hm"))
-    sec = pc.if_else(pc.equal(m.field("s"), ""), "00", m.field("s"))
-    canon = pc.binary_join_element_wise(m.field("date"), " ", hm, ":", sec, "")
-    parsed = pc.strptime(canon, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-    ok = _canonical_ok(parsed, canon)
-    frac = pc.cast(pc.binary_join_element_wise("0", m.field("frac"), ""), pa.float64())
-    tz = pc.fill_null(m.field("tz"), "")
-    has_off = np.asarray(pc.not_equal(tz, ""))
-    sign = np.where(np.asarray(pc.starts_with(tz, "-")), -1, 1)
-    digits = pc.replace_substring(pc.utf8_slice_codeunits(tz, 1), ":", "")
-    numeric = pc.and_(has_off, pc.not_equal(tz, "Z"))
-    hh = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 0, 2), "0"), pa.int64())
-    mm = pc.cast(pc.if_else(numeric, pc.utf8_slice_codeunits(digits, 2, 4), "0"), pa.int64())
-    offset_ns = sign * (np.asarray(hh) * 3600 + np.asarray(mm) * 60) * 1_000_000_000
-    secs = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0))
-    ns = secs * 1_000_000_000 + np.round(np.asarray(pc.fill_null(frac, 0.0)) * 1e9).astype(np.int64)
-    return np.where(has_off, ns - offset_ns, ns), ok, has_off
-
-
-def _parse_text_times(arr: pa.Array, fmt: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One batch of text -> (local or UTC ns, status 0 ok / 1 blank / 2 unparseable, has_offset).
-
-    The common ``YYYY-MM-DD HH:MM:SS`` takes a fast path; only the rest go
-    through the regex (ISO) or the strict round trip (explicit format).
-    """
-    n = len(arr)
-    has_off = np.zeros(n, dtype=bool)
-    if fmt is None:
-        parsed = pc.strptime(arr, format="%Y-%m-%d %H:%M:%S", unit="s", error_is_null=True)
-        ok = _canonical_ok(parsed, arr)
-        ns = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0)) * 1_000_000_000
-        rest = np.flatnonzero(~ok)
-        if rest.size:
-            r_ns, r_ok, r_off = _iso_times(arr.take(pa.array(rest)))
-            ns[rest], ok[rest], has_off[rest] = r_ns, r_ok, r_off
-    else:
-        trimmed = pc.utf8_trim_whitespace(arr)
-        parsed = pc.strptime(trimmed, format=fmt, unit="s", error_is_null=True)
-        ok = np.asarray(parsed.is_valid())
-        if "%z" in fmt:
-            has_off[:] = True
-        else:
-            # a rolled-over day or second lands on day 1-3 or second 0-1: check those by round trip
-            suspect = np.flatnonzero(
-                ok
-                & (
-                    np.asarray(pc.fill_null(pc.less_equal(pc.day(parsed), 3), False))
-                    | np.asarray(pc.fill_null(pc.less_equal(pc.second(parsed), 1), False))
-                )
-            )
-            if suspect.size:
-                take = pa.array(suspect)
-                back = pc.strftime(parsed.take(take), format=fmt)
-                ok[suspect] = np.asarray(pc.fill_null(pc.equal(back, trimmed.take(take)), False))
-        ns = np.asarray(pc.fill_null(pc.cast(parsed, pa.int64()), 0)) * 1_000_000_000
-    status = np.where(ok, 0, 2).astype(np.int8)
-    bad = np.flatnonzero(~ok)
-    if bad.size:
-        blank = np.asarray(
-            pc.fill_null(pc.match_substring_regex(arr.take(pa.array(bad)), _NA_REGEX), True), dtype=bool
-        )
-        status[bad[blank]] = 1
-    return ns.astype(np.int64), status, has_off
-
-
-def parse_times(col: pa.ChunkedArray, fmt: str | None, tz: str) -> tuple[np.ndarray, np.ndarray]:
-    """A timestamp column -> (UTC ns int64, status: 0 ok, 1 blank, 2 unparseable, 3 non-existent)."""
-    n = len(col)
-    ns = np.zeros(n, dtype=np.int64)
-    status = np.zeros(n, dtype=np.int8)
-    naive = np.zeros(n, dtype=bool)
-    if pa.types.is_timestamp(col.type):
-        arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-        status[:] = np.where(np.asarray(arr.is_null()), 1, 0)
-        ns[:] = np.asarray(pc.fill_null(pc.cast(pc.cast(arr, pa.timestamp("ns", col.type.tz)), pa.int64()), 0))
-        naive[:] = col.type.tz is None
-    else:
-        if not pa.types.is_string(col.type):
-            col = pc.cast(col, pa.string())
-        pos = 0
-        for chunk in col.chunks:
-            for off in range(0, len(chunk), _BATCH):
-                batch = chunk.slice(off, _BATCH)
-                b_ns, b_status, b_off = _parse_text_times(batch, fmt)
-                k = len(batch)
-                ns[pos : pos + k], status[pos : pos + k], naive[pos : pos + k] = b_ns, b_status, ~b_off
-                pos += k
-    local = naive & (status == 0)
-    if local.any():
-        idx = pd.DatetimeIndex(ns[local].view("datetime64[ns]"))
-        utc = idx.tz_localize(tz, ambiguous=np.ones(len(idx), dtype=bool), nonexistent="NaT")
-        gap = np.asarray(utc.isna())
-        values = np.asarray(utc.asi8)
-        sub_status = np.where(gap, 3, 0).astype(np.int8)
-        ns[local] = np.where(gap, 0, values)
-        status[local] = sub_status
-    return ns, status
+def parse_hms(values: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Per value of ``H:MM:SS`` (or ``H:MM``) text: minutes (NaN when missing or bad), and whether it is bad."""
+    missing = blank_mask(values)
+    m = pc.extract_regex(values, _HMS_REGEX)
+    ok = np.asarray(m.is_valid(), dtype=bool)
+    hours = np.asarray(pc.cast(pc.if_else(m.is_valid(), m.field("h"), "0"), pa.float64()), dtype=np.float64)
+    mins = np.asarray(pc.cast(pc.if_else(m.is_valid(), m.field("m"), "0"), pa.float64()), dtype=np.float64)
+    secs_text = pc.if_else(pc.fill_null(pc.not_equal(m.field("s"), ""), False), m.field("s"), "0")
+    secs = np.asarray(pc.cast(secs_text, pa.float64()), dtype=np.float64)
+    minutes = np.where(ok, hours * 60 + mins + secs / 60, np.nan)
+    return minutes, ~missing & ~ok

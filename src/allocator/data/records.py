@@ -10,7 +10,7 @@ at once in one :class:`~allocator.errors.WorkloadError`; no record is dropped.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -56,6 +56,10 @@ class PreparedRecords:
         The instant ages are measured back from (tz-aware, force zone).
     areas, demand_types
         The force's names the codes index.
+    first_ns
+        The earliest record's instant (UTC ns; None without records). A
+        subset keeps its parent's (subsets are partitions of one set of
+        records, whose partials are summed again).
     """
 
     area: np.ndarray
@@ -66,6 +70,7 @@ class PreparedRecords:
     as_of: pd.Timestamp
     areas: tuple[str, ...]
     demand_types: tuple[str, ...]
+    first_ns: int | None = None
 
     def __len__(self) -> int:
         return len(self.area)
@@ -87,11 +92,12 @@ class PreparedRecords:
             self.as_of,
             self.areas,
             self.demand_types,
+            self.first_ns,
         )
 
     def partials(self, threads: int | None = None) -> Partials:
         """The summable partial sums of these records (see :mod:`allocator.workload.kernel`)."""
-        return partial_sums(
+        sums = partial_sums(
             self.area,
             self.demand_type,
             self.hour_of_week,
@@ -101,6 +107,7 @@ class PreparedRecords:
             len(self.demand_types),
             threads=threads,
         )
+        return replace(sums, first_ns=self.first_ns if len(self) else None)
 
 
 def _row_labels(records: pd.DataFrame) -> np.ndarray | None:
@@ -328,4 +335,5 @@ def prepare_records(
         stamp,
         tuple(force.area_names),
         tuple(force.type_codes),
+        int(utc_ns.min()) if n else None,
     )

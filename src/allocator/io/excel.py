@@ -1,7 +1,10 @@
 """The allocation as an Excel workbook for analysts: a summary sheet and one sheet per role.
 
 The workbook is byte-for-byte deterministic (fixed document dates and zip
-entry times) and written atomically.
+entry times) and written atomically. Every text cell is written as text
+(a name such as ``=HYPERLINK(...)`` is never a live formula; it is stored as a
+string with Excel's quote prefix) and floats are rounded to
+:data:`allocator.io.cells.SIGNIFICANT` significant digits (no ``1.7999999999999998``).
 
 Examples
 --------
@@ -33,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from allocator.io.atomic import atomic_write_bytes
+from allocator.io.cells import round_significant
 
 __all__ = ["allocation_to_excel", "excel_bytes"]
 
@@ -91,7 +95,7 @@ def excel_bytes(allocation: Any, extra: dict[str, pd.DataFrame] | None = None) -
     """The workbook as bytes (see :func:`allocation_to_excel`)."""
     table = _table_of(allocation)
     areas, shifts = _ordered(table["area"]), _ordered(table["shift"])
-    plain = table.copy()
+    plain = round_significant(table)
     for col in ("area", "shift", "role"):
         plain[col] = plain[col].astype(str).astype(object)
     buf = io.BytesIO()
@@ -106,8 +110,22 @@ def excel_bytes(allocation: Any, extra: dict[str, pd.DataFrame] | None = None) -
             grid.to_excel(xl, sheet_name=name, index=False, startrow=0)
             rows.to_excel(xl, sheet_name=name, index=False, startrow=len(grid) + 3)
         for title, frame in (extra or {}).items():
-            frame.to_excel(xl, sheet_name=_sheet_name(title, taken), index=False)
+            round_significant(frame).to_excel(xl, sheet_name=_sheet_name(title, taken), index=False)
+        for sheet in xl.book.worksheets:
+            _text_as_text(sheet)
     return _deterministic_zip(buf.getvalue())
+
+
+def _text_as_text(sheet: Any) -> None:
+    """Store every cell openpyxl took for a formula (text starting ``=``) as text, quote-prefixed.
+
+    The library writes no formulas, so each such cell is a name from the input.
+    """
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+                cell.quotePrefix = True
 
 
 def _deterministic_zip(data: bytes) -> bytes:
@@ -153,3 +171,20 @@ def allocation_to_excel(
     role's rows of the table.
     """
     atomic_write_bytes(path, excel_bytes(allocation, extra))
+
+
+def frames_to_excel(sheets: dict[str, pd.DataFrame], path: str | Path) -> None:
+    """Write tidy frames, one sheet each, to an ``.xlsx`` workbook, atomically and deterministically.
+
+    Categorical and string columns are written as plain text.
+    """
+    buf = io.BytesIO()
+    taken: set[str] = set()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xl:
+        for title, frame in sheets.items():
+            plain = frame.copy()
+            for col in plain.columns:
+                if isinstance(plain[col].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(plain[col]):
+                    plain[col] = plain[col].astype(str).astype(object)
+            plain.to_excel(xl, sheet_name=_sheet_name(title, taken), index=False)
+    atomic_write_bytes(path, _deterministic_zip(buf.getvalue()))

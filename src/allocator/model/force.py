@@ -28,16 +28,18 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -56,9 +58,12 @@ from allocator.model.rota import (
     Pattern,
 )
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
+from allocator.model.rules import MoveBudget, Rule, rule_problems
 
 __all__ = [
     "JUDGEMENT_COLUMNS",
+    "LIMITS",
+    "MAX_ESTABLISHMENT",
     "WEEKDAYS",
     "Area",
     "BucketDayparts",
@@ -79,6 +84,42 @@ JUDGEMENT_COLUMNS = ("demand_type", "role", "share", "minutes", "impact")
 _SHARE_TOLERANCE = 1e-6
 _HHMM = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
+#: the largest establishment of a role, and the largest count of posts anywhere
+MAX_ESTABLISHMENT = 1_000_000
+#: the most areas, shifts, roles, demand types, judgement rows and pins a force may have,
+#: and the longest demand window in days
+LIMITS: Mapping[str, int] = {
+    "areas": 10_000,
+    "shifts": 100,
+    "roles": 100,
+    "demand_types": 10_000,
+    "judgement": 100_000,
+    "pins": 100_000,
+    "window_days": 3_660,
+}
+
+
+def _count(v: Any) -> Any:
+    """Counts are strict whole numbers: ``true``, ``12.5``, ``12.0`` and ``"12"`` are refused."""
+    if isinstance(v, bool | np.bool_):
+        raise ValueError("must be a whole number, not true/false")
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    if isinstance(v, float) and v.is_integer():
+        raise ValueError("must be a whole number written without a decimal point")
+    raise ValueError("must be a whole number")
+
+
+def _number(v: Any) -> Any:
+    """Numbers may be written as text (judgement tables are), but never as ``true``/``false``."""
+    if isinstance(v, bool | np.bool_):
+        raise ValueError("must be a number, not true/false")
+    return v
+
+
+Count = Annotated[int, BeforeValidator(_count)]
+Number = Annotated[float, BeforeValidator(_number)]
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
@@ -92,15 +133,15 @@ class Area(_Model):
     """
 
     name: str = Field(min_length=1)
-    max_posts: dict[str, int] = Field(default_factory=dict)
-    min_posts: dict[str, int] = Field(default_factory=dict)
+    max_posts: dict[str, Count] = Field(default_factory=dict)
+    min_posts: dict[str, Count] = Field(default_factory=dict)
 
     @field_validator("max_posts", "min_posts")
     @classmethod
     def _non_negative(cls, v: dict[str, int]) -> dict[str, int]:
-        bad = {k: n for k, n in v.items() if n < 0}
+        bad = {k: n for k, n in v.items() if not 0 <= n <= MAX_ESTABLISHMENT}
         if bad:
-            raise ValueError(f"posts must be 0 or more, got {bad}")
+            raise ValueError(f"posts must be 0 to {MAX_ESTABLISHMENT:,}, got {bad}")
         return v
 
 
@@ -113,7 +154,7 @@ class Shift(_Model):
 
     name: str = Field(min_length=1)
     start: str
-    hours: float = Field(gt=0, le=24)
+    hours: Number = Field(gt=0, le=24)
 
     @field_validator("start", mode="before")
     @classmethod
@@ -158,29 +199,29 @@ class Role(_Model):
     """
 
     name: str = Field(min_length=1)
-    establishment: int = Field(ge=0)
-    abstraction: float = Field(ge=0, lt=1)
-    proactive_share: float = Field(default=0.0, ge=0, lt=1)
-    min_on_duty: dict[str, float] = Field(default_factory=dict)
-    min_on_duty_by_area: dict[str, dict[str, float]] = Field(default_factory=dict)
+    establishment: Count = Field(ge=0, le=MAX_ESTABLISHMENT)
+    abstraction: Number = Field(ge=0, lt=1)
+    proactive_share: Number = Field(default=0.0, ge=0, lt=1)
+    min_on_duty: dict[str, Number] = Field(default_factory=dict)
+    min_on_duty_by_area: dict[str, dict[str, Number]] = Field(default_factory=dict)
     patterns: list[str] = Field(default_factory=list)
-    min_on_duty_chance: float | None = Field(default=None, gt=0, lt=1)
+    min_on_duty_chance: Number | None = Field(default=None, gt=0, lt=1)
 
     @field_validator("min_on_duty")
     @classmethod
     def _non_negative(cls, v: dict[str, float]) -> dict[str, float]:
-        bad = {k: n for k, n in v.items() if not (n >= 0 and math.isfinite(n))}
+        bad = {k: n for k, n in v.items() if not (0 <= n <= MAX_ESTABLISHMENT)}
         if bad:
-            raise ValueError(f"minimum on duty must be 0 or more, got {bad}")
+            raise ValueError(f"minimum on duty must be 0 to {MAX_ESTABLISHMENT:,}, got {bad}")
         return v
 
     @field_validator("min_on_duty_by_area")
     @classmethod
     def _non_negative_by_area(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
         for area, mins in v.items():
-            bad = {k: n for k, n in mins.items() if not (n >= 0 and math.isfinite(n))}
+            bad = {k: n for k, n in mins.items() if not (0 <= n <= MAX_ESTABLISHMENT)}
             if bad:
-                raise ValueError(f"minimum on duty in {area!r} must be 0 or more, got {bad}")
+                raise ValueError(f"minimum on duty in {area!r} must be 0 to {MAX_ESTABLISHMENT:,}, got {bad}")
         return v
 
     def min_on_duty_at(self, area: str, shift: str) -> float:
@@ -210,7 +251,7 @@ class DemandType(_Model):
     code: str = Field(min_length=1)
     name: str | None = None
     grade: str | None = None
-    priority: int | None = None
+    priority: Count | None = None
 
     @property
     def label(self) -> str:
@@ -228,9 +269,9 @@ class JudgementRow(_Model):
 
     demand_type: str = Field(min_length=1)
     role: str = Field(min_length=1)
-    share: float = Field(ge=0, le=1)
-    minutes: float = Field(ge=0, allow_inf_nan=False)
-    impact: float = Field(default=1.0, ge=0, allow_inf_nan=False)
+    share: Number = Field(ge=0, le=1)
+    minutes: Number = Field(ge=0, allow_inf_nan=False)
+    impact: Number = Field(default=1.0, ge=0, allow_inf_nan=False)
 
 
 class Pin(_Model):
@@ -239,7 +280,7 @@ class Pin(_Model):
     area: str
     shift: str
     role: str
-    posts: int = Field(ge=0)
+    posts: Count = Field(ge=0, le=MAX_ESTABLISHMENT)
 
 
 class Settings(_Model):
@@ -255,16 +296,20 @@ class Settings(_Model):
     :func:`allocator.model.patterns.buckets_for`): ``"windows"`` (each weekday
     split at the windows' starts), ``"hours"``, ``{split_at: [windows]}`` or
     ``{dayparts: [{name, start}]}``.
+    ``max_reject_share`` (0..1) is the share of an extract's rows that may be
+    rejected before :func:`allocator.load_demand` stops (unless the rejects
+    are accepted explicitly).
     """
 
-    data_weight: float = Field(default=0.5, ge=0, le=1)
-    half_life_days: float | None = Field(default=None, gt=0)
-    window_days: int = Field(default=182, gt=0)
+    data_weight: Number = Field(default=0.5, ge=0, le=1)
+    half_life_days: Number | None = Field(default=None, gt=0, allow_inf_nan=False)
+    window_days: Count = Field(default=182, gt=0, le=LIMITS["window_days"])
     timezone: str = "Europe/London"
-    max_duration_minutes: float = Field(default=1440.0, gt=0)
+    max_duration_minutes: Number = Field(default=1440.0, gt=0, allow_inf_nan=False)
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
     buckets: BucketSpec = "windows"
+    max_reject_share: Number = Field(default=0.2, ge=0, le=1)
 
     @field_validator("timezone")
     @classmethod
@@ -290,16 +335,18 @@ class Force(_Model):
     """
 
     name: str = "Force"
-    areas: list[Area] = Field(min_length=1)
-    shifts: list[Shift] = Field(default_factory=list)
-    roles: list[Role] = Field(min_length=1)
-    demand_types: list[DemandType] = Field(min_length=1)
-    judgement: list[JudgementRow] = Field(min_length=1)
+    areas: list[Area] = Field(min_length=1, max_length=LIMITS["areas"])
+    shifts: list[Shift] = Field(default_factory=list, max_length=LIMITS["shifts"])
+    roles: list[Role] = Field(min_length=1, max_length=LIMITS["roles"])
+    demand_types: list[DemandType] = Field(min_length=1, max_length=LIMITS["demand_types"])
+    judgement: list[JudgementRow] = Field(min_length=1, max_length=LIMITS["judgement"])
     settings: Settings = Field(default_factory=Settings)
-    area_factors: dict[str, dict[str, float]] = Field(default_factory=dict)
-    pins: list[Pin] = Field(default_factory=list)
+    area_factors: dict[str, dict[str, Number]] = Field(default_factory=dict)
+    pins: list[Pin] = Field(default_factory=list, max_length=LIMITS["pins"])
     windows: list[DutyWindow] = Field(default_factory=list)
     patterns: list[Pattern] = Field(default_factory=list)
+    rules: list[Rule] = Field(default_factory=list)
+    move_budget: MoveBudget | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> Force:
@@ -532,6 +579,7 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
 
     rota_force = is_rota_data(data)
     out.extend(rota_problems(data))
+    out.extend(rule_problems(data))
     keys = duty_keys(data) if rota_force else shifts
     key_kind = "window or bucket" if rota_force else "shift"
     for k, raw_role in enumerate(data.get("roles") or []):
@@ -582,7 +630,7 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         for role, f in _mapping(factors).items():
             if role not in roles:
                 out.append((f"area_factors.{area}", _unknown("role", role, roles)))
-            if not (isinstance(f, int | float) and f > 0 and math.isfinite(f)):
+            if isinstance(f, bool) or not (isinstance(f, int | float) and f > 0 and math.isfinite(f)):
                 out.append((f"area_factors.{area}.{role}", f"factor must be above 0, got {f!r}"))
 
     pinned: set[tuple[str, str, str]] = set()

@@ -32,13 +32,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
-from allocator.errors import InputError, Problem
+from allocator.errors import ArgumentError, InputError, Problem
+from allocator.model.current import read_current
 from allocator.model.force import Force
 
 __all__ = ["MIN_STAFFING", "AllocationProblem", "RoleProblem", "build_problem", "read_current"]
@@ -46,7 +45,6 @@ __all__ = ["MIN_STAFFING", "AllocationProblem", "RoleProblem", "build_problem", 
 logger = logging.getLogger(__name__)
 
 MIN_STAFFING = "minimum staffing"
-_CURRENT_COLUMNS = ("area", "shift", "role", "posts")
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,8 +326,9 @@ def build_problem(
         staffing, area bounds and pins.
     current
         The current posting: a DataFrame or CSV path with columns
-        ``area, shift, role, posts`` (missing cells mean 0), or an int array
-        (areas, shifts, roles).
+        ``area, shift, role, posts`` (checked by
+        :func:`allocator.model.current.read_current` with its defaults), or an
+        int array (areas, shifts, roles).
     max_moves
         Largest number of officers that may move from ``current``.
     allow_unallocated
@@ -371,8 +370,8 @@ def build_problem(
             for a, s, r in zip(*np.nonzero(bad), strict=True)
         ]
         raise InputError("<workload>", problems)
-    if max_moves is not None and (int(max_moves) != max_moves or max_moves < 0):
-        raise ValueError(f"max_moves must be a whole number 0 or more, got {max_moves!r}")
+    if max_moves is not None and (isinstance(max_moves, bool) or int(max_moves) != max_moves or max_moves < 0):
+        raise ArgumentError("max_moves", max_moves, "must be a whole number, 0 or more")
 
     R = len(roles)
     abstraction = np.array([r.abstraction for r in force.roles])
@@ -380,7 +379,7 @@ def build_problem(
     establishment = np.array([r.establishment for r in force.roles], dtype=np.int64)
     per_post = (1 - abstraction) * (1 - proactive)  # (R,)
     capacity = np.broadcast_to(
-        force.shift_hours()[None, :, None] * per_post[None, None, :] * force.settings.window_days,
+        force.shift_hours()[None, :, None] * per_post[None, None, :] * (getattr(workload, "days", None) or force.settings.window_days),
         shape,
     ).copy()
 
@@ -422,85 +421,3 @@ def build_problem(
     )
     logger.debug("built allocation problem %s with %d cells", shape, arr.size)
     return problem
-
-
-def read_current(current: Any, force: Force) -> np.ndarray:
-    """The current posting as int64 (areas, shifts, roles).
-
-    Accepts a DataFrame or CSV path with columns ``area, shift, role, posts``
-    (one row per cell; missing cells mean 0) or an array of that shape. Every
-    bad row is reported at once, naming the file, row, column and value.
-
-    >>> import allocator, pandas as pd
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
-    >>> df = pd.DataFrame({"area": ["Swindon North"], "shift": ["Night"],
-    ...                    "role": ["PC"], "posts": [9]})
-    >>> int(read_current(df, force)[0, 4, 0]), int(read_current(df, force).sum())
-    (9, 9)
-    """
-    shape = (len(force.areas), len(force.shifts), len(force.roles))
-    if isinstance(current, np.ndarray):
-        arr = np.asarray(current)
-        if arr.shape != shape:
-            raise InputError("<current>", [Problem("<current>", "shape", f"expected {shape}", arr.shape)])
-        if not np.all(np.isfinite(arr)) or (arr < 0).any() or not np.all(arr == np.round(arr)):
-            raise InputError("<current>", [Problem("<current>", "posts", "posts must be whole numbers, 0 or more")])
-        return arr.astype(np.int64)
-    if isinstance(current, str | Path):
-        source = Path(current).name
-        try:
-            frame = pd.read_csv(current, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except FileNotFoundError as exc:
-            raise InputError(str(current), [Problem(str(current), "", "current posting file not found")]) from exc
-        offset = 1  # header line
-    elif isinstance(current, pd.DataFrame):
-        source, frame, offset = "<DataFrame>", current, 0
-    else:
-        raise TypeError(f"current must be a DataFrame, CSV path or array, not {type(current).__name__}")
-
-    frame = frame.rename(columns=lambda c: str(c).strip().lower())
-    missing = [c for c in _CURRENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise InputError(source, [Problem(source, "header", f"missing column {c!r}") for c in missing])
-    index = {
-        "area": {n: i for i, n in enumerate(force.area_names)},
-        "shift": {n: i for i, n in enumerate(force.shift_names)},
-        "role": {n: i for i, n in enumerate(force.role_names)},
-    }
-    out = np.zeros(shape, dtype=np.int64)
-    seen: dict[tuple[int, int, int], int] = {}
-    problems: list[Problem] = []
-    for n, rec in enumerate(frame[list(_CURRENT_COLUMNS)].itertuples(index=False), start=1):
-        line = n + offset if offset else None
-        where = f"row {n}"
-        key = []
-        for col, value in zip(("area", "shift", "role"), rec[:3], strict=True):
-            name = str(value).strip()
-            if name not in index[col]:
-                problems.append(Problem(source, f"{where}, column {col}", f"unknown {col}", value, line=line))
-            else:
-                key.append(index[col][name])
-        posts = _whole(rec[3])
-        if posts is None:
-            problems.append(Problem(source, f"{where}, column posts", "posts must be a whole number, 0 or more",
-                                    rec[3], line=line))
-        if len(key) == 3 and posts is not None:
-            cell = (key[0], key[1], key[2])
-            if cell in seen:
-                problems.append(Problem(source, f"{where}", f"cell given twice (first in row {seen[cell]})",
-                                        " / ".join(str(v) for v in rec[:3]), line=line))
-            seen[cell] = n
-            out[cell] = posts
-    if problems:
-        raise InputError(source, problems)
-    return out
-
-
-def _whole(value: Any) -> int | None:
-    try:
-        f = float(str(value).strip())
-    except ValueError:
-        return None
-    if not np.isfinite(f) or f < 0 or f != int(f):
-        return None
-    return int(f)

@@ -149,8 +149,26 @@ def _cells(frame: pd.DataFrame) -> tuple[list[str], list[list[str]], list[bool]]
     return header, rows, numeric
 
 
+_MD_SPECIAL = re.compile(
+    r"[\\`*|~<>]|&(?=#?\w+;)|(?<![0-9A-Za-z])[_\[]|_(?![0-9A-Za-z])|\](?=[(\[:])"
+)
+_MD_ENTITY = {"<": "&lt;", ">": "&gt;", "&": "&amp;"}
+
+
 def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
+    """Text shown as itself in Markdown: no HTML (``<script>``), links, emphasis or table breaks.
+
+    Markdown's characters are backslash-escaped (``[x](javascript:...)`` stays
+    text), ``<``, ``>`` and entity-like ``&`` become entities, line breaks become
+    spaces. What cannot start markup is left alone so the text reads as it is:
+    underscores inside words (``min_on_duty``), a ``[`` after a letter and a
+    ``]`` not followed by ``(``, ``[`` or ``:`` (``allocator[plot]``).
+
+    >>> _md_escape("<script>|[x](javascript:alert(1))")
+    '&lt;script&gt;\\\\|\\\\[x\\\\](javascript:alert(1))'
+    """
+    text = text.replace("\r", " ").replace("\n", " ")
+    return _MD_SPECIAL.sub(lambda m: _MD_ENTITY.get(m.group(0), "\\" + m.group(0)), text)
 
 
 def render_markdown(blocks: list[Block]) -> str:
@@ -158,11 +176,11 @@ def render_markdown(blocks: list[Block]) -> str:
     out: list[str] = []
     for b in blocks:
         if isinstance(b, _Heading):
-            out.append("#" * b.level + " " + b.text)
+            out.append("#" * b.level + " " + _md_escape(b.text))
         elif isinstance(b, Para):
-            out.append(f"*{b.text}*" if b.note else b.text)
+            out.append(f"*{_md_escape(b.text)}*" if b.note else _md_escape(b.text))
         elif isinstance(b, Bullets):
-            out.append("\n".join(f"- {item}" for item in b.items))
+            out.append("\n".join(f"- {_md_escape(item)}" for item in b.items))
         elif isinstance(b, Table):
             header, rows, numeric = _cells(b.frame)
             lines = ["| " + " | ".join(_md_escape(h) for h in header) + " |",
@@ -170,7 +188,7 @@ def render_markdown(blocks: list[Block]) -> str:
             lines += ["| " + " | ".join(_md_escape(c) for c in row) + " |" for row in rows]
             out.append("\n".join(lines))
         else:
-            out.append(f"![{b.alt}]({b.path})")
+            out.append(f"![{_md_escape(b.alt)}]({b.path})")
     return "\n\n".join(out) + "\n"
 
 

@@ -52,6 +52,8 @@ import numpy as np
 from allocator.model.force import Force
 from allocator.model.problem import AllocationProblem, RoleProblem, build_problem
 from allocator.results.allocation import Allocation
+from allocator.results.rota import RotaAllocation
+from allocator.solve.arguments import check_allocate_arguments
 from allocator.solve.diagnose import InfeasibleError, diagnose, explain_infeasible
 from allocator.solve.exact.budget import budget_applies, solve_budget
 from allocator.solve.exact.greedy import greedy_applies, solve_greedy
@@ -80,14 +82,21 @@ def allocate(
     time_limit: float = 60,
     max_moves: int | None = None,
     allow_unallocated: bool = False,
-    fairness: Literal["maximin", "leximin"] = "maximin",
+    fairness: Literal["maximin"] = "maximin",
     seed: int = 0,
     tie_break: bool = True,
     verify: bool = False,
     structured: bool = True,
     exact_stages: bool = True,
-) -> Allocation:
-    """Allocate each role's establishment to (area, shift) cells.
+    equal_teams: bool = False,
+) -> Allocation | RotaAllocation:
+    """Allocate each role's establishment to (area, shift) cells, or to patterns and teams.
+
+    A force with duty ``windows`` and ``patterns`` is allocated on them: posts
+    per (area, role, pattern, team), coverage judged per bucket of the week,
+    all roles in one formulation (:func:`allocator.solve.rota.allocate_on_patterns`),
+    and the result is a :class:`~allocator.results.rota.RotaAllocation`. A
+    force of ``shifts`` worked every day keeps the per-shift cells below.
 
     Parameters
     ----------
@@ -106,8 +115,9 @@ def allocate(
     allow_unallocated
         Let a role post fewer than its establishment.
     fairness
-        ``"maximin"``: raise the smallest coverage of each role;
-        ``"leximin"``: then the next smallest, and so on.
+        ``"maximin"`` (the only rule): raise the smallest coverage of each
+        role. A ``"leximin"`` option existed and was removed: under area
+        bounds and move limits it was not exact.
     seed
         Solver random seed (results are deterministic for a given seed).
     tie_break
@@ -123,6 +133,8 @@ def allocate(
         Under a move limit, solve the stages after the maximin exactly by the
         parametric greedy (default); False leaves them to the backend's MILP,
         hinted with the posting closest to the current one (for checks).
+    equal_teams
+        Forces on patterns: a rota's teams exactly equal (default: within one post).
 
     Returns
     -------
@@ -130,6 +142,9 @@ def allocate(
 
     Raises
     ------
+    allocator.errors.ArgumentError
+        Before any work, for an unusable argument (see
+        :func:`allocator.solve.arguments.check_allocate_arguments`).
     allocator.solve.diagnose.InfeasibleError
         If no posting meets the rules; ``.reasons`` says why in the force's words.
 
@@ -142,6 +157,15 @@ def allocate(
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
     ('optimal', [400, 120, 60])
     """
+    args = check_allocate_arguments(backend, time_limit, max_moves, fairness, seed, has_current=current is not None)
+    backend, time_limit, max_moves, seed = args.backend, args.time_limit, args.max_moves, args.seed
+    if not force.is_legacy:
+        # a force on duty patterns: one formulation of all roles (see allocator.solve.rota)
+        from allocator.solve.rota import allocate_on_patterns
+
+        return allocate_on_patterns(workload, force, current, backend=backend, time_limit=time_limit,
+                                    max_moves=max_moves, allow_unallocated=allow_unallocated, seed=seed,
+                                    tie_break=tie_break, equal_teams=equal_teams)
     t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
     built = time.perf_counter() - t0
@@ -162,7 +186,7 @@ def solve(
     problem: AllocationProblem,
     backend: str = "cpsat",
     time_limit: float = 60,
-    fairness: Literal["maximin", "leximin"] = "maximin",
+    fairness: Literal["maximin"] = "maximin",
     seed: int = 0,
     tie_break: bool = True,
     verify: bool = False,
@@ -175,8 +199,9 @@ def solve(
     the maximin under a move limit to the backend's MILP, hinted with the
     closest posting, instead of the exact parametric greedy.
     """
-    if fairness not in ("maximin", "leximin"):
-        raise ValueError(f"fairness must be 'maximin' or 'leximin', got {fairness!r}")
+    if fairness != "maximin":
+        raise ValueError(f"fairness must be 'maximin', got {fairness!r} (the leximin option was removed: "
+                         "it was not exact under area bounds and move limits)")
     start = time.perf_counter()
     solver = get_backend(backend)
     found = diagnose(problem)
@@ -198,23 +223,17 @@ def solve(
         hint: np.ndarray | None = None
         if not structured:
             u, floors = _milp_maximin(rp, solver, report, time_limit - (time.perf_counter() - start), seed)
-            if fairness == "leximin" and math.isfinite(u):
-                floors = _leximin_floors(rp, floors)
         elif _uncoupled(rp):
             # totals and per-cell bounds only: the exact fast path answers directly
             fast = maximin_posts(np.where(rp.objective, rp.workload, 0.0), rp.capacity, rp.lo,
                                  rp.hi, rp.total, exact_total=rp.exact_total)
             u = float(fast.ratio) if math.isfinite(fast.ratio) else math.nan
             floors = rp.floors(u) if math.isfinite(u) else rp.lo.copy()
-            if fairness == "leximin" and math.isfinite(u):
-                floors = np.where(rp.objective, fast.posts, floors)
             hint = fast.posts if rp.exact_total else _fill(rp, floors)
             report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0, WATER_FILLING))
         else:
             u = maximin_ratio(rp)
             floors = rp.floors(u) if math.isfinite(u) else rp.lo.copy()
-            if fairness == "leximin" and math.isfinite(u):
-                floors = _leximin_floors(rp, floors)
             hint = _fill(rp, floors)
             report.add(StageReport("maximin", rp.name, "optimal", u, u, time.perf_counter() - t0, EXACT_SEARCH))
         ratios[rp.name] = u
@@ -357,43 +376,9 @@ def _uncoupled(rp: RoleProblem) -> bool:
     area_lo = rp.lo.reshape(A, S).sum(axis=1)
     area_hi = rp.hi.reshape(A, S).sum(axis=1)
     no_moves = rp.max_moves is None or rp.current is None
-    return bool(no_moves and (rp.area_min <= area_lo).all() and (rp.area_max >= area_hi).all())
-
-
-def _leximin_floors(rp: RoleProblem, floors: np.ndarray) -> np.ndarray:
-    """Raise the floors leximin-wise: fix the cells that cannot rise, then lift the rest."""
-    fixed = ~rp.objective
-    lo = floors.copy()
-    for _ in range(int(rp.objective.sum())):
-        free = rp.objective & ~fixed
-        if not free.any():
-            break
-        ratios = rp.capacity * lo / np.where(rp.workload > 0, rp.workload, 1.0)
-        level = float(ratios[free].min())
-        # cells at the current level that cannot take one more post while the others keep theirs
-        at_level = np.flatnonzero(free & np.isclose(ratios, level, rtol=1e-12, atol=0))
-        stuck = []
-        for c in at_level:
-            trial = lo.copy()
-            trial[c] += 1
-            if not rp.check(trial):
-                stuck.append(c)
-        if stuck:
-            fixed[stuck] = True
-            continue
-        # every cell at the level can rise: lift them all to the next breakpoint if possible
-        sub = _subproblem(rp, fixed, lo)
-        u = maximin_ratio(sub)
-        lo = np.maximum(lo, sub.floors(u))
-        if u <= level * (1 + 1e-12):
-            fixed[at_level] = True
-    return lo
-
-
-def _subproblem(rp: RoleProblem, fixed: np.ndarray, lo: np.ndarray) -> RoleProblem:
-    from dataclasses import replace
-
-    return replace(rp, lo=lo, pinned=rp.pinned | (fixed & rp.objective))
+    # an area bound is slack when no posting can reach it: no area holds more than the whole role
+    reach = np.minimum(area_hi, rp.total)
+    return bool(no_moves and (rp.area_min <= area_lo).all() and (rp.area_max >= reach).all())
 
 
 def proportional_targets(rp: RoleProblem) -> np.ndarray:

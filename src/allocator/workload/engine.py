@@ -59,6 +59,7 @@ __all__ = [
     "PreparedRecords",
     "Workload",
     "compute_workload",
+    "covered_days",
     "hour_shift_matrix",
     "prepare_records",
     "workload_from_partials",
@@ -117,6 +118,11 @@ class Workload:
         How shifts on duty in the same hour shared it (``"equal"``, ``"time"``).
     partials
         The summable partial sums the workload was contracted from.
+    days
+        The days of the window the records actually cover: ``as_of`` minus the
+        window start, the later of ``as_of - window_days`` and the earliest
+        record (``window_days`` when the earliest record is unknown; at least
+        an hour). Capacity is counted over these days.
     """
 
     array: np.ndarray
@@ -131,6 +137,7 @@ class Workload:
     n_records: int
     overlap_rule: str
     partials: Partials = field(repr=False)
+    days: float = 0.0
 
     def __repr__(self) -> str:
         per_role = ", ".join(
@@ -235,6 +242,9 @@ def _overlap_rule(force: Force, overlap_rule: str | None) -> Literal["equal", "t
 def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarray:
     """Share of each local hour of the week each shift takes, shape (168, shifts).
 
+    For a force on duty patterns the "shifts" are its coverage buckets, which
+    partition the week: each hour goes whole to its bucket.
+
     Rows sum to 1. Raises :class:`~allocator.errors.WorkloadError` if an hour
     has no shift on duty (a valid force never has one).
 
@@ -245,6 +255,11 @@ def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarr
     [0.0, 0.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
     """
     rule = _overlap_rule(force, overlap_rule)
+    if not force.is_legacy:
+        # a force on patterns: its buckets split the week without overlap, so each hour goes whole
+        from allocator.model.patterns import make_buckets
+
+        return make_buckets(force).matrix()
     cover = force.shift_cover()
     short = np.flatnonzero(cover.sum(axis=1) < 1 - 1e-9)
     if short.size:
@@ -254,6 +269,12 @@ def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarr
             [Problem("<Force>", "shifts", f"no shift is on duty for all of the hours starting {hours}")],
         )
     return np.tile(shift_shares(cover, rule), (7, 1))
+
+
+def _bucket_names(force: Force) -> tuple[str, ...]:
+    from allocator.model.patterns import make_buckets
+
+    return make_buckets(force).names
 
 
 def workload_from_partials(
@@ -294,20 +315,57 @@ def workload_from_partials(
         partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight
     )
     by_type, records = by_shift(hours, partials.count, to_shift)
+    days = covered_days(partials, force, as_of)
     return Workload(
         array=by_type.sum(axis=2),
         by_type_array=by_type,
         records_by_type=records,
         hour_array=hours.sum(axis=2),
         areas=force.area_names,
-        shifts=force.shift_names,
+        shifts=force.shift_names if force.is_legacy else list(_bucket_names(force)),
         roles=force.role_names,
         demand_types=force.type_codes,
         as_of=as_of,
         n_records=partials.n_records,
         overlap_rule=rule,
         partials=partials,
+        days=days,
     )
+
+
+_NS_PER_DAY = 86_400_000_000_000
+#: below this share of ``window_days`` covered by the records, a warning is logged
+COVER_WARNING = 0.9
+
+
+def covered_days(partials: Partials, force: Force, as_of: pd.Timestamp) -> float:
+    """Days of the window the records cover (see :attr:`Workload.days`); warn when under 90%.
+
+    >>> import allocator
+    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> records = allocator.sample_demand(force, 500, seed=1)
+    >>> recent = records[records["timestamp"] > records["timestamp"].max() - pd.Timedelta(days=30)]
+    >>> round(compute_workload(recent, force).days)
+    30
+    """
+    window = float(force.settings.window_days)
+    if partials.first_ns is None:
+        if partials.n_records:
+            return window
+        log.warning("no records: capacity is counted over the whole window of %g days", window)
+        return window
+    end = pd.Timestamp(as_of).value
+    start = max(end - window * _NS_PER_DAY, partials.first_ns)
+    days = max((end - start) / _NS_PER_DAY, 1 / 24)
+    if days < COVER_WARNING * window:
+        log.warning(
+            "the records cover %.1f days of the %g-day window (first record %s); capacity is "
+            "counted over the days covered",
+            days,
+            window,
+            pd.Timestamp(int(partials.first_ns), unit="ns", tz="UTC").tz_convert(as_of.tz),
+        )
+    return days
 
 
 def compute_workload(

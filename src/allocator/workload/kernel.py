@@ -133,11 +133,15 @@ class Partials:
     minutes
         float64 ``(areas, 168, types)``: sum of ``w(i) * recorded_minutes(i)``
         over records with a recorded duration.
+    first_ns
+        The earliest record's instant (UTC nanoseconds), or None when unknown
+        or there are no records; partials add by taking the earlier.
     """
 
     count: np.ndarray
     weight: np.ndarray
     minutes: np.ndarray
+    first_ns: int | None = None
 
     @classmethod
     def zeros(cls, n_areas: int, n_types: int) -> Partials:
@@ -157,8 +161,12 @@ class Partials:
                 f"cannot add partials of shape {self.count.shape} and {other.count.shape}"
                 " (computed for different forces?)"
             )
+        firsts = [f for f in (self.first_ns, other.first_ns) if f is not None]
         return Partials(
-            self.count + other.count, self.weight + other.weight, self.minutes + other.minutes
+            self.count + other.count,
+            self.weight + other.weight,
+            self.minutes + other.minutes,
+            min(firsts) if firsts else None,
         )
 
     @property

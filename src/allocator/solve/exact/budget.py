@@ -100,6 +100,7 @@ class _Runs:
         self.stages, self.mult, self.lo, self.hi, self.cur = stages, mult, lo, hi, cur
         self.span = span
         bounds = np.sort(np.clip(np.stack([lo, hi, *cuts], axis=1), lo[:, None], hi[:, None]), axis=1)
+        self.bounds = bounds  # each cell's run boundaries, sorted
         start, end = bounds[:, :-1], bounds[:, 1:]
         keep = end > start
         self.cell = np.broadcast_to(np.arange(C)[:, None], start.shape)[keep]
@@ -195,15 +196,40 @@ def _walk(spec: MilpSpec, runs: _Runs, x: np.ndarray, y: np.ndarray, mu: int, li
                                                                     & (per[groups[to_cells]] + 1 <= g_hi[groups[to_cells]])))
             if ok.any():
                 j = int(to_cells[np.argmax(ok)])
-                x[i] -= 1
-                x[j] += 1
-                per[groups[i]] -= 1
-                per[groups[j]] += 1
+                k = _exchanges(runs, x, y, int(i), j, per, groups, g_lo, g_hi, limit)
+                x[i] -= k
+                x[j] += k
+                per[groups[i]] -= k
+                per[groups[j]] += k
                 done = True
                 break
         if not done:
             return None
     return x
+
+
+def _exchanges(runs: _Runs, x: np.ndarray, y: np.ndarray, i: int, j: int, per: np.ndarray, groups: np.ndarray,
+               g_lo: np.ndarray, g_hi: np.ndarray, limit: int) -> int:
+    """How many exchanges ``x - e_i + e_j`` to take at once (at least 1).
+
+    While ``i``'s next post down and ``j``'s next post up stay in their runs
+    (so every exchange keeps the same zero gain and the same change in moves),
+    each exchange is one the walk could take; the count stops at ``y``, at the
+    area bounds, and at the first posting within the move limit. The walk's
+    cost then grows with the number of runs, not with the establishment.
+    """
+    cur = runs.cur
+    bi, bj = runs.bounds[i], runs.bounds[j]
+    run_i = int(x[i] - bi[bi <= x[i] - 1].max())  # steps down to the start of i's run
+    run_j = int(bj[bj > x[j]].min() - x[j])  # steps up to the end of j's run
+    k = min(int(x[i] - y[i]), int(y[j] - x[j]), run_i, run_j)
+    if groups[i] != groups[j]:
+        k = min(k, int(per[groups[i]] - g_lo[groups[i]]), int(g_hi[groups[j]] - per[groups[j]]))
+    delta = (1 if x[j] >= cur[j] else -1) + (1 if x[i] - 1 < cur[i] else -1)  # change in moves per exchange
+    if delta < 0:
+        over = _moves(x, cur) - limit
+        k = min(k, -(-over // -delta))
+    return max(k, 1)
 
 
 def solve_budget(spec: MilpSpec) -> MilpResult:

@@ -98,6 +98,24 @@ def solve_greedy(spec: MilpSpec) -> MilpResult:
                 out.append(w[c])
         return tuple(out)
 
+    def run(c: int) -> int:
+        """How many more posts in cell ``c`` cost the same step as the next one.
+
+        Each stage's step cost is constant below ``t / scale`` and above it, so
+        the greedy takes a run of equal steps at once: its cost does not grow
+        with the establishment, and the posting is the one-by-one greedy's.
+        """
+        xc, n = x[c], spec.total + 1
+        for kind, w, t, scale in cols:
+            if kind != "l1" or w[c] == 0:
+                continue
+            m = t[c] // scale
+            if xc + 1 <= m:
+                n = min(n, m - xc)
+            elif scale * xc < t[c]:
+                n = 1
+        return max(n, 1)
+
     ok = bool((lo <= hi).all())
     # 2. each area up to its minimum, with its own cheapest steps
     for g in np.flatnonzero(np.asarray(spec.group_lo) > np.asarray(g_sum)):
@@ -107,9 +125,10 @@ def solve_greedy(spec: MilpSpec) -> MilpResult:
         need = int(spec.group_lo[g]) - g_sum[g]
         while need > 0 and heap:
             _, c = heapq.heappop(heap)
-            x[c] += 1
-            g_sum[g] += 1
-            need -= 1
+            k = min(run(c), need, hi_l[c] - x[c])
+            x[c] += k
+            g_sum[g] += k
+            need -= k
             if x[c] < hi_l[c]:
                 heapq.heappush(heap, (step(c), c))
         ok = ok and need == 0
@@ -126,9 +145,10 @@ def solve_greedy(spec: MilpSpec) -> MilpResult:
                 continue  # the area filled up since this step was queued
             if not spec.exact_total and cost >= zero:
                 break
-            x[c] += 1
-            g_sum[grp[c]] += 1
-            left -= 1
+            k = min(run(c), left, hi_l[c] - x[c], g_hi[grp[c]] - g_sum[grp[c]])
+            x[c] += k
+            g_sum[grp[c]] += k
+            left -= k
             if x[c] < hi_l[c] and g_sum[grp[c]] < g_hi[grp[c]]:
                 heapq.heappush(heap, (step(c), c))
         ok = not (spec.exact_total and left > 0)

@@ -30,6 +30,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from allocator.solve.milp.linear import LinearSpec
 from allocator.solve.report import StageReport
 
 __all__ = [
@@ -110,6 +111,10 @@ class Backend(Protocol):
 
     def solve(self, spec: MilpSpec, time_limit: float, seed: int) -> MilpResult:
         """Solve ``spec``'s stages lexicographically within ``time_limit`` seconds."""
+        ...
+
+    def solve_linear(self, spec: LinearSpec, time_limit: float, seed: int) -> MilpResult:
+        """Solve a general :class:`~allocator.solve.milp.linear.LinearSpec` (all roles, any rows)."""
         ...
 
 

@@ -35,6 +35,7 @@ from allocator.solve.milp import (
     ratio_of,
     ratio_upper,
 )
+from allocator.solve.milp.linear import LinearSpec, SumStage, group_bounds
 from allocator.solve.report import StageReport, worst_status
 
 __all__ = ["CpSatBackend"]
@@ -136,6 +137,77 @@ class CpSatBackend:
             status = "no_solution"
         return MilpResult(best, reports, status, build)
 
+    def solve_linear(self, spec: LinearSpec, time_limit: float, seed: int) -> MilpResult:
+        """Solve a :class:`~allocator.solve.milp.linear.LinearSpec` stage by stage (exact: whole numbers)."""
+        start = time.perf_counter()
+        model = cp_model.CpModel()
+        lo, hi = as_ints(spec.lo), as_ints(spec.hi)
+        x = [model.new_int_var(lo[c], hi[c], f"x{c}") for c in range(spec.n)]
+        order = np.argsort(spec.rows, kind="stable")
+        rows, cols, vals = spec.rows[order], spec.cols[order], spec.vals[order]
+        cuts = np.searchsorted(rows, np.arange(spec.m + 1))
+        for i in range(spec.m):
+            seg = slice(cuts[i], cuts[i + 1])
+            expr = cp_model.LinearExpr.weighted_sum([x[c] for c in cols[seg]], as_ints(vals[seg]))
+            if math.isfinite(spec.row_lo[i]):
+                model.add(expr >= int(round(spec.row_lo[i])))
+            if math.isfinite(spec.row_hi[i]):
+                model.add(expr <= int(round(spec.row_hi[i])))
+        if spec.l1_rows:
+            assert spec.current is not None
+            cur = as_ints(spec.current)
+            dev = [model.new_int_var(0, max(hi[c] - cur[c], cur[c] - lo[c], 0), f"d{c}") for c in range(spec.n)]
+            for c in range(spec.n):
+                model.add_abs_equality(dev[c], x[c] - cur[c])
+            for weights, limit in spec.l1_rows:
+                w = as_ints(weights)
+                model.add(cp_model.LinearExpr.weighted_sum(dev, w) <= int(math.floor(limit + 1e-9)))
+        objectives = [_sum_objective(model, x, spec, st, i) for i, st in enumerate(spec.stages)]
+        build = time.perf_counter() - start
+        solver = cp_model.CpSolver()
+        solver.parameters.num_workers = 1
+        solver.parameters.random_seed = int(seed)
+        solver.parameters.linearization_level = 2
+        if spec.hint is not None:
+            for var, v in zip(x, as_ints(spec.hint), strict=True):
+                model.add_hint(var, v)
+        reports: list[StageReport] = []
+        best: np.ndarray | None = None
+        if not spec.stages:
+            solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
+            code = solver.solve(model)
+            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                best = np.array([solver.value(v) for v in x], dtype=np.int64)
+                return MilpResult(best, [], "optimal", build)
+            return MilpResult(None, [], "infeasible" if code == cp_model.INFEASIBLE else "no_solution", build)
+        for st, expr in zip(spec.stages, objectives, strict=True):
+            t0 = time.perf_counter()
+            remaining = time_limit - (t0 - start)
+            if remaining <= 0:
+                reports.append(StageReport(st.name, spec.name, "no_solution", np.nan, np.nan, 0.0, self.name))
+                break
+            solver.parameters.max_time_in_seconds = remaining
+            model.minimize(expr)
+            code = solver.solve(model)
+            secs = time.perf_counter() - t0
+            if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+                status = {cp_model.INFEASIBLE: "infeasible", cp_model.UNKNOWN: "no_solution"}.get(code, "error")
+                reports.append(StageReport(st.name, spec.name, status, np.nan, np.nan, secs, self.name))
+                break
+            value = float(round(solver.objective_value))
+            bound = float(math.ceil(solver.best_objective_bound - 1e-6))
+            status = "optimal" if code == cp_model.OPTIMAL and value - bound < 0.5 else "feasible"
+            best = np.array([solver.value(v) for v in x], dtype=np.int64)
+            model.add(expr <= int(value))
+            reports.append(StageReport(st.name, spec.name, status, value, bound, secs, self.name))
+            model.clear_hints()
+            for var, v in zip(x, as_ints(best), strict=True):
+                model.add_hint(var, v)
+        status = worst_status([r.status for r in reports])
+        if best is None and status in ("optimal", "feasible"):
+            status = "no_solution"
+        return MilpResult(best, reports, status, build)
+
 
 def _l1(
     model: cp_model.CpModel,
@@ -204,3 +276,23 @@ def _objective(
     w = as_ints(st.weights)
     keep = [c for c in range(len(x)) if w[c]]
     return cp_model.LinearExpr.weighted_sum([x[c] for c in keep], [w[c] for c in keep]), 0.0
+
+
+def _sum_objective(model: cp_model.CpModel, x: list[cp_model.IntVar], spec: LinearSpec, st: SumStage,
+                   i: int) -> cp_model.LinearExpr:
+    """A :class:`SumStage` as a CP-SAT expression (group sums as variables, then the l1 pieces)."""
+    w = np.asarray(st.weights)
+    if st.kind == "linear":
+        keep = [c for c in range(len(x)) if w[c]]
+        return cp_model.LinearExpr.weighted_sum([x[c] for c in keep], [int(w[c]) for c in keep])
+    assert st.group_of is not None and st.target is not None
+    k = w.size
+    glo, ghi = group_bounds(spec, st.group_of, k)
+    sums = []
+    for g in range(k):
+        members = [x[c] for c in np.flatnonzero(st.group_of == g)]
+        s = model.new_int_var(int(glo[g]), int(ghi[g]), f"s{i}_{g}")
+        model.add(s == sum(members))
+        sums.append(s)
+    return _l1(model, sums, as_ints(glo), as_ints(ghi), w.astype(np.int64), np.asarray(st.target), st.scale,
+               f"g{i}_")

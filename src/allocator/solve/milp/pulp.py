@@ -24,6 +24,7 @@ import numpy as np
 import pulp
 
 from allocator.solve.milp import MilpResult, MilpSpec, Stage, l1_pieces, ratio_of, ratio_upper
+from allocator.solve.milp.linear import LinearSpec, SumStage, group_bounds
 from allocator.solve.report import StageReport, worst_status
 
 __all__ = ["PulpBackend"]
@@ -130,6 +131,77 @@ class PulpBackend:
             status = "no_solution"
         return MilpResult(best, reports, status, build)
 
+    def solve_linear(self, spec: LinearSpec, time_limit: float, seed: int) -> MilpResult:
+        """Solve a :class:`~allocator.solve.milp.linear.LinearSpec` stage by stage."""
+        start = time.perf_counter()
+        prob = pulp.LpProblem(f"allocation_{_safe(spec.name)}", pulp.LpMinimize)
+        width = len(str(spec.n))
+        x = [
+            prob.add_variable(f"x{c:0{width}d}", int(spec.lo[c]), int(spec.hi[c]), cat=pulp.LpInteger)
+            for c in range(spec.n)
+        ]
+        order = np.argsort(spec.rows, kind="stable")
+        rows, cols, vals = spec.rows[order], spec.cols[order], spec.vals[order]
+        cuts = np.searchsorted(rows, np.arange(spec.m + 1))
+        rwidth = len(str(spec.m))
+        for i in range(spec.m):
+            seg = slice(cuts[i], cuts[i + 1])
+            expr = pulp.LpAffineExpression([(x[c], int(v)) for c, v in zip(cols[seg], vals[seg], strict=True)])
+            if math.isfinite(spec.row_lo[i]):
+                prob += expr >= int(round(spec.row_lo[i])), f"r{i:0{rwidth}d}_lo"
+            if math.isfinite(spec.row_hi[i]):
+                prob += expr <= int(round(spec.row_hi[i])), f"r{i:0{rwidth}d}_hi"
+        if spec.l1_rows:
+            assert spec.current is not None
+            dev = []
+            for c in range(spec.n):
+                cur = int(spec.current[c])
+                p_ = prob.add_variable(f"dp{c:0{width}d}", 0, max(int(spec.hi[c]) - cur, 0))
+                m_ = prob.add_variable(f"dm{c:0{width}d}", 0, max(cur - int(spec.lo[c]), 0))
+                prob += x[c] - p_ + m_ == cur, f"dev{c:0{width}d}"
+                dev.append((p_, m_))
+            for k, (weights, limit) in enumerate(spec.l1_rows):
+                prob += pulp.lpSum(int(w) * (p_ + m_) for w, (p_, m_) in zip(weights, dev, strict=True) if w) \
+                    <= math.floor(limit + 1e-9), f"l1row{k}"
+        objectives = [_sum_objective(prob, x, spec, st, i) for i, st in enumerate(spec.stages)]
+        build = time.perf_counter() - start
+        reports: list[StageReport] = []
+        best: np.ndarray | None = None
+        fd, log_path = tempfile.mkstemp(prefix="allocator-cbc-", suffix=".log")
+        os.close(fd)
+        try:
+            stages: list[tuple[SumStage | None, Any]] = list(zip(spec.stages, objectives, strict=True))
+            stages = stages or [(None, pulp.LpAffineExpression())]
+            for st, expr in stages:
+                t0 = time.perf_counter()
+                remaining = time_limit - (t0 - start)
+                name = st.name if st is not None else "feasibility"
+                if remaining <= 0:
+                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0, self.name))
+                    break
+                prob.setObjective(expr)
+                prob.solve(self._solver(max(remaining, 0.01), seed, log_path))
+                secs = time.perf_counter() - t0
+                status, value, bound = self._outcome(prob, expr, log_path, True)
+                if status not in ("optimal", "feasible"):
+                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs, self.name))
+                    break
+                best = np.array([round(v.value() or 0) for v in x], dtype=np.int64)
+                value = float(round(value))
+                if not math.isnan(bound) and value - bound > 0.5:
+                    status = "feasible"
+                prob += expr <= value, f"fix_{_safe(name)}"
+                reports.append(StageReport(name, spec.name, status, value, bound, secs, self.name))
+        finally:
+            os.unlink(log_path)
+        if not spec.stages:
+            status = reports[0].status if reports else "no_solution"
+            return MilpResult(best if status in ("optimal", "feasible") else None, [], status, build)
+        status = worst_status([r.status for r in reports])
+        if best is None and status in ("optimal", "feasible"):
+            status = "no_solution"
+        return MilpResult(best, reports, status, build)
+
     def _outcome(self, prob: pulp.LpProblem, expr: Any, log_path: str, integral: bool = True
                  ) -> tuple[str, float, float]:
         sol = prob.sol_status
@@ -210,3 +282,20 @@ def _objective(prob: pulp.LpProblem, x: list[Any], spec: MilpSpec, st: Stage, i:
         assert st.target is not None
         return _l1(prob, x, lo, hi, st.weights, st.target, st.scale, f"d{i}_")
     return pulp.lpSum(int(w) * x[c] for c, w in enumerate(np.asarray(st.weights)) if w)
+
+
+def _sum_objective(prob: pulp.LpProblem, x: list[Any], spec: LinearSpec, st: SumStage, i: int) -> Any:
+    """A :class:`SumStage` as a PuLP expression (group sums as variables, then the l1 pieces)."""
+    w = np.asarray(st.weights)
+    if st.kind == "linear":
+        return pulp.lpSum(int(w[c]) * x[c] for c in range(len(x)) if w[c])
+    assert st.group_of is not None and st.target is not None
+    k = w.size
+    glo, ghi = group_bounds(spec, st.group_of, k)
+    width = len(str(k))
+    sums = []
+    for g in range(k):
+        s = prob.add_variable(f"s{i}_{g:0{width}d}", int(glo[g]), int(ghi[g]), cat=pulp.LpInteger)
+        prob += s == pulp.lpSum(x[c] for c in np.flatnonzero(st.group_of == g)), f"sum{i}_{g:0{width}d}"
+        sums.append(s)
+    return _l1(prob, sums, glo, ghi, w.astype(np.int64), np.asarray(st.target), st.scale, f"g{i}_")

@@ -1,0 +1,514 @@
+"""Build the :class:`~allocator.model.formulation.Formulation` of a force on duty patterns.
+
+One function, :func:`build_formulation`, turns a workload (judged hours per
+area, hour of the week and role), the force's patterns, buckets and rules, and
+an optional current posting into columns, coverage data and constraint
+families. Each family is built by one small function here; the planner and
+the backends never look inside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.errors import InputError, Problem
+from allocator.model import formulation as fm
+from allocator.model.force import Force
+from allocator.model.formulation import Family, Formulation, family_from_rows, integer_row
+from allocator.model.patterns import (
+    Buckets,
+    PatternProfile,
+    least_team_total,
+    make_buckets,
+    pattern_profiles,
+    rostered_sets,
+)
+
+__all__ = ["build_formulation", "carry_forward", "read_current_patterns"]
+
+_Row = tuple[list[int], list[int], float, float, str]
+
+
+def _period_minutes(profiles: Sequence[PatternProfile]) -> tuple[np.ndarray, int]:
+    """On-duty minutes per (pattern, team, hour) over the common period, and its length in weeks."""
+    days = math.lcm(7, *(p.period_days for p in profiles))
+    weeks = days // 7
+    out = []
+    for p in profiles:
+        minutes = p.on_duty * 60.0 * weeks
+        whole = np.round(minutes)
+        if np.abs(minutes - whole).max() > 1e-6:
+            raise ValueError(f"pattern {p.name!r}: on-duty minutes are not whole over {days} days")
+        out.append(whole.astype(np.int64))
+    return np.concatenate(out, axis=0) if out else np.zeros((0, 168), np.int64), weeks
+
+
+def _window_hours(force: Force, window: str, worked: Sequence[PatternProfile] | None = None) -> np.ndarray:
+    """Hours of the week wholly inside ``window`` on the weekdays it runs.
+
+    With ``worked``, only on the weekdays on which one of those patterns has
+    a team on that window (a minimum "1 LCI on Day" holds when LCIs work Day).
+    """
+    w = force.window(window)
+    days = [d for d in range(7) if w.runs_on(d)]
+    if worked is not None:
+        k = force.window_names.index(window)
+        days = [d for d in days if any(p.window_share[:, d, k].sum() > 0 for p in worked)]
+    hours = []
+    for d in days:
+        start = d * 1440 + w.start_on(d)
+        end = start + round(w.hours * 60)
+        first = -(-start // 60)
+        last = end // 60
+        hours += [h % 168 for h in range(first, last)]
+    return np.array(sorted(set(hours)), dtype=np.int64)
+
+
+def _minimum_hours(force: Force, buckets: Buckets, key: str, worked: Sequence[PatternProfile]) -> np.ndarray:
+    """The hours a minimum keyed by a bucket name, or by a window the role works, applies to."""
+    if key in buckets.names:
+        return buckets.hours(buckets.index(key))
+    return _window_hours(force, key, worked)
+
+
+def build_formulation(
+    workload: Any,
+    force: Force,
+    current: Any = None,
+    max_moves: int | None = None,
+    allow_unallocated: bool = False,
+    equal_teams: bool = False,
+    days: float | None = None,
+) -> Formulation:
+    """The formulation of a force on duty patterns.
+
+    Parameters
+    ----------
+    workload
+        A ``Workload`` (its ``hour_array`` and, for utilisation, its partials)
+        or an array of judged hours (areas, 168, roles).
+    force
+        A force with ``windows`` and ``patterns``.
+    current
+        The current posting (see :func:`read_current_patterns`).
+    max_moves
+        Largest number of officers of each role that may move.
+    allow_unallocated
+        Let a role post fewer than its establishment.
+    equal_teams
+        A rota's teams exactly equal (default: within one post).
+    days
+        Days of demand the workload covers (default: the workload's own
+        ``days``, else ``settings.window_days``).
+    """
+    hours_arr = np.asarray(getattr(workload, "hour_array", workload), dtype=np.float64)
+    A, R = len(force.areas), len(force.roles)
+    if hours_arr.shape != (A, 168, R):
+        raise InputError("<workload>", [Problem("<workload>", "shape",
+                                                f"expected (areas, 168, roles) = {(A, 168, R)}", hours_arr.shape)])
+    if not np.isfinite(hours_arr).all() or (hours_arr < 0).any():
+        raise InputError("<workload>", [Problem("<workload>", "hours", "workload must be finite and 0 or more")])
+    days = float(days if days is not None else getattr(workload, "days", None) or force.settings.window_days)
+    weeks = days / 7.0
+
+    profiles = pattern_profiles(force)
+    buckets = make_buckets(force)
+    minutes, period_weeks = _period_minutes(profiles)
+    p_index = {p.name: i for i, p in enumerate(profiles)}
+    team_base = np.cumsum([0] + [len(p.teams) for p in profiles])
+
+    col_area, col_role, col_pattern, col_team = [], [], [], []
+    for a in range(A):
+        for r, role in enumerate(force.roles):
+            for name in force.role_pattern_names(role.name):
+                p = p_index[name]
+                for t in range(len(profiles[p].teams)):
+                    col_area.append(a)
+                    col_role.append(r)
+                    col_pattern.append(p)
+                    col_team.append(t)
+    ca, cr, cp, ct = (np.array(v, dtype=np.int64) for v in (col_area, col_role, col_pattern, col_team))
+    J = ca.size
+    on_minutes = minutes[team_base[cp] + ct] if J else np.zeros((0, 168), np.int64)
+    establishment = np.array([r.establishment for r in force.roles], dtype=np.int64)
+    available = np.array([1.0 - r.abstraction for r in force.roles])
+    proactive = np.array([r.proactive_share for r in force.roles])
+    kappa = available * (1.0 - proactive) * weeks / (60.0 * period_weeks)
+    bucket_minutes = np.stack([on_minutes[:, buckets.of_hour == b].sum(axis=1)
+                               for b in range(len(buckets.names))], axis=1) if J else np.zeros((0, len(buckets.names)))
+    worked = np.zeros((A, R, len(buckets.names)), dtype=bool)
+    np.logical_or.at(worked, (ca, cr), bucket_minutes > 0)
+    W = carry_forward(np.einsum("ahr,hb->arb", hours_arr, buckets.matrix()), worked)
+
+    families: list[Family] = [_establishment(force, ca, cr, allow_unallocated)]
+    for fam in (
+        _area_bounds(force, ca, cr),
+        _pins(force, ca, cr, cp, p_index),
+        _minimum_staffing(force, buckets, profiles, ca, cr, cp, ct, on_minutes, period_weeks, available),
+        _team_equality(force, profiles, ca, cr, cp, ct, equal_teams),
+    ):
+        if fam.n_rows:
+            families.append(fam)
+
+    for fam in (_ratios(force, ca, cr, on_minutes, available), _caps(force, ca, cr)):
+        if fam.n_rows:
+            families.append(fam)
+    cur = None if current is None else read_current_patterns(current, force, profiles, ca, cr, cp, ct)
+    col_hi = np.minimum(establishment[cr], np.iinfo(np.int32).max).astype(np.int64)
+    if cur is not None and max_moves is not None:
+        rows: list[_Row] = [([], [], -math.inf, 2.0 * int(max_moves),
+                             f"{force.roles[r].name}: at most {int(max_moves)} moves") for r in range(R)]
+        families.append(family_from_rows(
+            fm.MOVE_LIMIT, rows, ca, cr, l1=lambda r: (cr == r).astype(np.int64)))
+    budget = getattr(force, "move_budget", None)
+    if cur is not None and budget is not None:
+        families.append(_move_budget(force, budget, ca, cr))
+
+    committed = _committed(workload, force, buckets)
+    if committed is not None:
+        committed = carry_forward(committed, worked)
+    return Formulation(
+        areas=tuple(force.area_names),
+        roles=tuple(force.role_names),
+        patterns=tuple(p.name for p in profiles),
+        teams=tuple(p.teams for p in profiles),
+        buckets=buckets.names,
+        col_area=ca,
+        col_role=cr,
+        col_pattern=cp,
+        col_team=ct,
+        col_lo=np.zeros(J, dtype=np.int64),
+        col_hi=col_hi,
+        on_duty_minutes=on_minutes,
+        period_weeks=period_weeks,
+        bucket_of_hour=np.asarray(buckets.of_hour, dtype=np.int64),
+        workload=W,
+        kappa=kappa,
+        available=available,
+        proactive=proactive,
+        establishment=establishment,
+        families=families,
+        weeks=weeks,
+        current=cur,
+        committed=committed,
+        allow_unallocated=allow_unallocated,
+        source=workload if not isinstance(workload, np.ndarray) else None,
+    )
+
+
+def carry_forward(per_bucket: np.ndarray, worked: np.ndarray) -> np.ndarray:
+    """Move the work of buckets in which a role has nobody rostered to its next rostered bucket.
+
+    Investigators on weekday days pick up the night's and the weekend's
+    crimes at their next duty: the judged hours of a bucket that none of the
+    role's patterns works go, per area, to the next bucket (cyclically, through
+    the week) that one does. A role working every bucket is unchanged; a role
+    working none keeps its hours where they are (and nobody can cover them).
+
+    >>> w = np.array([[[1.0, 2.0, 3.0, 4.0]]])
+    >>> carry_forward(w, np.array([[[True, False, False, True]]])).tolist()
+    [[[1.0, 0.0, 0.0, 9.0]]]
+    """
+    out = per_bucket.copy()
+    A, R, B = out.shape
+    for a in range(A):
+        for r in range(R):
+            on = worked[a, r]
+            if on.all() or not on.any():
+                continue
+            for b in range(B):
+                if on[b] or out[a, r, b] == 0:
+                    continue
+                nxt = next((b + k) % B for k in range(1, B + 1) if on[(b + k) % B])
+                out[a, r, nxt] += out[a, r, b]
+                out[a, r, b] = 0.0
+    return out
+
+
+# ------------------------------------------------------------------ families
+def _establishment(force: Force, ca: np.ndarray, cr: np.ndarray, allow_unallocated: bool) -> Family:
+    rows: list[_Row] = []
+    for r, role in enumerate(force.roles):
+        cols = np.flatnonzero(cr == r).tolist()
+        e = float(role.establishment)
+        rows.append((cols, [1] * len(cols), -math.inf if allow_unallocated else e, e,
+                     f"{role.name}: {role.establishment} posts"))
+    return family_from_rows(fm.ESTABLISHMENT, rows, ca, cr)
+
+
+def _area_bounds(force: Force, ca: np.ndarray, cr: np.ndarray) -> Family:
+    rows: list[_Row] = []
+    r_index = {r: k for k, r in enumerate(force.role_names)}
+    for a, area in enumerate(force.areas):
+        for role in sorted(set(area.min_posts) | set(area.max_posts), key=lambda n: r_index[n]):
+            cols = np.flatnonzero((ca == a) & (cr == r_index[role])).tolist()
+            lo = float(area.min_posts.get(role, 0))
+            hi = float(area.max_posts[role]) if role in area.max_posts else math.inf
+            words = []
+            if lo > 0:
+                words.append(f"at least {int(lo)}")
+            if math.isfinite(hi):
+                words.append(f"at most {int(hi)}")
+            rows.append((cols, [1] * len(cols), lo if lo > 0 else -math.inf, hi,
+                         f"{area.name}: {' and '.join(words)} {role}s"))
+    return family_from_rows(fm.AREA_BOUNDS, rows, ca, cr)
+
+
+def _pins(force: Force, ca: np.ndarray, cr: np.ndarray, cp: np.ndarray, p_index: dict[str, int]) -> Family:
+    rows: list[_Row] = []
+    a_index = {a: k for k, a in enumerate(force.area_names)}
+    r_index = {r: k for k, r in enumerate(force.role_names)}
+    for pin in force.pins:
+        cols = np.flatnonzero((ca == a_index[pin.area]) & (cr == r_index[pin.role])
+                              & (cp == p_index[pin.shift])).tolist()
+        rows.append((cols, [1] * len(cols), float(pin.posts), float(pin.posts),
+                     f"{pin.area} / {pin.shift} / {pin.role}: pinned at {pin.posts}"))
+    return family_from_rows(fm.PINS, rows, ca, cr)
+
+
+def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[PatternProfile], ca: np.ndarray,
+                      cr: np.ndarray, cp: np.ndarray, ct: np.ndarray, on_minutes: np.ndarray,
+                      period_weeks: int, available: np.ndarray) -> Family:
+    """Officers on duty in every hour the minimum covers: on average, or on a chance of dates.
+
+    On average: ``sum_j minutes_j(h) x_j (1 - abstraction) >= need * 60 * period_weeks``.
+    On a chance q of dates: for every set of teams the rota puts on duty
+    together in the hour, the sum of their posts reaches the least ``n`` with
+    ``P(Binomial(n, 1 - abstraction) >= need) >= q`` (absences independent).
+    """
+    rows: list[_Row] = []
+    seen: set[tuple[Any, ...]] = set()
+    for r, role in enumerate(force.roles):
+        names = force.role_pattern_names(role.name)
+        role_profiles = [next(p for p in profiles if p.name == n) for n in names]
+        for a, area in enumerate(force.area_names):
+            keys = dict(role.min_on_duty)
+            keys.update(role.min_on_duty_by_area.get(area, {}))
+            mine = np.flatnonzero((ca == a) & (cr == r))
+            for key, need in keys.items():
+                if need <= 0:
+                    continue
+                hours = _minimum_hours(force, buckets, key, role_profiles)
+                if role.min_on_duty_chance is None:
+                    rhs = math.ceil(need * 60 * period_weeks / available[r] - 1e-9)
+                    for h in hours:
+                        coefs = on_minutes[mine, h]
+                        sig = ("avg", r, a, tuple(coefs.tolist()), rhs)
+                        if sig in seen:
+                            continue
+                        seen.add(sig)
+                        nz = coefs > 0
+                        rows.append((mine[nz].tolist(), coefs[nz].tolist(), float(rhs), math.inf,
+                                     f"{area}, {key}: {need:g} {role.name}s on duty on average "
+                                     f"(hour {_hour_name(int(h))})"))
+                    continue
+                n_star = least_team_total(math.ceil(need - 1e-9), float(available[r]), role.min_on_duty_chance)
+                for team_set in rostered_sets(role_profiles, hours):
+                    members = [(names[i], t) for i, t in team_set]
+                    cols = [int(j) for j in mine
+                            if (profiles[cp[j]].name, int(ct[j])) in members]
+                    sig = ("chance", r, a, tuple(cols), n_star)
+                    if sig in seen:
+                        continue
+                    seen.add(sig)
+                    teams = ", ".join(f"{n} team {profiles[p_].teams[t]}" for n, t in members
+                                      for p_ in [next(i for i, p in enumerate(profiles) if p.name == n)])
+                    rows.append((cols, [1] * len(cols), float(n_star), math.inf,
+                                 f"{area}, {key}: {need:g} {role.name}s on duty on "
+                                 f"{role.min_on_duty_chance:.0%} of dates needs {n_star} on "
+                                 f"{teams or 'no team'}"))
+    return family_from_rows(fm.MIN_STAFFING, rows, ca, cr)
+
+
+def _hour_name(h: int) -> str:
+    return f"{('Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun')[h // 24]} {h % 24:02d}:00"
+
+
+def _team_equality(force: Force, profiles: Sequence[PatternProfile], ca: np.ndarray, cr: np.ndarray,
+                   cp: np.ndarray, ct: np.ndarray, exact: bool) -> Family:
+    rows: list[_Row] = []
+    for a, area in enumerate(force.area_names):
+        for r, role in enumerate(force.roles):
+            for p, prof in enumerate(profiles):
+                cols = np.flatnonzero((ca == a) & (cr == r) & (cp == p))
+                if cols.size < 2:
+                    continue
+                for i in range(cols.size):
+                    for k in range(cols.size):
+                        if i == k or (exact and k != i + 1):
+                            continue
+                        lo = 0.0 if exact else -math.inf
+                        hi = 0.0 if exact else 1.0
+                        rows.append(([int(cols[i]), int(cols[k])], [1, -1], lo, hi,
+                                     f"{area} / {prof.name} / {role.name}: teams "
+                                     f"{prof.teams[ct[cols[i]]]} and {prof.teams[ct[cols[k]]]} "
+                                     f"{'equal' if exact else 'within one post'}"))
+    return family_from_rows(fm.TEAM_EQUALITY, rows, ca, cr)
+
+
+def _area_list(force: Force, names: list[str] | None) -> list[int]:
+    return list(range(len(force.areas))) if names is None else [force.area_names.index(n) for n in names]
+
+
+def _ratios(force: Force, ca: np.ndarray, cr: np.ndarray, on_minutes: np.ndarray, available: np.ndarray) -> Family:
+    """``role >= k per`` (or ``<=``) in each area: on posts, or on duty in every hour of the week."""
+    rows: list[_Row] = []
+    r_index = {r: k for k, r in enumerate(force.role_names)}
+    for rule in getattr(force, "rules", []):
+        ratio = rule.ratio
+        if ratio is None:
+            continue
+        r1, r2 = r_index[ratio.role], r_index[ratio.per]
+        sign = 1 if ratio.at_least is not None else -1
+        for a in _area_list(force, ratio.areas):
+            c1 = np.flatnonzero((ca == a) & (cr == r1))
+            c2 = np.flatnonzero((ca == a) & (cr == r2))
+            label = f"{force.area_names[a]}: {ratio.words()}"
+            if ratio.on == "posts":
+                (one, k), _ = integer_row([1.0, ratio.factor])
+                post_coefs = [sign * int(one)] * c1.size + [-sign * int(k)] * c2.size
+                rows.append((c1.tolist() + c2.tolist(), post_coefs, 0.0, math.inf, label))
+                continue
+            (w1, w2), _ = integer_row([available[r1], ratio.factor * available[r2]])
+            seen: set[tuple[int, ...]] = set()
+            for h in range(168):
+                m1, m2 = on_minutes[c1, h], on_minutes[c2, h]
+                duty = np.concatenate([sign * int(w1) * m1, -sign * int(w2) * m2])
+                if not duty.any() or tuple(duty) in seen:
+                    continue
+                seen.add(tuple(duty))
+                keep = duty != 0
+                cols = np.concatenate([c1, c2])[keep]
+                rows.append((cols.tolist(), duty[keep].tolist(), 0.0, math.inf, f"{label} ({_hour_name(h)})"))
+    return family_from_rows(fm.RATIO, rows, ca, cr)
+
+
+def _caps(force: Force, ca: np.ndarray, cr: np.ndarray) -> Family:
+    rows: list[_Row] = []
+    r_index = {r: k for k, r in enumerate(force.role_names)}
+    for rule in getattr(force, "rules", []):
+        cap = rule.cap
+        if cap is None:
+            continue
+        roles = [r_index[n] for n in cap.roles] if cap.roles else list(range(len(force.roles)))
+        names = "/".join(force.role_names[r] for r in roles)
+        for a in _area_list(force, cap.areas):
+            cols = np.flatnonzero((ca == a) & np.isin(cr, roles))
+            rows.append((cols.tolist(), [1] * cols.size, -math.inf, float(cap.posts),
+                         f"{force.area_names[a]}: at most {cap.posts} {names} posts"))
+    return family_from_rows(fm.HEADCOUNT, rows, ca, cr)
+
+
+def _move_budget(force: Force, budget: Any, ca: np.ndarray, cr: np.ndarray) -> Family:
+    """``sum_j weight_role(j) |x_j - current_j| <= 2 moves``, weights made whole."""
+    weights = [float(budget.weights.get(r.name, 1.0)) for r in force.roles]
+    ints, scale = integer_row(weights)
+    label = f"at most {budget.moves} weighted moves across the force"
+    return family_from_rows(fm.MOVE_BUDGET, [([], [], -math.inf, 2.0 * budget.moves * scale, label)], ca, cr,
+                            l1=lambda i: ints[cr].astype(np.int64))
+
+
+def _committed(workload: Any, force: Force, buckets: Buckets) -> np.ndarray | None:
+    """Unweighted hours of recorded demand per (area, role, bucket) (recency scaled to average 1)."""
+    partials = getattr(workload, "partials", None)
+    if partials is None or partials.n_records == 0:
+        return None
+    from allocator.workload.kernel import judged_hours
+
+    share, minutes, _, _ = force.judgement_arrays()
+    hours = judged_hours(partials, share, minutes, np.ones_like(share), force.area_factor_array(),
+                         force.settings.data_weight).sum(axis=2)  # (A, 168, R)
+    mean_weight = float(partials.weight.sum()) / partials.n_records
+    if mean_weight > 0:
+        hours = hours / mean_weight
+    return np.einsum("ahr,hb->arb", hours, buckets.matrix())
+
+
+# ------------------------------------------------------------- current posting
+def read_current_patterns(current: Any, force: Force, profiles: Sequence[PatternProfile], ca: np.ndarray,
+                          cr: np.ndarray, cp: np.ndarray, ct: np.ndarray) -> np.ndarray:
+    """The current posting per column, int64 (J,).
+
+    A DataFrame or CSV path with columns ``area, role, pattern, posts`` and,
+    for rotas, ``team`` (a rota's posts given without a team are spread over
+    its teams, the first teams taking one more). Or an int array per column.
+    Every bad row is reported at once.
+    """
+    J = ca.size
+    if isinstance(current, np.ndarray):
+        arr = np.asarray(current)
+        if arr.shape != (J,) or (arr < 0).any() or not np.all(arr == np.round(arr)):
+            raise InputError("<current>", [Problem("<current>", "posts",
+                                                   f"expected {J} whole numbers, 0 or more", arr.shape)])
+        return arr.astype(np.int64)
+    if isinstance(current, str) or hasattr(current, "__fspath__"):
+        source = str(current)
+        try:
+            frame = pd.read_csv(current, dtype=str, keep_default_na=False, skipinitialspace=True)
+        except FileNotFoundError as exc:
+            raise InputError(source, [Problem(source, "", "current posting file not found")]) from exc
+        offset = 1
+    elif isinstance(current, pd.DataFrame):
+        source, frame, offset = "<DataFrame>", current.astype(str), 0
+    else:
+        raise TypeError(f"current must be a DataFrame, CSV path or array, not {type(current).__name__}")
+    frame = frame.rename(columns=lambda c: str(c).strip().lower())
+    need = ["area", "role", "pattern", "posts"]
+    missing = [c for c in need if c not in frame.columns]
+    if missing:
+        raise InputError(source, [Problem(source, "header", f"missing column {c!r}") for c in missing])
+    a_index = {n: i for i, n in enumerate(force.area_names)}
+    r_index = {n: i for i, n in enumerate(force.role_names)}
+    p_index = {p.name: i for i, p in enumerate(profiles)}
+    out = np.zeros(J, dtype=np.int64)
+    problems: list[Problem] = []
+    has_team = "team" in frame.columns
+    for n, rec in enumerate(frame.to_dict("records"), start=1):
+        line = n + offset if offset else None
+        where = f"row {n}"
+        a = a_index.get(str(rec["area"]).strip())
+        r = r_index.get(str(rec["role"]).strip())
+        p = p_index.get(str(rec["pattern"]).strip())
+        for col, idx, names in (("area", a, force.area_names), ("role", r, force.role_names),
+                                ("pattern", p, list(p_index))):
+            if idx is None:
+                problems.append(Problem(source, f"{where}, column {col}", f"unknown {col}; one of {names}",
+                                        rec[col], line=line))
+        try:
+            posts = int(str(rec["posts"]).strip())
+            if posts < 0:
+                raise ValueError
+        except ValueError:
+            problems.append(Problem(source, f"{where}, column posts", "posts must be a whole number, 0 or more",
+                                    rec["posts"], line=line))
+            continue
+        if a is None or r is None or p is None:
+            continue
+        cols = np.flatnonzero((ca == a) & (cr == r) & (cp == p))
+        if cols.size == 0:
+            problems.append(Problem(source, where, f"{force.role_names[r]} does not work pattern "
+                                    f"{profiles[p].name!r}", rec["pattern"], line=line))
+            continue
+        team = str(rec.get("team", "")).strip() if has_team else ""
+        if team:
+            labels = profiles[p].teams
+            if team not in labels:
+                problems.append(Problem(source, f"{where}, column team", f"unknown team; one of {list(labels)}",
+                                        team, line=line))
+                continue
+            out[cols[ct[cols] == labels.index(team)]] += posts
+        else:
+            T = cols.size
+            split = np.full(T, posts // T, dtype=np.int64)
+            split[: posts % T] += 1
+            out[cols[np.argsort(ct[cols])]] += split
+    if problems:
+        raise InputError(source, problems)
+    return out
+
+

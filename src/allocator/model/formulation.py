@@ -1,0 +1,357 @@
+"""The allocation on duty patterns as one solver-neutral formulation of all roles.
+
+Decision: whole posts per **column** ``(area, role, pattern, team)`` (a fixed
+pattern has one team). Everything else is data:
+
+* **coverage rows**, one per (area, role, bucket) with workload: the judged
+  (impact-weighted) coverage of the bucket is
+  ``kappa_r * sum_j I[j, b] x_j / W[a, r, b]``, where ``I[j, b]`` is the whole
+  number of minutes a post of column ``j`` is on duty in bucket ``b`` over the
+  common period of ``period_weeks`` weeks (whole numbers, so every row the
+  solvers see has integer coefficients), ``W`` the judged hours of the bucket
+  over the demand window, and ``kappa_r`` the reactive hours one post-minute
+  of the period is worth over the window,
+  ``(1 - abstraction) (1 - proactive share) weeks / (60 period_weeks)``;
+* **constraint families** (:class:`Family`), each a block of integer rows
+  ``lo <= sum_j a_ij x_j <= hi`` with the force's words for every row, and
+  whether the block links areas or roles. The planner reads the links to pick
+  an exact route; the backends translate the rows without knowing what they
+  mean, so a new rule is one new family here and nothing else.
+
+The families built from a force: ``establishment`` (each role's posts sum to
+its establishment), ``area bounds``, ``pins``, ``minimum staffing`` (on
+average, or on a chance of dates with the binomial rule), ``team equality``
+(a rota's teams within one post, or equal), ``ratio`` and ``headcount cap``
+(rules across roles), ``move limit`` / ``move budget`` (with a current
+posting).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "ESTABLISHMENT",
+    "Family",
+    "Formulation",
+    "integer_row",
+]
+
+ESTABLISHMENT = "establishment"
+AREA_BOUNDS = "area bounds"
+PINS = "pins"
+MIN_STAFFING = "minimum staffing"
+TEAM_EQUALITY = "team equality"
+RATIO = "ratio"
+HEADCOUNT = "headcount cap"
+MOVE_LIMIT = "move limit"
+MOVE_BUDGET = "move budget"
+
+
+@dataclass(frozen=True, eq=False)
+class Family:
+    """One named block of integer linear rows over the columns.
+
+    Parameters
+    ----------
+    name
+        The family (``"minimum staffing"``, ``"ratio"``, ...).
+    rows, cols, vals
+        The rows' coefficients in coordinate form; ``vals`` are whole numbers.
+    lo, hi
+        Bounds of each row (``-inf``/``inf`` where open); whole numbers otherwise.
+    labels
+        Each row in the force's words, for explanations and diagnosis.
+    roles
+        The roles (indices) the family touches.
+    links_areas, links_roles
+        Whether some row spans columns of several areas / several roles.
+    l1
+        Rows whose value is a sum of absolute changes from ``current`` (the
+        move limit and budget): ``(weights per column, row)``; the backends
+        model ``|x_j - current_j|`` for them with auxiliary variables.
+    """
+
+    name: str
+    rows: np.ndarray
+    cols: np.ndarray
+    vals: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    labels: tuple[str, ...]
+    roles: frozenset[int]
+    links_areas: bool = False
+    links_roles: bool = False
+    l1: tuple[np.ndarray, ...] = ()
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.lo.size)
+
+    def row_columns(self, i: int) -> np.ndarray:
+        """The columns of row ``i`` (empty for a row on absolute changes)."""
+        return self.cols[self.rows == i]
+
+    def values(self, x: np.ndarray, current: np.ndarray | None = None) -> np.ndarray:
+        """Each row's value for posting ``x``."""
+        out = np.zeros(self.n_rows)
+        np.add.at(out, self.rows, self.vals * np.asarray(x, dtype=float)[self.cols])
+        if self.l1:
+            assert current is not None
+            for k, weights in enumerate(self.l1):
+                out[k] += float((weights * np.abs(np.asarray(x) - current)).sum())
+        return out
+
+    def violated(self, x: np.ndarray, current: np.ndarray | None = None) -> np.ndarray:
+        """Indices of the rows ``x`` breaks."""
+        v = self.values(x, current)
+        return np.flatnonzero((v < self.lo - 1e-9) | (v > self.hi + 1e-9))
+
+
+def integer_row(coefs: Sequence[float], max_denominator: int = 100_000) -> tuple[np.ndarray, int]:
+    """Scale rational coefficients to whole numbers: ``(ints, scale)`` with ``ints = coefs * scale``.
+
+    Abstraction rates, ratios and on-duty fractions are short decimals or
+    fractions of the roster period; their common denominator makes every row
+    exact in whole numbers.
+
+    >>> integer_row([0.5, 0.45])
+    (array([10,  9]), 20)
+    """
+    fr = [Fraction(float(c)).limit_denominator(max_denominator) for c in coefs]
+    scale = math.lcm(*(f.denominator for f in fr)) if fr else 1
+    return np.array([int(f * scale) for f in fr], dtype=np.int64), scale
+
+
+@dataclass(frozen=True, eq=False)
+class Formulation:
+    """All roles' allocation on duty patterns, solver-neutral (see the module).
+
+    Attributes
+    ----------
+    areas, roles, patterns, buckets
+        Names, in force order; ``teams[p]`` the team labels of pattern ``p``.
+    col_area, col_role, col_pattern, col_team
+        int64 (J,): what each column is.
+    col_lo, col_hi
+        int64 (J,): bounds of each column.
+    on_duty_minutes
+        int64 (J, 168): minutes a post of the column is on duty in each hour
+        of the week over the common period of ``period_weeks`` weeks.
+    bucket_of_hour
+        int64 (168,): the bucket of each hour of the week.
+    workload
+        float64 (A, R, B): judged hours of each bucket over the window.
+    committed
+        float64 (A, R, B) or None: unweighted hours of recorded demand (utilisation).
+    kappa
+        float64 (R,): reactive hours over the window per on-duty post-minute of the period.
+    available
+        float64 (R,): ``1 - abstraction``.
+    proactive
+        float64 (R,): each role's proactive share.
+    establishment
+        int64 (R,).
+    families
+        The constraint families, establishment first.
+    current
+        int64 (J,) or None: the current posting per column.
+    role_weights
+        float64 (R,): weights of each role's coverage when rules couple roles.
+    """
+
+    areas: tuple[str, ...]
+    roles: tuple[str, ...]
+    patterns: tuple[str, ...]
+    teams: tuple[tuple[str, ...], ...]
+    buckets: tuple[str, ...]
+    col_area: np.ndarray
+    col_role: np.ndarray
+    col_pattern: np.ndarray
+    col_team: np.ndarray
+    col_lo: np.ndarray
+    col_hi: np.ndarray
+    on_duty_minutes: np.ndarray
+    period_weeks: int
+    bucket_of_hour: np.ndarray
+    workload: np.ndarray
+    kappa: np.ndarray
+    available: np.ndarray
+    proactive: np.ndarray
+    establishment: np.ndarray
+    families: list[Family]
+    weeks: float
+    current: np.ndarray | None = None
+    committed: np.ndarray | None = None
+    role_weights: np.ndarray | None = None
+    allow_unallocated: bool = False
+    equal_profiles: tuple[bool, ...] = ()
+    source: Any = field(default=None, repr=False)
+
+    # ------------------------------------------------------------------ shape
+    @property
+    def n(self) -> int:
+        """Number of columns."""
+        return int(self.col_area.size)
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        """(areas, roles, buckets)."""
+        return (len(self.areas), len(self.roles), len(self.buckets))
+
+    def bucket_minutes(self) -> np.ndarray:
+        """int64 (J, B): on-duty minutes per post of each column in each bucket over the period."""
+        B = len(self.buckets)
+        out = np.zeros((self.n, B), dtype=np.int64)
+        for b in range(B):
+            out[:, b] = self.on_duty_minutes[:, self.bucket_of_hour == b].sum(axis=1)
+        return out
+
+    def columns(self) -> pd.DataFrame:
+        """The columns as a tidy frame: area, role, pattern, team."""
+        return pd.DataFrame({
+            "area": [self.areas[a] for a in self.col_area],
+            "role": [self.roles[r] for r in self.col_role],
+            "pattern": [self.patterns[p] for p in self.col_pattern],
+            "team": [self.teams[p][t] for p, t in zip(self.col_pattern, self.col_team, strict=True)],
+        })
+
+    def family(self, name: str) -> Family | None:
+        """The family called ``name`` (None if the formulation has none)."""
+        return next((f for f in self.families if f.name == name), None)
+
+    # ------------------------------------------------------------ evaluation
+    def coverage_matrix(self, role: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Rows of the maximin for ``role``, one per (area, bucket) with workload.
+
+        Returns ``(cols, minutes, need, where)``: ``cols`` int64 (K,) the role's
+        columns; ``minutes`` int64 (rows, K) on-duty minutes of each column in
+        the row's bucket (zero outside the row's area); ``need`` float64 (rows,)
+        ``W / kappa``, so coverage of a row is ``minutes @ x / need``; and
+        ``where`` int64 (rows, 2), the row's (area, bucket).
+        """
+        cols = np.flatnonzero(self.col_role == role)
+        bm = self.bucket_minutes()[cols]  # (K, B)
+        W = self.workload[:, role, :]  # (A, B)
+        where = np.argwhere(W > 0)
+        M = np.zeros((len(where), cols.size), dtype=np.int64)
+        for i, (a, b) in enumerate(where):
+            own = self.col_area[cols] == a
+            M[i, own] = bm[own, b]
+        need = W[where[:, 0], where[:, 1]] / self.kappa[role] if len(where) else np.zeros(0)
+        return cols, M, need, where
+
+    def coverage(self, x: np.ndarray) -> np.ndarray:
+        """Judged coverage per (area, role, bucket) under posting ``x``; NaN where no workload."""
+        A, R, B = self.shape
+        hours = np.zeros((A, R, B))
+        bm = self.bucket_minutes()
+        np.add.at(hours, (self.col_area, self.col_role), bm * np.asarray(x, dtype=float)[:, None])
+        cap = hours * self.kappa[None, :, None]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(self.workload > 0, cap / np.where(self.workload > 0, self.workload, 1.0), np.nan)
+
+    def on_duty(self, x: np.ndarray) -> np.ndarray:
+        """Expected officers on duty per (area, role, hour of week), after abstraction."""
+        A, R, _ = self.shape
+        out = np.zeros((A, R, 168))
+        per_post = self.on_duty_minutes / (60.0 * self.period_weeks)  # fraction of the hour, averaged
+        np.add.at(out, (self.col_area, self.col_role), per_post * np.asarray(x, dtype=float)[:, None])
+        return out * self.available[None, :, None]
+
+    def utilisation(self, x: np.ndarray) -> np.ndarray:
+        """Committed time per (area, role, bucket), in percent: recorded hours / on-duty hours.
+
+        NaN where nobody is on duty or the committed hours are unknown.
+        """
+        A, R, B = self.shape
+        if self.committed is None:
+            return np.full((A, R, B), np.nan)
+        duty = self.on_duty(x)  # officers per hour of week (averaged)
+        duty_hours = np.zeros((A, R, B))
+        for b in range(B):
+            duty_hours[:, :, b] = duty[:, :, self.bucket_of_hour == b].sum(axis=2) * self.weeks
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(duty_hours > 0, 100.0 * self.committed / np.where(duty_hours > 0, duty_hours, 1.0),
+                            np.nan)
+
+    def posts(self, x: np.ndarray) -> np.ndarray:
+        """Posts per (area, role) under ``x``, int64 (A, R)."""
+        A, R, _ = self.shape
+        out = np.zeros((A, R), dtype=np.int64)
+        np.add.at(out, (self.col_area, self.col_role), np.asarray(x, dtype=np.int64))
+        return out
+
+    def admits(self, x: np.ndarray) -> bool:
+        """Whether ``x`` meets every column bound and every family's rows."""
+        x = np.asarray(x, dtype=np.int64)
+        if x.shape != (self.n,) or (x < self.col_lo).any() or (x > self.col_hi).any():
+            return False
+        return all(f.violated(x, self.current).size == 0 for f in self.families)
+
+    def broken(self, x: np.ndarray) -> list[str]:
+        """The rules ``x`` breaks, in the force's words."""
+        out = []
+        for f in self.families:
+            for i in f.violated(np.asarray(x, dtype=np.int64), self.current):
+                out.append(f"{f.name}: {f.labels[i]}")
+        return out
+
+    def min_coverage(self, x: np.ndarray, role: int) -> float:
+        """The smallest coverage of ``role`` under ``x`` (NaN if the role has no workload)."""
+        cov = self.coverage(x)[:, role, :]
+        return float(np.nanmin(cov)) if np.isfinite(cov).any() else math.nan
+
+
+def family_from_rows(
+    name: str,
+    rows: list[tuple[list[int], list[int], float, float, str]],
+    col_area: np.ndarray,
+    col_role: np.ndarray,
+    l1: Callable[[int], np.ndarray] | None = None,
+) -> Family:
+    """A :class:`Family` from a list of ``(cols, whole coefs, lo, hi, label)`` rows."""
+    r_idx: list[int] = []
+    c_idx: list[int] = []
+    v: list[int] = []
+    lo, hi, labels = [], [], []
+    for i, (cols, coefs, rlo, rhi, label) in enumerate(rows):
+        r_idx += [i] * len(cols)
+        c_idx += list(cols)
+        v += [int(c) for c in coefs]
+        lo.append(rlo)
+        hi.append(rhi)
+        labels.append(label)
+    rows_a = np.array(r_idx, dtype=np.int64)
+    cols_a = np.array(c_idx, dtype=np.int64)
+    links_areas = links_roles = False
+    l1_weights = tuple(l1(i) for i in range(len(rows))) if l1 is not None else ()
+    for i in range(len(rows)):
+        cs = cols_a[rows_a == i]
+        if l1_weights:
+            cs = np.flatnonzero(l1_weights[i])
+        if cs.size:
+            links_areas |= np.unique(col_area[cs]).size > 1
+            links_roles |= np.unique(col_role[cs]).size > 1
+    return Family(
+        name=name,
+        rows=rows_a,
+        cols=cols_a,
+        vals=np.array(v, dtype=np.int64),
+        lo=np.array(lo, dtype=float),
+        hi=np.array(hi, dtype=float),
+        labels=tuple(labels),
+        roles=frozenset(int(r) for r in np.unique(col_role[np.concatenate([cols_a, *(np.flatnonzero(w) for w in l1_weights)])]))
+        if cols_a.size or l1_weights else frozenset(),
+        links_areas=bool(links_areas),
+        links_roles=bool(links_roles),
+        l1=l1_weights,
+    )

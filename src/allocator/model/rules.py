@@ -1,0 +1,133 @@
+"""Rules across roles: ratios, headcount caps and a force-wide move budget (forces on patterns).
+
+In the force file::
+
+    rules:
+      - ratio: {role: PC, per: PCSO, at_least: 0.5, on: duty}   # a PC on duty per two PCSOs, every hour
+      - ratio: {role: LCI, per: PC, at_most: 0.2}                # LCI posts at most 20% of PC posts
+      - cap: {posts: 150, areas: [Swindon North]}                 # station capacity, all roles
+    move_budget: {moves: 40, weights: {PCSO: 0.5}}               # force-wide, at a monthly reallocation
+
+A ratio holds in every area (or the areas named): ``on: posts`` compares the
+roles' posts in the area, ``on: duty`` the officers expected on duty (after
+abstraction) in every hour of the week. A cap bounds the posts of the roles
+named (default all) in each area named (default every area). The move budget
+bounds ``sum over roles of weight x moves``, a change of team counting as a
+move; roles not named weigh 1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from allocator.errors import did_you_mean
+
+__all__ = ["Cap", "MoveBudget", "Ratio", "Rule", "rule_problems"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Ratio(_Model):
+    """``role`` at least / at most ``k`` times ``per`` in each area, on posts or on duty."""
+
+    role: str = Field(min_length=1)
+    per: str = Field(min_length=1)
+    at_least: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    at_most: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    on: Literal["posts", "duty"] = "posts"
+    areas: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _one_bound(self) -> Ratio:
+        if (self.at_least is None) == (self.at_most is None):
+            raise ValueError("give exactly one of at_least and at_most")
+        if self.role == self.per:
+            raise ValueError(f"a ratio needs two different roles, got {self.role!r} twice")
+        return self
+
+    @property
+    def factor(self) -> float:
+        """The ratio's ``k``."""
+        return float(self.at_least if self.at_least is not None else self.at_most)  # type: ignore[arg-type]
+
+    def words(self) -> str:
+        """The rule in plain words."""
+        sense = "at least" if self.at_least is not None else "at most"
+        what = "on duty" if self.on == "duty" else "posts"
+        return f"{self.role} {what} {sense} {self.factor:g} x {self.per} {what}"
+
+
+class Cap(_Model):
+    """At most ``posts`` posts of the roles named (all if none) in each area named (all if none)."""
+
+    posts: int = Field(ge=0)
+    roles: list[str] | None = None
+    areas: list[str] | None = None
+
+
+class Rule(_Model):
+    """One rule across roles: exactly one of ``ratio`` and ``cap``."""
+
+    ratio: Ratio | None = None
+    cap: Cap | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Rule:
+        if (self.ratio is None) == (self.cap is None):
+            raise ValueError("a rule is exactly one of 'ratio' and 'cap'")
+        return self
+
+
+class MoveBudget(_Model):
+    """A force-wide limit on weighted moves: ``sum_role weight_role moves_role <= moves``."""
+
+    moves: int = Field(ge=0)
+    weights: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _finite(self) -> MoveBudget:
+        bad = {k: v for k, v in self.weights.items() if not (v > 0 and math.isfinite(v))}
+        if bad:
+            raise ValueError(f"move weights must be above 0, got {bad}")
+        return self
+
+
+def _names(items: Any, key: str) -> list[str]:
+    if not isinstance(items, list):
+        return []
+    return [str(it[key]) for it in items if isinstance(it, dict) and it.get(key) is not None]
+
+
+def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Unknown roles and areas in ``rules`` and ``move_budget`` of a force given as plain data."""
+    out: list[tuple[str, str]] = []
+    roles = _names(data.get("roles"), "name")
+    areas = _names(data.get("areas"), "name")
+    rules = data.get("rules")
+    for n, rule in enumerate(rules if isinstance(rules, list) else []):
+        if not isinstance(rule, dict):
+            continue
+        for kind in ("ratio", "cap"):
+            body = rule.get(kind)
+            if not isinstance(body, dict):
+                continue
+            where = f"rules[{n}].{kind}"
+            named = [body.get("role"), body.get("per")] if kind == "ratio" else list(body.get("roles") or [])
+            for role in named:
+                if role is not None and role not in roles:
+                    out.append((where, did_you_mean("role", str(role), roles)))
+            for area in body.get("areas") or []:
+                if area not in areas:
+                    out.append((where, did_you_mean("area", str(area), areas)))
+    budget = data.get("move_budget")
+    if isinstance(budget, dict) and isinstance(budget.get("weights"), dict):
+        for role in budget["weights"]:
+            if role not in roles:
+                out.append(("move_budget.weights", did_you_mean("role", str(role), roles)))
+    return out

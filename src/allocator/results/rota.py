@@ -1,0 +1,378 @@
+"""The result of an allocation on duty patterns: posts per team, and what they give bucket by bucket.
+
+:class:`RotaAllocation` is what :func:`allocator.allocate` returns for a force
+with ``windows`` and ``patterns``. Its tables are tidy frames:
+
+* :attr:`RotaAllocation.table`: posts per (area, role, pattern, team);
+* :attr:`RotaAllocation.buckets`: per (area, role, bucket) the officers on
+  duty (after abstraction, averaged over the bucket's hours), judged workload,
+  coverage and utilisation (committed time, in percent);
+* :attr:`RotaAllocation.metrics`: per role, the smallest coverage, the spread
+  of utilisation, moves and unallocated posts;
+* :attr:`RotaAllocation.moves`: officers to move, team changes included.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from allocator.model.formulation import Formulation
+from allocator.results.allocation import gini
+from allocator.solve.report import SolverReport
+
+__all__ = ["BucketExplanation", "RotaAllocation"]
+
+_TOL = 1e-9
+
+
+def _cat(codes: np.ndarray, names: tuple[str, ...] | list[str]) -> Any:
+    return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), categories=pd.Index(list(names)),
+                                     ordered=True)
+
+
+@dataclass
+class BucketExplanation:
+    """Why (area, role) has the officers on duty it has in one bucket."""
+
+    area: str
+    role: str
+    bucket: str
+    posts: int
+    by_pattern: dict[str, int]
+    on_duty: float
+    workload_hours: float
+    committed_hours: float
+    coverage: float
+    utilisation: float
+    role_min_coverage: float
+    binding: list[str]
+    current: int | None = None
+    by_type: pd.DataFrame | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain values (the demand-type breakdown as a list of records)."""
+        out = {k: v for k, v in self.__dict__.items() if k != "by_type"}
+        out["by_type"] = None if self.by_type is None else self.by_type.to_dict("records")
+        return out
+
+    def __str__(self) -> str:
+        patterns = ", ".join(f"{n} {k}" for n, k in self.by_pattern.items())
+        lines = [
+            f"{self.area} / {self.role} / {self.bucket}: {self.on_duty:.1f} on duty on average "
+            f"({self.posts} posts: {patterns})",
+            f"  workload {self.workload_hours:.1f} judged h, coverage {self.coverage:.3g} "
+            f"(role's smallest {self.role_min_coverage:.3g}), utilisation {self.utilisation:.0f}%",
+        ]
+        if self.current is not None:
+            lines.append(f"  currently {self.current} posts")
+        lines.append("  bound by: " + ("; ".join(self.binding) if self.binding else "its proportional share"))
+        if self.by_type is not None and len(self.by_type):
+            top = self.by_type.head(5)
+            parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in top.itertuples()]
+            lines.append("  workload from: " + ", ".join(parts))
+        return "\n".join(lines)
+
+
+class RotaAllocation:
+    """Whole-number posts per (area, role, pattern, team), with how they were found.
+
+    Attributes
+    ----------
+    formulation
+        The :class:`~allocator.model.formulation.Formulation` solved.
+    x
+        int64 (columns,): posts per column (see ``formulation.columns()``).
+    solver
+        The :class:`~allocator.solve.report.SolverReport`.
+    ratios
+        Each role's smallest coverage reached (exact when the report says optimal).
+    warnings
+        Plain-English warnings (rota welfare checks, ...).
+    profiles
+        The patterns' profiles (on duty per team and hour, relief factor).
+    force
+        The force allocated (for explanations by demand type).
+    """
+
+    kind = "patterns"
+
+    def __init__(self, formulation: Formulation, x: np.ndarray, solver: SolverReport,
+                 ratios: dict[str, float] | None = None, warnings: list[str] | None = None,
+                 profiles: list[Any] | None = None, force: Any = None):
+        self.formulation = formulation
+        self.force = force
+        self.x = np.asarray(x, dtype=np.int64)
+        self.solver = solver
+        self.ratios = dict(ratios or {})
+        self.warnings = list(warnings or [])
+        self.profiles = list(profiles or [])
+
+    def __repr__(self) -> str:
+        f = self.formulation
+        return (f"<RotaAllocation {len(f.areas)} areas x {len(f.roles)} roles on {len(f.patterns)} patterns, "
+                f"{self.solver.backend} {self.solver.status}>")
+
+    # ------------------------------------------------------------ arrays
+    @property
+    def posts(self) -> np.ndarray:
+        """Posts per (area, role), int64 (A, R)."""
+        return self.formulation.posts(self.x)
+
+    @cached_property
+    def coverage(self) -> np.ndarray:
+        """Judged coverage per (area, role, bucket), NaN where no workload."""
+        return self.formulation.coverage(self.x)
+
+    @cached_property
+    def utilisation(self) -> np.ndarray:
+        """Committed time per (area, role, bucket), percent."""
+        return self.formulation.utilisation(self.x)
+
+    @cached_property
+    def on_duty(self) -> np.ndarray:
+        """Expected officers on duty per (area, role, hour of the week)."""
+        return self.formulation.on_duty(self.x)
+
+    # ------------------------------------------------------------ tables
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """One row per (area, role, pattern, team): ``posts`` (and ``current``, ``change``)."""
+        f = self.formulation
+        frame = pd.DataFrame({
+            "area": _cat(f.col_area, f.areas),
+            "role": _cat(f.col_role, f.roles),
+            "pattern": _cat(f.col_pattern, f.patterns),
+            "team": pd.array([f.teams[p][t] for p, t in zip(f.col_pattern, f.col_team, strict=True)],
+                             dtype="string"),
+            "posts": self.x,
+        })
+        if f.current is not None:
+            frame["current"] = f.current.astype(np.int64)
+            frame["change"] = frame["posts"] - frame["current"]
+        return frame
+
+    @cached_property
+    def buckets(self) -> pd.DataFrame:
+        """One row per (area, role, bucket): on duty, workload, coverage, utilisation.
+
+        ``on_duty`` is the expected officers at work averaged over the bucket's
+        hours (rest days from the pattern, then abstraction); ``workload_hours``
+        the judged hours over the window; ``committed_hours`` the recorded
+        demand's hours (no impact weight); ``utilisation`` committed hours over
+        on-duty officer-hours, in percent.
+        """
+        f = self.formulation
+        A, R, B = f.shape
+        duty = np.zeros((A, R, B))
+        for b in range(B):
+            duty[:, :, b] = self.on_duty[:, :, f.bucket_of_hour == b].mean(axis=2)
+        ai, ri, bi = np.indices((A, R, B)).reshape(3, -1)
+        committed = f.committed if f.committed is not None else np.full((A, R, B), np.nan)
+        return pd.DataFrame({
+            "area": _cat(ai, f.areas),
+            "role": _cat(ri, f.roles),
+            "bucket": _cat(bi, f.buckets),
+            "on_duty": duty.ravel(),
+            "workload_hours": f.workload.ravel(),
+            "committed_hours": committed.ravel(),
+            "coverage": self.coverage.ravel(),
+            "utilisation": self.utilisation.ravel(),
+        })
+
+    @cached_property
+    def by_area(self) -> pd.DataFrame:
+        """Posts per (area, role) with the per-team size range of each rota."""
+        return self.table.groupby(["area", "role", "pattern"], observed=True)["posts"].agg(
+            posts="sum", teams="count", smallest_team="min", largest_team="max").reset_index()
+
+    @cached_property
+    def metrics(self) -> pd.DataFrame:
+        """Per role and overall (``all``): coverage and utilisation spread, moves, unallocated."""
+        f = self.formulation
+        rows = {}
+        for r, role in enumerate(f.roles):
+            rows[role] = self._metrics([r])
+        rows["all"] = self._metrics(list(range(len(f.roles))))
+        out = pd.DataFrame.from_dict(rows, orient="index")
+        out.index.name = "role"
+        return out
+
+    def _metrics(self, roles: list[int]) -> dict[str, Any]:
+        f = self.formulation
+        cov = self.coverage[:, roles, :]
+        vals = cov[np.isfinite(cov)]
+        util = self.utilisation[:, roles, :]
+        uvals = util[np.isfinite(util)]
+        mine = np.isin(f.col_role, roles)
+        posts = int(self.x[mine].sum())
+        moves = math.nan
+        if f.current is not None:
+            moves = float(np.abs(self.x[mine] - f.current[mine]).sum()) / 2
+        # utilisation weighted by on-duty hours: committed / on-duty hours over all buckets
+        committed = f.committed[:, roles, :].sum() if f.committed is not None else math.nan
+        duty_hours = self.on_duty[:, roles, :].sum() * f.weeks
+        return {
+            "posts": posts,
+            "min_coverage": float(vals.min()) if vals.size else math.nan,
+            "max_coverage": float(vals.max()) if vals.size else math.nan,
+            "gini": gini(vals),
+            "utilisation": float(100 * committed / duty_hours) if duty_hours > 0 else math.nan,
+            "min_utilisation": float(uvals.min()) if uvals.size else math.nan,
+            "max_utilisation": float(uvals.max()) if uvals.size else math.nan,
+            "moves": moves,
+            "unallocated": int(f.establishment[roles].sum() - posts),
+        }
+
+    @cached_property
+    def rota(self) -> pd.DataFrame:
+        """The patterns: kind, cycle length, teams, relief factor, duty hours per week per post."""
+        rows = []
+        for p in self.profiles:
+            rows.append({
+                "pattern": p.name,
+                "kind": p.kind,
+                "cycle_days": int(getattr(p, "cycle_days", 7)),
+                "teams": len(p.teams),
+                "relief_factor": float(p.relief_factor),
+                "duty_hours_per_week": float(p.duty_hours_per_week),
+            })
+        return pd.DataFrame(rows, columns=["pattern", "kind", "cycle_days", "teams", "relief_factor",
+                                           "duty_hours_per_week"])
+
+    @cached_property
+    def moves(self) -> pd.DataFrame:
+        """Officers to move from the current posting, team changes included, paired deterministically.
+
+        Within a role, decreases and increases are paired in column order, first
+        inside the same area (a change of team or pattern), then across areas.
+        """
+        cols = ["role", "from_area", "from_pattern", "from_team", "to_area", "to_pattern", "to_team",
+                "officers"]
+        f = self.formulation
+        if f.current is None:
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "officers" else "string") for c in cols})
+        un = "(unallocated)"
+        rows: list[tuple[Any, ...]] = []
+
+        def place(j: int) -> tuple[str, str, str]:
+            p = int(f.col_pattern[j])
+            return f.areas[f.col_area[j]], f.patterns[p], f.teams[p][f.col_team[j]]
+
+        for r, role in enumerate(f.roles):
+            mine = np.flatnonzero(f.col_role == r)
+            diff = self.x[mine] - f.current[mine]
+            give = np.maximum(-diff, 0)
+            take = np.maximum(diff, 0)
+            for same_area in (True, False):
+                for i in np.flatnonzero(give):
+                    for k in np.flatnonzero(take):
+                        if give[i] == 0:
+                            break
+                        if same_area and f.col_area[mine[i]] != f.col_area[mine[k]]:
+                            continue
+                        n = int(min(give[i], take[k]))
+                        if n:
+                            rows.append((role, *place(mine[i]), *place(mine[k]), n))
+                            give[i] -= n
+                            take[k] -= n
+            for i in np.flatnonzero(give):
+                rows.append((role, *place(mine[i]), un, un, un, int(give[i])))
+            for k in np.flatnonzero(take):
+                rows.append((role, un, un, un, *place(mine[k]), int(take[k])))
+        frame = pd.DataFrame(rows, columns=cols)
+        for c in cols[:-1]:
+            frame[c] = frame[c].astype("string")
+        frame["officers"] = frame["officers"].astype("int64")
+        return frame
+
+    # ------------------------------------------------------------ binding
+    @cached_property
+    def binding(self) -> pd.DataFrame:
+        """The rules at their limit under this posting: family and the row in the force's words."""
+        f = self.formulation
+        rows = []
+        for fam in f.families:
+            v = fam.values(self.x, f.current)
+            tight = np.flatnonzero((np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9))
+            for i in tight:
+                rows.append({"family": fam.name, "rule": fam.labels[i]})
+        return pd.DataFrame(rows, columns=["family", "rule"])
+
+    def explain(self, area: str, role: str, bucket: str) -> BucketExplanation:
+        """Why ``area``'s ``role`` has the officers on duty it has in ``bucket``.
+
+        Raises ``KeyError`` naming the valid choices when a name is unknown.
+        """
+        f = self.formulation
+        for name, valid in ((area, f.areas), (role, f.roles), (bucket, f.buckets)):
+            if name not in valid:
+                raise KeyError(f"unknown {name!r}; one of {', '.join(valid)}")
+        a, r, b = f.areas.index(area), f.roles.index(role), f.buckets.index(bucket)
+        mine = np.flatnonzero((f.col_area == a) & (f.col_role == r))
+        by_pattern: dict[str, int] = {}
+        for j in mine:
+            name = f.patterns[f.col_pattern[j]]
+            by_pattern[name] = by_pattern.get(name, 0) + int(self.x[j])
+        row = self.buckets.iloc[(a * len(f.roles) + r) * len(f.buckets) + b]
+        u = self.ratios.get(role, math.nan)
+        cov = float(row["coverage"])
+        binding = []
+        if math.isfinite(cov) and math.isfinite(u) and abs(cov - u) <= 1e-6 * max(u, 1e-12):
+            binding.append(f"fairness bottleneck: at {role}'s smallest coverage {u:.4g}")
+        for fam in f.families:
+            v = fam.values(self.x, f.current)
+            tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
+            for i in np.flatnonzero(tight):
+                cols = fam.row_columns(int(i))
+                touches = np.isin(cols, mine).any() if cols.size else bool(
+                    fam.l1 and (fam.l1[i][mine] != 0).any())
+                if touches:
+                    binding.append(f"{fam.name}: {fam.labels[i]}")
+        current = None if f.current is None else int(f.current[mine].sum())
+        return BucketExplanation(
+            area=area, role=role, bucket=bucket, posts=int(self.x[mine].sum()), by_pattern=by_pattern,
+            on_duty=float(row["on_duty"]), workload_hours=float(row["workload_hours"]),
+            committed_hours=float(row["committed_hours"]), coverage=cov,
+            utilisation=float(row["utilisation"]), role_min_coverage=u, binding=binding, current=current,
+            by_type=self._by_type(a, r, b),
+        )
+
+    def _by_type(self, a: int, r: int, b: int) -> pd.DataFrame | None:
+        f = self.formulation
+        partials = getattr(f.source, "partials", None)
+        force = self.force
+        if partials is None or force is None:
+            return None
+        from allocator.workload.kernel import judged_hours
+
+        share, minutes, impact, _ = force.judgement_arrays()
+        hours = judged_hours(partials, share, minutes, impact, force.area_factor_array(),
+                             force.settings.data_weight)[a, f.bucket_of_hour == b, :, r].sum(axis=0)
+        total = hours.sum()
+        frame = pd.DataFrame({"demand_type": list(force.type_codes), "hours": hours,
+                              "share": hours / total if total > 0 else 0.0})
+        return frame[frame["hours"] > 0].sort_values("hours", ascending=False, kind="stable").reset_index(drop=True)
+
+    # ---------------------------------------------------------- notebook
+    def _repr_html_(self) -> str:
+        """A compact HTML summary: status, posts per role, utilisation range."""
+        m = self.metrics
+        head = (f"<p><b>Allocation on duty patterns</b>: {self.solver.backend}, {self.solver.status}, "
+                f"{self.solver.seconds:.2f} s</p>")
+        return head + m.to_html(float_format=lambda v: f"{v:.3g}")
+
+    def to_excel(self, path: Any) -> None:
+        """Write the tables to an ``.xlsx`` workbook, atomically (same allocation, same bytes)."""
+        from allocator.io.excel import frames_to_excel
+
+        sheets = {"Posts": self.table, "Buckets": self.buckets, "Metrics": self.metrics.reset_index(),
+                  "Rota": self.rota}
+        if self.formulation.current is not None:
+            sheets["Moves"] = self.moves
+        frames_to_excel(sheets, path)

@@ -1,0 +1,267 @@
+"""Solve a :class:`~allocator.model.formulation.Formulation`: exact maximin, then the later stages.
+
+Stages, lexicographically:
+
+1. **maximin**: for each role in force order (or first all roles together,
+   weighted, when a rule couples roles), the largest ``t`` such that every
+   coverage row of the role has ``sum_j I_ij x_j >= t need_i``. Because the
+   left side is a whole number, a candidate ``t`` is the integer row
+   ``sum_j I_ij x_j >= ceil(t need_i)``, and "strictly better than ``v``" is
+   ``sum_j I_ij x_j >= floor(v need_i) + 1``: both are exact feasibility
+   questions in whole numbers. A bisection over ``t`` (each feasible answer
+   lifts the lower end to the posting's own smallest coverage) narrows the
+   interval; a strict-improvement question that the backend proves infeasible
+   ends it, so a reported ``optimal`` is proven. The level is then fixed as
+   rows before the next stage.
+2. **moves** (with a current posting and no move limit or budget): fewest
+   ``sum |x - current| / 2``; a change of team is a move.
+3. **proportional**: each (area, role)'s posts closest to the role's
+   establishment shared in proportion to its judged hours (milli-posts).
+4. **tie-break**: ``sum_j (j + 1) x_j``, so the posting does not depend on
+   solver luck among equally good ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import replace
+
+import numpy as np
+
+from allocator.model.formulation import Formulation
+from allocator.solve.milp import Backend, MilpResult
+from allocator.solve.milp.linear import LinearSpec, SumStage
+from allocator.solve.report import SolverReport, StageReport
+
+__all__ = ["TARGET_SCALE", "base_spec", "proportional_targets", "solve_formulation"]
+
+logger = logging.getLogger(__name__)
+
+TARGET_SCALE = 1000
+_EPS = 1e-9
+_NARROW = 1e-2  # bisection until the interval is this narrow (relative); strict tests then finish it
+
+
+def base_spec(f: Formulation, name: str = "allocation") -> LinearSpec:
+    """Every family's rows, flattened into one :class:`LinearSpec` with no stages."""
+    rows, cols, vals, lo, hi = [], [], [], [], []
+    l1: list[tuple[np.ndarray, float]] = []
+    offset = 0
+    for fam in f.families:
+        if fam.l1:
+            for weights, row_hi in zip(fam.l1, fam.hi, strict=True):
+                l1.append((weights, float(row_hi)))
+            continue
+        rows.append(fam.rows + offset)
+        cols.append(fam.cols)
+        vals.append(fam.vals)
+        lo.append(fam.lo)
+        hi.append(fam.hi)
+        offset += fam.n_rows
+
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
+
+    return LinearSpec(
+        name=name,
+        lo=f.col_lo.astype(np.int64),
+        hi=f.col_hi.astype(np.int64),
+        rows=cat(rows, np.int64),
+        cols=cat(cols, np.int64),
+        vals=cat(vals, np.int64),
+        row_lo=cat(lo, np.float64),
+        row_hi=cat(hi, np.float64),
+        current=f.current,
+        l1_rows=tuple(l1),
+    )
+
+
+class _Rows:
+    """The coverage rows of a set of roles, with their needs scaled by the roles' weights."""
+
+    def __init__(self, f: Formulation, roles: list[int], weights: dict[int, float]):
+        self.cols: list[np.ndarray] = []
+        self.M: list[np.ndarray] = []
+        self.need: list[np.ndarray] = []
+        self.where: list[np.ndarray] = []
+        for r in roles:
+            cols, M, need, where = f.coverage_matrix(r)
+            if len(need):
+                self.cols.append(cols)
+                self.M.append(M)
+                self.need.append(need * weights.get(r, 1.0))
+                self.where.append(where)
+
+    @property
+    def empty(self) -> bool:
+        return not self.need
+
+    def level(self, x: np.ndarray) -> float:
+        """The smallest ``(M x)_i / need_i`` over the rows."""
+        return min(float(((M @ x[c]) / n).min()) for c, M, n in zip(self.cols, self.M, self.need, strict=True))
+
+    def upper(self, f: Formulation) -> float:
+        """A level no posting can pass.
+
+        In area ``a`` a level ``t`` needs at least ``t need_i / max_j M_ij``
+        posts for each of its rows ``i``; summed over areas that cannot pass
+        the role's establishment.
+        """
+        best = math.inf
+        for c, M, n, where in zip(self.cols, self.M, self.need, self.where, strict=True):
+            total = float(f.establishment[f.col_role[c[0]]])
+            top = M.max(axis=1).astype(float)
+            if (top == 0).any():
+                return 0.0  # a row nobody can be on duty for: the level is 0
+            per_post = n / top  # posts per unit of level, per row
+            worst = np.zeros(len(f.areas))
+            np.maximum.at(worst, where[:, 0], per_post)
+            best = min(best, total / worst.sum())
+        return best
+
+    def rhs(self, t: float, strict: bool) -> list[np.ndarray]:
+        out = []
+        for n in self.need:
+            v = t * n
+            if strict:
+                out.append(np.floor(v + _EPS * np.maximum(v, 1.0)) + 1)
+            else:
+                out.append(np.ceil(v - _EPS * np.maximum(v, 1.0)))
+        return out
+
+    def add_to(self, spec: LinearSpec, t: float, strict: bool = False) -> LinearSpec:
+        """``spec`` with the rows ``M x >= level`` (or strictly above it) added."""
+        rr, cc, vv, lo = [], [], [], []
+        base = 0
+        for c, M, rhs in zip(self.cols, self.M, self.rhs(t, strict), strict=True):
+            nz = np.nonzero(M)
+            rr.append(nz[0] + base)
+            cc.append(c[nz[1]])
+            vv.append(M[nz])
+            lo.append(rhs)
+            base += M.shape[0]
+        rows, cols, vals, row_lo = (np.concatenate(v) for v in (rr, cc, vv, lo))
+        return spec.with_rows(rows, cols, vals.astype(np.int64), row_lo, np.full(row_lo.size, np.inf))
+
+
+def _maximin(rows: _Rows, spec: LinearSpec, x0: np.ndarray, f: Formulation, solver: Backend,
+             deadline: float, seed: int) -> tuple[float, float, np.ndarray, str]:
+    """Exact largest level: ``(level, bound, posting, status)``."""
+    x = x0
+    lo = rows.level(x)
+    hi = rows.upper(f) * (1 + 1e-9) + 1e-12
+    proven = False
+    while time.perf_counter() < deadline:
+        narrow = hi - lo <= _NARROW * max(lo, 1e-12)
+        hinted = replace(spec, hint=x)
+        if narrow:
+            res = solver.solve_linear(rows.add_to(hinted, lo, strict=True), deadline - time.perf_counter(), seed)
+        else:
+            t = math.sqrt(lo * hi) if lo > 0 and hi / lo > 4 else 0.5 * (lo + hi)
+            t = max(t, lo * (1 + 1e-6), 1e-12) if t <= lo else t
+            res = solver.solve_linear(rows.add_to(hinted, t), deadline - time.perf_counter(), seed)
+        if res.x is not None:
+            level = rows.level(res.x)
+            if level <= lo * (1 + 1e-12) and narrow:  # no strict gain: the tolerance's last step
+                proven = True
+                break
+            x, lo = res.x, max(lo, level)
+            hi = max(hi, lo)
+        elif res.status == "infeasible":
+            if narrow:
+                proven = True
+                break
+            hi = t
+        else:  # out of time
+            break
+    return lo, (lo if proven else hi), x, ("optimal" if proven else "feasible")
+
+
+def proportional_targets(f: Formulation) -> np.ndarray:
+    """Each (area, role)'s demand-proportional posts, float64 (A, R)."""
+    A, R, _ = f.shape
+    hours = f.workload.sum(axis=2)  # (A, R)
+    out = np.zeros((A, R))
+    for r in range(R):
+        if hours[:, r].sum() > 0:
+            out[:, r] = f.establishment[r] * hours[:, r] / hours[:, r].sum()
+    return out
+
+
+def solve_formulation(
+    f: Formulation,
+    solver: Backend,
+    report: SolverReport,
+    time_limit: float = 60,
+    seed: int = 0,
+    tie_break: bool = True,
+) -> tuple[np.ndarray | None, dict[str, float]]:
+    """Solve ``f`` lexicographically with ``solver``; stage reports go into ``report``.
+
+    Returns the posting (None if none was found: the report says why) and the
+    smallest coverage reached per role.
+    """
+    start = time.perf_counter()
+    deadline = start + max(time_limit, 0.0)
+    spec = base_spec(f)
+    first = solver.solve_linear(spec, max(deadline - time.perf_counter(), 0.01), seed)
+    report.build_seconds += first.build_seconds
+    if first.x is None:
+        report.add(StageReport("feasibility", "all", first.status, math.nan, math.nan,
+                               time.perf_counter() - start, solver.name))
+        report.status = first.status
+        return None, {}
+    x = first.x
+    levels: dict[str, float] = {}
+    R = len(f.roles)
+    weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
+    coupled = any(fam.links_roles for fam in f.families)
+    groups: list[tuple[str, list[int]]] = []
+    if coupled and R > 1:
+        groups.append(("all", list(range(R))))
+    groups += [(f.roles[r], [r]) for r in range(R)]
+    for label, members in groups:
+        t0 = time.perf_counter()
+        rows = _Rows(f, members, weights if label == "all" else {})
+        if rows.empty:
+            report.add(StageReport("maximin", label, "optimal", math.nan, math.nan, 0.0, solver.name))
+            continue
+        level, bound, x, status = _maximin(rows, spec, x, f, solver, deadline, seed)
+        report.add(StageReport("maximin", label, status, level, bound, time.perf_counter() - t0,
+                               f"exact bisection ({solver.name})"))
+        if label != "all":
+            levels[label] = level
+        spec = rows.add_to(spec, level)
+        if not spec.admits(x):  # the fixed level must keep the posting found
+            raise AssertionError(f"maximin[{label}]: the posting does not meet its own level")
+
+    stages: list[SumStage] = []
+    move_rules = any(fam.l1 for fam in f.families)
+    if f.current is not None and not move_rules:
+        stages.append(SumStage("moves", "l1", np.ones(f.n, dtype=np.int64), np.arange(f.n), f.current, 1))
+    A, R_, _ = f.shape
+    group = f.col_area * R_ + f.col_role
+    targets = np.round(proportional_targets(f).ravel() * TARGET_SCALE).astype(np.int64)
+    stages.append(SumStage("proportional", "l1", np.ones(A * R_, dtype=np.int64), group, targets, TARGET_SCALE))
+    if tie_break:
+        stages.append(SumStage("tie-break", "linear", np.arange(1, f.n + 1, dtype=np.int64)))
+    later = replace(spec, stages=stages, hint=x)
+    res: MilpResult = solver.solve_linear(later, max(deadline - time.perf_counter(), 0.01), seed)
+    report.build_seconds += res.build_seconds
+    for st in res.stages:
+        if st.name == "moves":
+            st.objective, st.bound = st.objective / 2, st.bound / 2
+        elif st.name == "proportional":
+            st.objective, st.bound = st.objective / TARGET_SCALE, st.bound / TARGET_SCALE
+        st.role = "all"
+        report.add(st)
+    if res.x is None:
+        logger.warning("no time left for the later stages; the posting meets every rule and the smallest "
+                       "coverage but is not optimised for moves or shares")
+        for st_ in stages[len(res.stages):]:
+            report.add(StageReport(st_.name, "all", "feasible", math.nan, math.nan, 0.0,
+                                   "maximin posting (time limit)"))
+        return x, levels
+    return res.x, levels
