@@ -601,3 +601,35 @@ def test_welfare_warnings_for_fixed_patterns_name_weekdays(sample_force: Force) 
         "Night: a duty every day, no rest days",
         "Night: 7 nights in a row from Mon; at most 4 are recommended",
     ]
+
+
+def _reference_sets(profiles: list[Any], windows: list[DutyWindow], hours: list[int]) -> set[tuple[tuple[int, int], ...]]:
+    """Straight from the schedules: who is on duty at each minute of the hours, over the joint period."""
+    joint = math.lcm(7, *(p.period_days for p in profiles))
+    duties = []  # (pattern, team, begin, end) in minutes from day 0, repeated over the joint period
+    for i, p in enumerate(profiles):
+        for k in range(len(p.teams)):
+            for rep in range(joint // p.period_days):
+                for d, w in enumerate(p.schedule[k]):
+                    if w >= 0:
+                        begin = (rep * p.period_days + d) * 1440 + windows[w].start_on(d % 7)
+                        duties.append((i, k, begin, begin + windows[w].minutes))
+    total = joint * 1440
+    found = set()
+    for h in hours:
+        for week in range(joint // 7):
+            for m in range(60):
+                t = (week * 7 * 24 + h) * 60 + m
+                on = {(i, k) for i, k, b, e in duties if b <= t < e or b <= t + total < e}
+                found.add(tuple(sorted(on)))
+    return {s for s in found if not any(set(o) < set(s) for o in found)}
+
+
+@given(rotas(), st.lists(st.integers(0, 167), min_size=1, max_size=3))
+def test_rostered_sets_match_the_schedules(case: tuple[Pattern, list[DutyWindow]], hours: list[int]) -> None:
+    pattern, windows = case
+    fixed = Pattern(name="F", fixed={"Mon": windows[0].name, "Sat": windows[-1].name})
+    profiles = [pattern_profile(pattern, windows), pattern_profile(fixed, windows)]
+    got = rostered_sets(profiles, np.array(hours))
+    assert set(got) == _reference_sets(profiles, windows, hours)
+    assert got == sorted(got, key=lambda s: (len(s), s))

@@ -385,16 +385,19 @@ def rostered_sets(profiles: list[PatternProfile], hours: np.ndarray) -> list[tup
     joint = math.lcm(7, *(p.period_days for p in profiles))
     weeks = np.arange(joint // 7, dtype=np.int64)
     labels = [(i, k) for i, p in enumerate(profiles) for k in range(len(p.teams))]
-    columns: set[tuple[bool, ...]] = set()
-    minute = np.arange(60, dtype=np.int64)
-    for h in np.unique(np.asarray(hours, dtype=np.int64) % 168):
-        day = int(h) // 24 + 7 * weeks
-        rows = []
-        for p in profiles:
-            at = ((day % p.period_days) * _DAY + (int(h) % 24) * 60)[:, None] + minute[None, :]
-            rows.append(p.on_minutes[:, at.ravel()])
-        on = np.concatenate(rows, axis=0).T  # (weeks * 60, teams)
-        columns.update(map(tuple, np.unique(on, axis=0).tolist()))
+    hs = np.unique(np.asarray(hours, dtype=np.int64) % 168)
+    # every minute of every given hour in every week of the joint period: (hours, weeks, 60)
+    day = hs[:, None] // 24 + 7 * weeks[None, :]
+    rows = []
+    for p in profiles:
+        at = ((day % p.period_days) * _DAY + (hs[:, None] % 24) * 60)[:, :, None] + np.arange(60)
+        rows.append(p.on_minutes[:, at.ravel()])
+    on = np.concatenate(rows, axis=0)  # (teams, moments)
+    if len(labels) <= 62:
+        keys = np.unique((on.astype(np.int64) << np.arange(len(labels), dtype=np.int64)[:, None]).sum(axis=0))
+        columns = {tuple(bool((int(key) >> j) & 1) for j in range(len(labels))) for key in keys}
+    else:
+        columns = set(map(tuple, np.unique(on.T, axis=0).tolist()))
     sets = {tuple(lab for lab, flag in zip(labels, col, strict=True) if flag) for col in columns}
     ordered = sorted(sets, key=lambda s: (len(s), s))
     minimal: list[tuple[tuple[int, int], ...]] = []
