@@ -476,3 +476,160 @@ def test_on_duty_sums_to_duty_hours_and_averages_the_roster(case: tuple[Pattern,
     roster = minutes.reshape(-1, 168, 60).mean(axis=(0, 2)) / len(p.teams)
     np.testing.assert_allclose(p.on_duty.mean(axis=0), roster, atol=1e-12)
     assert p.window_share.sum() == pytest.approx(sum(1 for w in p.schedule.ravel() if w >= 0) * 7 / p.period_days)
+
+
+def test_field_faults_in_windows_patterns_and_buckets_name_their_place(sample_force: Force, tmp_path: Path) -> None:
+    data = rota_force(sample_force)
+    data["windows"][0]["days"] = ["Fr"]
+    data["windows"][1]["starts"] = {"Sat": "25:00"}
+    data["windows"][3]["starts"] = {"Sun": "19:00"}
+    data["patterns"][1]["fixed"]["Mo"] = "Early"
+    data["patterns"][2]["codes"] = {"E": "Early"}
+    data["roles"][0]["min_on_duty_chance"] = 1.0
+    data["settings"]["buckets"] = {"dayparts": [{"name": "Morning", "start": "7am"}]}
+    assert faults(tmp_path, data) == [
+        ("roles[0].min_on_duty_chance", "Input should be less than 1"),
+        ("settings.buckets.dayparts[0].start", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
+        ("windows[0].days", "unknown weekday 'Fr'; did you mean 'Fri'?"),
+        ("windows[1].starts", "a time must be HH:MM on the 24-hour clock, e.g. '07:00'"),
+        ("windows[3]", "starts names Sun, when the window does not run (days: Fri, Sat)"),
+        ("patterns[1].fixed", "unknown weekday 'Mo'; did you mean 'Mon'?"),
+        ("patterns[2]", "codes apply to a rota only, not to a fixed pattern"),
+    ]
+    for spec, where, message in [
+        ("weekly", "settings.buckets", "Input should be 'windows' or 'hours'"),
+        ({"split_at": []}, "settings.buckets.split_at", "List should have at least 1 item after validation, not 0"),
+        (
+            {"splitat": ["Early"]},
+            "settings.buckets",
+            "buckets must be windows, hours, {split_at: [windows]} or {dayparts: [{name, start}]}",
+        ),
+    ]:
+        data = rota_force(sample_force)
+        data["settings"]["buckets"] = spec
+        assert faults(tmp_path, data) == [(where, message)]
+
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "rotas.md"
+
+
+def test_the_rotas_guide_examples_run_and_its_force_file_loads(sample_force: Force, tmp_path: Path) -> None:
+    import doctest
+
+    result = doctest.testfile(str(DOCS), module_relative=False, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 5 and result.failed == 0
+    blocks = DOCS.read_text(encoding="utf-8").split("```yaml\n")[1:]
+    guide = yaml.safe_load(blocks[0].split("```")[0])
+    data = rota_force(sample_force)
+    data["windows"], data["patterns"] = guide["windows"], guide["patterns"]
+    data["settings"]["buckets"] = guide["settings"]["buckets"]
+    data["roles"][0].update(guide["roles"][0])
+    data["roles"][1]["patterns"] = ["Neighbourhood days"]
+    data["roles"][2]["patterns"] = ["Investigation"]
+    force = load(tmp_path, data)
+    assert force.role("PC").min_on_duty == {"Night": 5, "Sat Night": 7}
+    vsa_rota = yaml.safe_load(blocks[1].split("```")[0])[0]
+    data["patterns"][0] = vsa_rota
+    force = load(tmp_path, data)
+    assert pattern_profile(force.pattern("Response"), force.windows).relief_factor == pytest.approx(35 / 21)
+
+
+@st.composite
+def window_sets(draw: st.DrawFn) -> list[DutyWindow]:
+    out = []
+    for i in range(draw(st.integers(1, 4))):
+        days = draw(st.one_of(st.none(), st.lists(st.sampled_from(WEEKDAYS), min_size=1, max_size=7, unique=True)))
+        running = WEEKDAYS if days is None else days
+        out.append(
+            DutyWindow(
+                name=f"W{i}",
+                start=f"{draw(st.integers(0, 23)):02d}:{draw(st.sampled_from([0, 30])):02d}",
+                hours=8,
+                days=days,
+                starts={d: f"{draw(st.integers(0, 23)):02d}:00" for d in draw(st.sets(st.sampled_from(running), max_size=2))},
+            )
+        )
+    return out
+
+
+@given(window_sets(), st.sampled_from(["windows", "hours", "split"]))
+def test_buckets_always_partition_the_week(windows: list[DutyWindow], mode: str) -> None:
+    spec: Any = BucketSplit(split_at=[windows[0].name]) if mode == "split" else mode
+    b = buckets_for(windows, spec)
+    n = len(b.names)
+    assert len(set(b.names)) == n and b.of_hour.shape == (168,)
+    assert sorted(set(b.of_hour.tolist())) == list(range(n))
+    assert (np.diff(b.start_hour) > 0).all()
+    joined = np.concatenate([b.hours(i) for i in range(n)])
+    assert sorted(joined.tolist()) == list(range(168))
+    for i in range(n):
+        assert b.hours(i)[0] == b.start_hour[i] and (b.of_hour[b.hours(i)] == i).all()
+        assert b.names[i] == f"{WEEKDAYS[b.weekday[i]]} {b.label[i]}"
+    if mode == "windows":
+        for w in windows:
+            for d in range(7):
+                if w.runs_on(d):
+                    start = 24 * d + w.start_on(d) // 60
+                    assert start in b.start_hour and w.name in b.label[b.of_hour[start]].split("/")
+
+
+def test_rostered_sets_with_a_half_hour_handover_are_the_teams_going_off_and_coming_on() -> None:
+    early = DutyWindow(name="Early", start="07:30", hours=8)
+    late = DutyWindow(name="Late", start="15:00", hours=8)
+    night = DutyWindow(name="Night", start="22:30", hours=9)
+    p = pattern_profile(TWO_TWO_TWO, [early, late, night])
+    assert not p.rostered[:, hour("Wed", 7)].any()  # nobody is on for the whole of 07:00-08:00
+    # yet someone always is: the night team going off, then the early team coming on
+    assert rostered_sets([p], np.array([hour("Wed", 7)])) == [((0, k),) for k in range(5)]
+    weekdays = Pattern(name="Days", fixed={"weekdays": ["Mon", "Tue", "Wed", "Thu", "Fri"], "window": "Early"})
+    days = pattern_profile(weekdays, [early])
+    assert rostered_sets([days], np.array([hour("Sat", 10)])) == [()]
+    assert rostered_sets([days], np.array([hour("Fri", 10)])) == [((0, 0),)]
+
+
+def test_welfare_warnings_for_fixed_patterns_name_weekdays(sample_force: Force) -> None:
+    mixed = Pattern(name="Neighbourhood", fixed={"Mon": "Late", "Tue": "Early", "Wed": "Early", "Fri": "Early"})
+    assert check_welfare(pattern_profile(mixed, ELN)) == [
+        "Neighbourhood: backward rotation: Late on Mon is followed by Early on Tue "
+        "(forward rotation is early, then late, then night)",
+        "Neighbourhood: 9 h between Late on Mon (ends 22:00) and Early on Tue (starts 07:00); "
+        "at least 11 h is recommended",
+        "Neighbourhood: a single rest day on Thu; rest days in blocks of at least 2 are recommended",
+    ]
+    night = next(p for p in pattern_profiles(sample_force) if p.name == "Night")
+    assert check_welfare(night) == [
+        "Night: a duty every day, no rest days",
+        "Night: 7 nights in a row from Mon; at most 4 are recommended",
+    ]
+
+
+def _reference_sets(profiles: list[Any], windows: list[DutyWindow], hours: list[int]) -> set[tuple[tuple[int, int], ...]]:
+    """Straight from the schedules: who is on duty at each minute of the hours, over the joint period."""
+    joint = math.lcm(7, *(p.period_days for p in profiles))
+    duties = []  # (pattern, team, begin, end) in minutes from day 0, repeated over the joint period
+    for i, p in enumerate(profiles):
+        for k in range(len(p.teams)):
+            for rep in range(joint // p.period_days):
+                for d, w in enumerate(p.schedule[k]):
+                    if w >= 0:
+                        begin = (rep * p.period_days + d) * 1440 + windows[w].start_on(d % 7)
+                        duties.append((i, k, begin, begin + windows[w].minutes))
+    total = joint * 1440
+    found = set()
+    for h in hours:
+        for week in range(joint // 7):
+            for m in range(60):
+                t = (week * 7 * 24 + h) * 60 + m
+                on = {(i, k) for i, k, b, e in duties if b <= t < e or b <= t + total < e}
+                found.add(tuple(sorted(on)))
+    return {s for s in found if not any(set(o) < set(s) for o in found)}
+
+
+@given(rotas(), st.lists(st.integers(0, 167), min_size=1, max_size=3))
+def test_rostered_sets_match_the_schedules(case: tuple[Pattern, list[DutyWindow]], hours: list[int]) -> None:
+    pattern, windows = case
+    fixed = Pattern(name="F", fixed={"Mon": windows[0].name, "Sat": windows[-1].name})
+    profiles = [pattern_profile(pattern, windows), pattern_profile(fixed, windows)]
+    got = rostered_sets(profiles, np.array(hours))
+    assert set(got) == _reference_sets(profiles, windows, hours)
+    assert got == sorted(got, key=lambda s: (len(s), s))

@@ -48,7 +48,15 @@ from pydantic import (
 )
 
 from allocator.errors import did_you_mean
-from allocator.model.rota import WEEKDAYS, BucketDayparts, BucketSplit, Daypart, DutyWindow, Pattern
+from allocator.model.rota import (
+    WEEKDAYS,
+    BucketDayparts,
+    BucketSpec,
+    BucketSplit,
+    Daypart,
+    DutyWindow,
+    Pattern,
+)
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
 from allocator.model.rules import MoveBudget, Rule, rule_problems
 
@@ -300,7 +308,7 @@ class Settings(_Model):
     max_duration_minutes: Number = Field(default=1440.0, gt=0, allow_inf_nan=False)
     catch_all_type: str | None = None
     overlap_rule: Literal["equal", "time"] = "equal"
-    buckets: Literal["windows", "hours"] | BucketSplit | BucketDayparts = "windows"
+    buckets: BucketSpec = "windows"
     max_reject_share: Number = Field(default=0.2, ge=0, le=1)
 
     @field_validator("timezone")

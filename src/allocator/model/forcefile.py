@@ -88,7 +88,7 @@ def _pydantic_problems(
 ) -> list[Problem]:
     problems = []
     for err in exc.errors(include_url=False):
-        loc = (*prefix, *err["loc"])
+        loc = _untagged((*prefix, *err["loc"]))
         msg = err["msg"]
         value = err.get("input")
         if err["type"] == "extra_forbidden":
@@ -113,6 +113,15 @@ def _pydantic_problems(
         else:
             problems.append(Problem(source, _fmt_loc(loc), msg, value, line=_line_for(lines, loc)))
     return problems
+
+
+def _untagged(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop the union tag pydantic puts after ``buckets`` (``settings.buckets.split_at.split_at``)."""
+    for i in range(1, len(loc)):
+        tag = loc[i - 1] == "buckets" and loc[i] in ("name", "split_at", "dayparts")
+        if tag and (loc[i] == "name" or loc[i + 1 : i + 2] == (loc[i],)):
+            return (*loc[:i], *loc[i + 1 :])
+    return loc
 
 
 def _parse_loc(where: str) -> tuple[Any, ...]:

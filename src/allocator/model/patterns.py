@@ -49,6 +49,7 @@ from allocator.model.rota import (
     Pattern,
     hhmm_minutes,
 )
+from allocator.model.welfare import check_welfare
 
 if TYPE_CHECKING:
     from allocator.model.force import Force
@@ -111,6 +112,8 @@ class PatternProfile:
         reference Monday, -1 on rest days.
     rostered : bool (T, 24 * period_days)
         Whether each team is on duty for the whole of each hour of the period.
+    on_minutes : bool (T, 1440 * period_days)
+        Whether each team is on duty in each minute of the period.
     window_names, window_start, window_minutes
         The force's windows, their start (minutes after midnight) on each
         weekday, shape (W, 7), and their length in minutes, shape (W,).
@@ -129,6 +132,7 @@ class PatternProfile:
     anchor_day: int
     schedule: np.ndarray
     rostered: np.ndarray
+    on_minutes: np.ndarray
     window_names: tuple[str, ...]
     window_start: np.ndarray
     window_minutes: np.ndarray
@@ -190,13 +194,13 @@ def _minute_cover(schedule: np.ndarray, start: np.ndarray, minutes: np.ndarray) 
     t_count, period = schedule.shape
     total = period * _DAY
     team, _, _, begin, end = duty_intervals(schedule, start, minutes)
-    diff = np.zeros((t_count, total + 1), dtype=np.int32)
+    diff = np.zeros((t_count, total + 1), dtype=np.int16)
     np.add.at(diff, (team, begin), 1)
     np.add.at(diff, (team, np.minimum(end, total)), -1)
     wrap = end > total
     np.add.at(diff, (team[wrap], np.zeros(int(wrap.sum()), dtype=np.int64)), 1)
     np.add.at(diff, (team[wrap], end[wrap] - total), -1)
-    return np.cumsum(diff[:, :total], axis=1).astype(np.int16)
+    return np.cumsum(diff[:, :total], axis=1, dtype=np.int16)
 
 
 def pattern_profile(pattern: Pattern, windows: Sequence[DutyWindow]) -> PatternProfile:
@@ -227,6 +231,7 @@ def pattern_profile(pattern: Pattern, windows: Sequence[DutyWindow]) -> PatternP
         anchor_day=anchor_day(pattern),
         schedule=_readonly(schedule),
         rostered=_readonly(rostered),
+        on_minutes=_readonly(cover > 0),
         window_names=tuple(w.name for w in windows),
         window_start=_readonly(start),
         window_minutes=_readonly(minutes),
@@ -363,24 +368,36 @@ def make_buckets(force: Force) -> Buckets:
 
 # -------------------------------------------------------- minimum on q of dates
 def rostered_sets(profiles: list[PatternProfile], hours: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
-    """The distinct sets of (pattern, team) on duty for the whole of an hour.
+    """The distinct sets of (pattern index, team index) on duty together in the given hours.
 
-    Taken over the joint period ``lcm(7, periods)`` days for every hour of the
-    week in ``hours``, merged; sets that contain another set are dropped (the
-    q-rule holds for them if it holds for the smaller set). Sorted by size,
-    then contents. An hour nobody works whole gives the empty set.
+    Taken minute by minute over the joint period ``lcm(7, periods)`` days, for
+    every hour of the week in ``hours``, merged: with windows that start and
+    end on the hour these are the teams on duty for the whole of an hour; a
+    window starting at 07:30 gives the hour 07:00 two sets, the team going off
+    and the team coming on. Sets that contain another set are dropped (a
+    minimum that holds for the smaller set holds for the larger). Sorted by
+    size, then contents. A moment with nobody on duty gives the empty set.
+
+    The q-of-dates rule for minimum staffing must hold for every set returned.
     """
     if not profiles:
         return [()]
     joint = math.lcm(7, *(p.period_days for p in profiles))
     weeks = np.arange(joint // 7, dtype=np.int64)
     labels = [(i, k) for i, p in enumerate(profiles) for k in range(len(p.teams))]
-    columns: set[tuple[bool, ...]] = set()
-    for h in np.unique(np.asarray(hours, dtype=np.int64) % 168):
-        day = int(h) // 24 + 7 * weeks
-        rows = [p.rostered[:, (day % p.period_days) * 24 + int(h) % 24] for p in profiles]
-        on = np.concatenate(rows, axis=0).T  # (weeks, teams)
-        columns.update(map(tuple, np.unique(on, axis=0).tolist()))
+    hs = np.unique(np.asarray(hours, dtype=np.int64) % 168)
+    # every minute of every given hour in every week of the joint period: (hours, weeks, 60)
+    day = hs[:, None] // 24 + 7 * weeks[None, :]
+    rows = []
+    for p in profiles:
+        at = ((day % p.period_days) * _DAY + (hs[:, None] % 24) * 60)[:, :, None] + np.arange(60)
+        rows.append(p.on_minutes[:, at.ravel()])
+    on = np.concatenate(rows, axis=0)  # (teams, moments)
+    if len(labels) <= 62:
+        keys = np.unique((on.astype(np.int64) << np.arange(len(labels), dtype=np.int64)[:, None]).sum(axis=0))
+        columns = {tuple(bool((int(key) >> j) & 1) for j in range(len(labels))) for key in keys}
+    else:
+        columns = set(map(tuple, np.unique(on.T, axis=0).tolist()))
     sets = {tuple(lab for lab, flag in zip(labels, col, strict=True) if flag) for col in columns}
     ordered = sorted(sets, key=lambda s: (len(s), s))
     minimal: list[tuple[tuple[int, int], ...]] = []
@@ -433,5 +450,3 @@ def least_team_total(need: int, available: float, chance: float) -> int:
             hi = mid
     return lo
 
-
-from allocator.model.welfare import check_welfare  # noqa: E402  (re-exported: welfare needs PatternProfile only for typing)

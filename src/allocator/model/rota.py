@@ -30,9 +30,17 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    field_validator,
+    model_validator,
+)
 
 from allocator.errors import did_you_mean
 
@@ -40,6 +48,7 @@ __all__ = [
     "REST_TOKENS",
     "WEEKDAYS",
     "BucketDayparts",
+    "BucketSpec",
     "BucketSplit",
     "Daypart",
     "DutyWindow",
@@ -74,7 +83,7 @@ def _parse_hhmm(v: Any) -> tuple[str, int]:
         # YAML 1.1 reads an unquoted 07:00 as the sexagesimal integer 420.
         v = f"{v // 60:02d}:{v % 60:02d}"
     if not isinstance(v, str) or not _HHMM.match(v.strip()):
-        raise ValueError(f"a time must be HH:MM on the 24-hour clock, e.g. '07:00', got {v!r}")
+        raise ValueError("a time must be HH:MM on the 24-hour clock, e.g. '07:00'")
     text = v.strip()
     return text, int(text[:2]) * 60 + int(text[3:])
 
@@ -143,6 +152,13 @@ class DutyWindow(_Model):
                 raise ValueError(f"{key} is given more than once")
             out[key] = _parse_hhmm(start)[0]
         return dict(sorted(out.items(), key=lambda kv: WEEKDAYS.index(kv[0])))
+
+    @model_validator(mode="after")
+    def _starts_on_running_days(self) -> DutyWindow:
+        idle = [d for d in self.starts if self.days is not None and d not in self.days]
+        if idle:
+            raise ValueError(f"starts names {', '.join(idle)}, when the window does not run (days: {', '.join(self.days or [])})")
+        return self
 
     def runs_on(self, weekday: int) -> bool:
         """Whether the window runs on ``weekday`` (0 = Monday)."""
@@ -308,3 +324,26 @@ class BucketDayparts(_Model):
     """Buckets: the same day parts every day (``Mon Morning``, ``Mon Evening``, ...)."""
 
     dayparts: list[Daypart] = Field(min_length=1)
+
+
+def _bucket_kind(v: Any) -> str | None:
+    if isinstance(v, str):
+        return "name"
+    if isinstance(v, BucketSplit) or (isinstance(v, dict) and "split_at" in v):
+        return "split_at"
+    if isinstance(v, BucketDayparts) or (isinstance(v, dict) and "dayparts" in v):
+        return "dayparts"
+    return None
+
+
+BucketSpec = Annotated[
+    Annotated[Literal["windows", "hours"], Tag("name")]
+    | Annotated[BucketSplit, Tag("split_at")]
+    | Annotated[BucketDayparts, Tag("dayparts")],
+    Discriminator(
+        _bucket_kind,
+        custom_error_type="bucket_spec",
+        custom_error_message="buckets must be windows, hours, {split_at: [windows]} or {dayparts: [{name, start}]}",
+    ),
+]
+"""The ``settings.buckets`` value: ``"windows"``, ``"hours"``, :class:`BucketSplit` or :class:`BucketDayparts`."""

@@ -7,7 +7,7 @@ end of one duty and the start of the next. Forces decide, so a breach is a
 warning in plain English, never an error.
 
 Cycle days in the messages count from 1, the rota's first day; a fixed
-pattern's cycle is the week from Monday. A **night** duty is one with at least
+pattern's days are named by weekday. A **night** duty is one with at least
 3 hours between 23:00 and 06:00 (the Working Time Regulations' night time).
 A duty's place in the day is its start measured from the force day's start
 (the earliest start of the windows the pattern uses); forward rotation means
@@ -19,6 +19,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from allocator.model.rota import WEEKDAYS
 
 if TYPE_CHECKING:
     from allocator.model.patterns import PatternProfile
@@ -96,6 +98,10 @@ def check_welfare(profile: PatternProfile) -> list[str]:
     days = np.arange(period)
     cycle_day = (days[None, :] - profile.anchor_day - np.array(profile.offsets)[:, None]) % n
     on = schedule >= 0
+
+    def when(c: int) -> str:  # a rota's cycle day from 1, a fixed pattern's weekday
+        return WEEKDAYS[c] if profile.kind == "fixed" else f"cycle day {c + 1}"
+
     used = sorted({int(w) for w in np.unique(schedule) if w >= 0})
     if not used:
         return [f"{name}: no duty days"]
@@ -108,7 +114,7 @@ def check_welfare(profile: PatternProfile) -> list[str]:
 
     # the cycle's own days: team 1 (offset 0) from its cycle day 0
     row0 = int(np.flatnonzero(cycle_day[0] == 0)[0])
-    cycle = np.array([schedule[0, (row0 + c) % period] for c in range(n)]) if t_count else np.array([])
+    cycle = np.array([schedule[0, (row0 + c) % period] for c in range(n)])
     cyc_on = cycle >= 0
 
     # every duty of every team in time order, for gaps, rotation and nights
@@ -131,19 +137,19 @@ def check_welfare(profile: PatternProfile) -> list[str]:
             ca, cb = int(cycle_day[k, d_idx[a]]), int(cycle_day[k, d_idx[b]])
             wrap = period * _DAY if b <= a else 0
             gap = (begin[b] + wrap - end[a]) / 60
-            label = f"{names[win[a]]} on cycle day {ca + 1}"
+            label = f"{names[win[a]]} on {when(ca)}"
             if gap < MIN_GAP_HOURS and gap < gaps.get((ca, cb), (np.inf, ""))[0]:
                 gaps[(ca, cb)] = (
                     gap,
                     f"{name}: {gap:g} h between {label} (ends {_hhmm(end[a])}) and "
-                    f"{names[win[b]]} on cycle day {cb + 1} (starts {_hhmm(begin[b])}); "
+                    f"{names[win[b]]} on {when(cb)} (starts {_hhmm(begin[b])}); "
                     f"at least 11 h is recommended",
                 )
             next_day = (d_idx[a] + 1) % period
             if d_idx[b] == next_day and place[b] < place[a] and (ca, cb) not in rotation:
                 rotation[(ca, cb)] = (
                     f"{name}: backward rotation: {label} is followed by {names[win[b]]} on "
-                    f"cycle day {cb + 1} (forward rotation is early, then late, then night)"
+                    f"{when(cb)} (forward rotation is early, then late, then night)"
                 )
     out.extend(rotation[key] for key in sorted(rotation))
     out.extend(gaps[key][1] for key in sorted(gaps))
@@ -153,13 +159,13 @@ def check_welfare(profile: PatternProfile) -> list[str]:
             out.append(f"{name}: a duty every day, no rest days")
         elif length > MAX_DUTIES_IN_A_ROW:
             out.append(
-                f"{name}: {length} duties in a row from cycle day {first + 1}; "
+                f"{name}: {length} duties in a row from {when(first)}; "
                 f"at most {MAX_DUTIES_IN_A_ROW} before rest days are recommended"
             )
     for first, length in _runs(~cyc_on):
         if length < MIN_REST_BLOCK:
             out.append(
-                f"{name}: a single rest day on cycle day {first + 1}; "
+                f"{name}: a single rest day on {when(first)}; "
                 f"rest days in blocks of at least {MIN_REST_BLOCK} are recommended"
             )
     night_runs: set[str] = set()
@@ -168,7 +174,7 @@ def check_welfare(profile: PatternProfile) -> list[str]:
             if length > MAX_NIGHTS_IN_A_ROW:
                 c = int(cycle_day[k, first])
                 night_runs.add(
-                    f"{name}: {length} nights in a row from cycle day {c + 1}; "
+                    f"{name}: {length} nights in a row from {when(c)}; "
                     f"at most {MAX_NIGHTS_IN_A_ROW} are recommended"
                 )
     out.extend(sorted(night_runs))
