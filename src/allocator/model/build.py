@@ -283,6 +283,7 @@ def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[Pattern
     """
     rows: list[_Row] = []
     seen: set[tuple[Any, ...]] = set()
+    team_sets: dict[tuple[int, str], list[tuple[tuple[int, int], ...]]] = {}
     for r, role in enumerate(force.roles):
         names = force.role_pattern_names(role.name)
         role_profiles = [next(p for p in profiles if p.name == n) for n in names]
@@ -308,7 +309,9 @@ def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[Pattern
                                      f"(hour {_hour_name(int(h))})"))
                     continue
                 n_star = least_team_total(math.ceil(need - 1e-9), float(available[r]), role.min_on_duty_chance)
-                for team_set in rostered_sets(role_profiles, hours):
+                if (r, key) not in team_sets:  # the same in every area: work it out once
+                    team_sets[(r, key)] = rostered_sets(role_profiles, hours)
+                for team_set in team_sets[(r, key)]:
                     members = [(names[i], t) for i, t in team_set]
                     cols = [int(j) for j in mine
                             if (profiles[cp[j]].name, int(ct[j])) in members]
