@@ -20,15 +20,18 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "docs" / "api.md"
 
 GROUPS = [
-    ("The force", ["load_force", "load_judgement", "Force", "Area", "Shift", "Role",
+    ("The force", ["load_force", "load_judgement", "force_files", "Force", "Area", "Shift", "Role",
                    "DemandType", "JudgementRow", "Pin", "Settings"]),
-    ("Demand", ["load_demand", "DemandLoad", "DemandMapping", "sample_demand", "sample_path"]),
+    ("Duty patterns and rules", ["DutyWindow", "Pattern", "pattern_profiles", "PatternProfile",
+                                 "make_buckets", "Buckets", "Rule", "Ratio", "Cap", "MoveBudget"]),
+    ("Demand", ["load_demand", "DemandLoad", "DemandMapping", "REASONS", "sample_demand", "sample_path"]),
     ("Workload", ["compute_workload", "prepare_records", "workload_from_partials", "Workload",
                   "PreparedRecords", "Partials"]),
-    ("Allocation", ["allocate", "build_problem", "AllocationProblem", "Allocation",
+    ("Allocation", ["allocate", "RotaAllocation", "build_formulation", "Formulation", "Family",
+                    "read_current", "build_problem", "AllocationProblem", "Allocation",
                     "SolverReport", "apportion", "maximin_posts", "MaximinResult"]),
-    ("Errors", ["AllocatorError", "InputError", "ForceError", "DemandError", "WorkloadError",
-                "InfeasibleError", "Problem"]),
+    ("Errors", ["AllocatorError", "InputError", "ArgumentError", "ForceError", "DemandError",
+                "WorkloadError", "InfeasibleError", "Problem"]),
 ]
 
 

@@ -17,12 +17,15 @@ from allocator.data.demand import REASONS, DemandLoad, DemandMapping, load_deman
 from allocator.data.sample import sample_demand
 from allocator.errors import (
     AllocatorError,
+    ArgumentError,
     DemandError,
     ForceError,
     InputError,
     Problem,
     WorkloadError,
 )
+from allocator.model.build import build_formulation
+from allocator.model.current import read_current
 from allocator.model.force import (
     Area,
     DemandType,
@@ -33,9 +36,14 @@ from allocator.model.force import (
     Settings,
     Shift,
 )
-from allocator.model.forcefile import load_force, load_judgement
+from allocator.model.forcefile import force_files, load_force, load_judgement
+from allocator.model.formulation import Family, Formulation
+from allocator.model.patterns import Buckets, PatternProfile, make_buckets, pattern_profiles
 from allocator.model.problem import AllocationProblem, build_problem
+from allocator.model.rota import DutyWindow, Pattern
+from allocator.model.rules import Cap, MoveBudget, Ratio, Rule
 from allocator.results.allocation import Allocation
+from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError
 from allocator.solve.exact.apportion import apportion
 from allocator.solve.exact.maximin import MaximinResult, maximin_posts
@@ -70,20 +78,32 @@ __all__ = [
     "AllocationProblem",
     "AllocatorError",
     "Area",
+    "ArgumentError",
+    "Buckets",
+    "Cap",
     "DemandError",
     "DemandLoad",
     "DemandMapping",
     "DemandType",
+    "DutyWindow",
+    "Family",
     "Force",
     "ForceError",
+    "Formulation",
     "InfeasibleError",
     "InputError",
     "JudgementRow",
     "MaximinResult",
+    "MoveBudget",
+    "Pattern",
+    "PatternProfile",
     "Pin",
     "PreparedRecords",
     "Problem",
+    "Ratio",
     "Role",
+    "RotaAllocation",
+    "Rule",
     "Settings",
     "Shift",
     "SolverReport",
@@ -92,13 +112,18 @@ __all__ = [
     "__version__",
     "apportion",
     "allocate",
+    "build_formulation",
     "build_problem",
     "compute_workload",
+    "force_files",
     "load_demand",
     "load_force",
     "load_judgement",
+    "make_buckets",
     "maximin_posts",
+    "pattern_profiles",
     "prepare_records",
+    "read_current",
     "sample_demand",
     "sample_path",
     "workload_from_partials",
