@@ -67,7 +67,9 @@ def register(sub: Any) -> None:
             "2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
              "allocator allocate my-force/force.yaml my-force/demand.csv \\",
-             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
+             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11",
+             "allocator allocate my-force/force_rota.yaml my-force/demand.csv \\",
+             "    --current my-force/current_rota.csv --out runs/rota-2026-11"],
         ),
     )
     p.add_argument("force", type=Path, metavar="FORCE.yaml", help="the force configuration")
@@ -136,6 +138,9 @@ def run(args: argparse.Namespace) -> int:
     force = read_force(args.force, progress)
     on_patterns = bool(getattr(force, "patterns", None))
     current: Any = None
+    if args.verify and on_patterns:
+        progress("note: --verify re-solves per-role MILPs of forces of shifts; a force on duty patterns is "
+                 "solved as one formulation and each stage's route is in the solver report")
     if args.current is not None and on_patterns:
         check_current_rota(args.current, force)  # every bad row at once, before the demand is read
         current = args.current

@@ -108,7 +108,7 @@ def plot_utilisation(buckets: pd.DataFrame, role: str | None = None, title: str 
     cmap = colormaps[_CMAP].with_extremes(bad="#d9d9d9")
     width = max(6.0, 2.2 + 0.42 * len(names))
     panel = 0.32 * len(areas) + 0.9
-    fig = _figure(width, (panel + 0.7) * len(roles) + 0.3, margins=(1.9, 1.1, 0.3, 0.8), hspace=0.9)
+    fig = _figure(width, (panel + 0.7) * len(roles) + 0.3, margins=(1.9, 1.1, 0.3, 0.8), hspace=0.6)
     axes = fig.subplots(len(roles), 1, squeeze=False)[:, 0]
     image = None
     for ax, r in zip(axes, roles, strict=True):
