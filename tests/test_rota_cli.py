@@ -123,7 +123,8 @@ def test_explain_a_bucket(monthly: Path) -> None:
     assert data["cell"]["utilisation"] == pytest.approx(row["utilisation"], abs=1e-6)
     assert data["cell"]["by_pattern"] == f"Response {data['cell']['posts']}"
     hours = sum(d["hours"] for d in data["demand_types"])
-    assert hours == pytest.approx(row["workload_hours"], rel=1e-6)
+    assert hours == pytest.approx(row["workload_hours"], rel=1e-6)  # PCs work every bucket: nothing carried
+    assert data["carried_hours"] == pytest.approx(0.0, abs=1e-5)
     code, out, _ = run("explain", monthly, "--area", "Swindon North", "--role", "PC", "--bucket", "Sat Night", "-q")
     assert code == 0 and "Swindon North / Sat Night / PC" in out and "utilisation %" in out
 
@@ -157,3 +158,30 @@ def test_the_sample_current_posting_is_its_function() -> None:
     force = allocator.load_force(SAMPLE / "force_rota.yaml")
     text = sample_current_rota(force).to_csv(index=False, lineterminator="\n")
     assert (SAMPLE / "current_rota.csv").read_text(encoding="utf-8") == text
+
+
+def test_explain_from_the_saved_tables_when_an_input_changed(tmp_path: Path) -> None:
+    for name in ("force_rota.yaml", "judgement.csv", "demand.csv"):
+        (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
+    out = tmp_path / "run"
+    code, _, err = run("allocate", tmp_path / "force_rota.yaml", tmp_path / "demand.csv", "--time-limit", "30",
+                       "--out", out, "-q")
+    assert code == 0, err
+    args = ("explain", out, "--area", "Wiltshire East", "--role", "LCI", "--bucket", "Mon Early", "--json")
+    code, fresh, err = run(*args, "-q")
+    assert code == 0, err
+    with (tmp_path / "demand.csv").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    code, saved, err = run(*args)
+    assert code == 0, err
+    assert "demand.csv (demand) changed since the run" in err
+    a, b = json.loads(fresh), json.loads(saved)
+    # LCIs work weekdays only: Monday's early takes the weekend's work, named apart from the bucket's own
+    own = sum(d["hours"] for d in a["demand_types"])
+    assert a["carried_hours"] > 0
+    assert own + a["carried_hours"] == pytest.approx(a["cell"]["workload_hours"], abs=1e-5)
+    assert (a["source"], b["source"]) == ("recomputed from the recorded inputs", "saved tables")
+    assert a["cell"] == b["cell"]
+    assert [d["demand_type"] for d in a["demand_types"]] == [d["demand_type"] for d in b["demand_types"]]
+    for x, y in zip(a["demand_types"], b["demand_types"], strict=True):
+        assert x["hours"] == pytest.approx(y["hours"], abs=1e-5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,3 +133,23 @@ def test_notebook_display_and_plot(allocation: RotaAllocation) -> None:
     assert figure_png(allocation.plot("PC"))[:4] == b"\x89PNG"
     with pytest.raises(KeyError, match="unknown role 'PCX'; one of PC, PCSO, LCI"):
         allocation.plot("PCX")
+
+
+def test_hostile_names_are_shown_as_text_and_a_workload_array_has_no_demand_line(tmp_path: Path) -> None:
+    # an area named like markup and a spreadsheet formula; a bare workload array carries no records
+    name = "<script>x</script> =HYPERLINK(1)"
+    text = (SAMPLE / "force_rota.yaml").read_text(encoding="utf-8").replace("Swindon North", name)
+    (tmp_path / "force.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "judgement.csv").write_bytes((SAMPLE / "judgement.csv").read_bytes())
+    force = allocator.load_force(tmp_path / "force.yaml")
+    W = np.random.default_rng(3).uniform(0.5, 3.0, (len(force.areas), 168, len(force.roles)))
+    result = allocator.allocate(W, force, time_limit=30)
+    assert isinstance(result, RotaAllocation)
+    assert result.by_hour["demand"].isna().all()
+    rep = build_rota_report(RotaReportData.from_allocation(result, force, jsonable(result.solver)), figures=True)
+    assert "<script>" not in rep.html and "&lt;script&gt;x&lt;/script&gt; =HYPERLINK(1)" in rep.html
+    assert "<script>" not in rep.markdown and "&lt;script&gt;x&lt;/script&gt; =HYPERLINK(1)" in rep.markdown
+    # without records the committed time is unknown: no utilisation, said as such
+    assert result.buckets["utilisation"].isna().all()
+    assert "PC - (buckets - to -)" in rep.markdown
+    assert list(rep.figures) == ["figures/utilisation.png", "figures/on_duty.png"]

@@ -136,11 +136,18 @@ def run(args: argparse.Namespace) -> int:
         cell = _cell(run_dir, "allocation.csv", args, "shift", slot)
         why = _cell(run_dir, "explanations.csv", args, "shift", slot) if run_dir.has("explanations.csv") else {}
         cell.update({k: v for k, v in why.items() if k not in cell})
+    carried = None
+    if on_patterns and cell.get("workload_hours") is not None:
+        # work in buckets the role never works goes to its next duty (LCIs take the weekend's on Monday)
+        carried = round(float(cell["workload_hours"]) - float(frame["hours"].sum()), 6)
     if args.json:
         key = "bucket" if on_patterns else "shift"
-        print_json({"area": args.area, key: slot, "role": args.role, "source": source,
-                    "cell": cell, "inputs_changed": run_dir.changed_inputs(),
-                    "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]})
+        out = {"area": args.area, key: slot, "role": args.role, "source": source,
+               "cell": cell, "inputs_changed": run_dir.changed_inputs(),
+               "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]}
+        if carried is not None:
+            out["carried_hours"] = carried
+        print_json(out)
         return EXIT_OK
     print(f"{args.area} / {slot} / {args.role}  (run {args.run_dir}; workload {source})")
     if on_patterns:
@@ -148,8 +155,11 @@ def run(args: argparse.Namespace) -> int:
     elif "binding" in cell:
         print(f"  bound by: {cell['binding']} - {cell.get('detail', '')}")
     if on_patterns:
-        print("workload by demand type:")
+        print("workload by demand type (the demand of this bucket):")
         print(frame_to_text(frame))
+        if carried is not None and carried > 1e-3:
+            print(f"plus {carried:,.1f} judged hours carried from earlier buckets in which no {args.role} "
+                  "is on duty (they go to the role's next duty)")
         return EXIT_OK
     labels = {"posts": "posts", "current": "current posts", "change": "change", "on_duty": "on duty",
               "workload_hours": "workload hours", "coverage": "coverage",
