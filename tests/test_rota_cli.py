@@ -13,7 +13,7 @@ import pytest
 import allocator
 from allocator.cli import main
 from allocator.data.sample_rota import sample_current_rota
-from allocator.io.rundir import read_run
+from allocator.io.rundir import RunWriter, read_run
 from allocator.present.rota_report import ROTA_FIGURE_FILES
 
 SAMPLE = allocator.sample_path()
@@ -185,3 +185,13 @@ def test_explain_from_the_saved_tables_when_an_input_changed(tmp_path: Path) -> 
     assert [d["demand_type"] for d in a["demand_types"]] == [d["demand_type"] for d in b["demand_types"]]
     for x, y in zip(a["demand_types"], b["demand_types"], strict=True):
         assert x["hours"] == pytest.approx(y["hours"], abs=1e-5)
+
+
+def test_compare_refuses_runs_of_different_kinds(plain: Path, tmp_path: Path) -> None:
+    shifts = tmp_path / "shifts"
+    RunWriter(shifts).finish({"command": "allocate",
+                              "force": allocator.load_force(SAMPLE / "force.yaml").to_dict()})
+    code, _, err = run("compare", shifts, plain, "-q")
+    assert code == 2
+    assert (f"cannot compare {shifts} (a run of a force of shifts) with {plain} (a run of a force on duty "
+            "patterns); compare runs of the same kind") in err

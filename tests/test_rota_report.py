@@ -153,3 +153,14 @@ def test_hostile_names_are_shown_as_text_and_a_workload_array_has_no_demand_line
     assert result.buckets["utilisation"].isna().all()
     assert "PC - (buckets - to -)" in rep.markdown
     assert list(rep.figures) == ["figures/utilisation.png", "figures/on_duty.png"]
+
+
+def test_an_explanation_names_the_work_carried_to_a_bucket(allocation: RotaAllocation) -> None:
+    e = allocation.explain("Wiltshire East", "LCI", "Mon Early")
+    assert e.by_type is not None
+    carried = e.workload_hours - float(e.by_type["hours"].sum())
+    assert carried > 0  # LCIs work weekdays: Monday's early takes the weekend's and the nights' work
+    assert f"plus {carried:.1f} judged h carried from earlier buckets with no LCI on duty" in str(e)
+    pc = allocation.explain("Wiltshire East", "PC", "Mon Early")
+    assert pc.by_type is not None and "carried" not in str(pc)
+    assert float(pc.by_type["hours"].sum()) == pytest.approx(pc.workload_hours, rel=1e-9)

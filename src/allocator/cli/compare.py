@@ -200,13 +200,14 @@ def run(args: argparse.Namespace) -> int:
     """Run ``allocator compare``."""
     progress = Progress(args.quiet)
     (a, _), (b, _) = open_run(args.run_a, progress), open_run(args.run_b, progress)
+    rota = is_rota_run(a) and is_rota_run(b)
+    if is_rota_run(a) != is_rota_run(b):
+        kinds = {True: "a force on duty patterns", False: "a force of shifts"}
+        raise RunError(f"cannot compare {args.run_a} (a run of {kinds[is_rota_run(a)]}) with {args.run_b} "
+                       f"(a run of {kinds[is_rota_run(b)]}); compare runs of the same kind")
     counts, by_type = demand_changes(a, b)
     judgement = judgement_changes(a.manifest["force"], b.manifest["force"])
     rules = rule_changes(a, b)
-    rota = is_rota_run(a) and is_rota_run(b)
-    if is_rota_run(a) != is_rota_run(b):
-        raise RunError(f"{args.run_b if rota or is_rota_run(a) else args.run_a}: cannot compare a run of a force "
-                       "on duty patterns with a run of a force of shifts; compare runs of the same kind")
     postings = rota_posting_changes(a, b, args.all) if rota else posting_changes(a, b, args.all)
     utilisation = utilisation_changes(a, b) if rota else None
     if args.json:

@@ -76,6 +76,10 @@ class BucketExplanation:
             top = self.by_type.head(5)
             parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in top.itertuples()]
             lines.append("  workload from: " + ", ".join(parts))
+        if self.by_type is not None:
+            carried = self.workload_hours - float(self.by_type["hours"].sum())
+            if carried > 1e-6 * max(self.workload_hours, 1.0):
+                lines.append(f"  plus {carried:.1f} judged h carried from earlier buckets with no {self.role} on duty")
         return "\n".join(lines)
 
 
