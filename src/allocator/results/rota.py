@@ -361,6 +361,21 @@ class RotaAllocation:
                 rows.append({"family": fam.name, "rule": fam.labels[i]})
         return pd.DataFrame(rows, columns=["family", "rule"])
 
+    @cached_property
+    def _tight_rows(self) -> list[tuple[str, np.ndarray]]:
+        """Each rule at its limit, in the force's words, with the columns it touches."""
+        f = self.formulation
+        out = []
+        for fam in f.families:
+            v = fam.values(self.x, f.current)
+            tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
+            for i in np.flatnonzero(tight):
+                cols = fam.row_columns(int(i))
+                if not cols.size and fam.l1:
+                    cols = np.flatnonzero(fam.l1[i])
+                out.append((f"{fam.name}: {fam.labels[i]}", cols))
+        return out
+
     def explain(self, area: str, role: str, bucket: str, by_type: bool = True) -> BucketExplanation:
         """Why ``area``'s ``role`` has the officers on duty it has in ``bucket``.
 
@@ -384,15 +399,9 @@ class RotaAllocation:
         binding = []
         if math.isfinite(cov) and math.isfinite(u) and abs(cov - u) <= 1e-6 * max(u, 1e-12):
             binding.append(f"fairness bottleneck: at {role}'s smallest coverage {u:.4g}")
-        for fam in f.families:
-            v = fam.values(self.x, f.current)
-            tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
-            for i in np.flatnonzero(tight):
-                cols = fam.row_columns(int(i))
-                touches = np.isin(cols, mine).any() if cols.size else bool(
-                    fam.l1 and (fam.l1[i][mine] != 0).any())
-                if touches:
-                    binding.append(f"{fam.name}: {fam.labels[i]}")
+        for text, cols in self._tight_rows:
+            if np.isin(cols, mine).any():
+                binding.append(text)
         current = None if f.current is None else int(f.current[mine].sum())
         return BucketExplanation(
             area=area, role=role, bucket=bucket, posts=int(self.x[mine].sum()), by_pattern=by_pattern,
