@@ -269,8 +269,10 @@ def report_input_error(exc: InputError) -> None:
 def read_force(path: str | Path, progress: Progress) -> Force:
     """Load and validate the force file (``ForceError`` lists every problem)."""
     force = load_force(path)
+    time = (f"{len(force.windows)} duty windows, {len(force.patterns)} patterns" if getattr(force, "patterns", None)
+            else f"{len(force.shifts)} shifts")
     progress(
-        f"force {Path(path).name}: {len(force.areas)} areas, {len(force.shifts)} shifts, "
+        f"force {Path(path).name}: {len(force.areas)} areas, {time}, "
         f"{len(force.roles)} roles, {len(force.demand_types)} demand types"
     )
     return force

@@ -29,6 +29,7 @@ from allocator.cli._common import (
     read_force,
     seconds,
 )
+from allocator.cli.rota_run import check_current_rota, write_rota_run
 from allocator.data.demand import DemandLoad
 from allocator.io.rundir import (
     OutputError,
@@ -39,7 +40,9 @@ from allocator.io.rundir import (
 )
 from allocator.model.force import Force
 from allocator.present.report import FIGURE_FILES
+from allocator.present.rota_report import ROTA_FIGURE_FILES
 from allocator.results.allocation import Allocation
+from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError
 from allocator.workload.engine import Workload
 
@@ -47,7 +50,7 @@ from allocator.workload.engine import Workload
 OUTPUTS = (
     "allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
     "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md", "report.html",
-    *FIGURE_FILES, "run.json",
+    *FIGURE_FILES, "buckets.csv", "rota.csv", *ROTA_FIGURE_FILES, "run.json",
 )
 #: Statuses with a posting to write.
 SOLVED = ("optimal", "feasible")
@@ -64,13 +67,16 @@ def register(sub: Any) -> None:
             "2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
              "allocator allocate my-force/force.yaml my-force/demand.csv \\",
-             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
+             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11",
+             "allocator allocate my-force/force_rota.yaml my-force/demand.csv \\",
+             "    --current my-force/current_rota.csv --out runs/rota-2026-11"],
         ),
     )
     p.add_argument("force", type=Path, metavar="FORCE.yaml", help="the force configuration")
     p.add_argument("demand", type=Path, metavar="DEMAND.csv", help="the demand extract (CSV or Parquet)")
     p.add_argument("--current", type=Path, metavar="CURRENT.csv",
-                   help="the current posting (area, shift, role, posts): moves are counted against it")
+                   help="the current posting (area, shift, role, posts; for a force on duty patterns "
+                        "area, role, pattern, team, posts): moves are counted against it")
     p.add_argument("--max-moves", type=count, metavar="N",
                    help="move at most N officers of each role (per role, not in total) from the "
                         "current posting; needs --current")
@@ -107,15 +113,13 @@ def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
 
 
 def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: Any,
-           progress: Progress) -> Allocation:
+           progress: Progress) -> Allocation | RotaAllocation:
     from allocator.solve.planner import allocate
 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
         result = allocate(workload, force, current=current, backend=args.backend,
                           time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
-    if not isinstance(result, Allocation):
-        raise NotImplementedError("the command line does not yet write runs of forces on patterns")
     return result
 
 
@@ -132,7 +136,16 @@ def run(args: argparse.Namespace) -> int:
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
 
     force = read_force(args.force, progress)
-    current = read_current(args.current, force) if args.current is not None else None
+    on_patterns = bool(getattr(force, "patterns", None))
+    current: Any = None
+    if args.verify and on_patterns:
+        progress("note: --verify re-solves per-role MILPs of forces of shifts; a force on duty patterns is "
+                 "solved as one formulation and each stage's route is in the solver report")
+    if args.current is not None and on_patterns:
+        check_current_rota(args.current, force)  # every bad row at once, before the demand is read
+        current = args.current
+    elif args.current is not None:
+        current = read_current(args.current, force)
     loaded = read_demand(args.demand, force, progress, demand_keywords(args))
     progress("computing workload")
     workload = compute_workload(loaded.records, force, as_of=args.as_of)
@@ -154,13 +167,20 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INFEASIBLE
 
     try:
-        summary = write_run(out, args, inputs, force, loaded, workload, allocation, progress)
+        if isinstance(allocation, RotaAllocation):
+            context = {"inputs": inputs, "parameters": _parameters(args),
+                       "data": _data_summary(loaded, workload)}
+            summary = write_rota_run(out, force, loaded, workload, allocation, context, progress)
+        else:
+            summary = write_run(out, args, inputs, force, loaded, workload, allocation, progress)
     except OSError as exc:  # a full disk, a vanished directory: the old run (if any) is untouched
         raise OutputError(f"could not write the run to {out}: {exc.strerror or exc}; "
                           "the previous run there, if any, is unchanged") from None
     progress(f"wrote {out}")
     if args.json:
         print_json(summary)
+    elif isinstance(allocation, RotaAllocation):
+        _print_rota_summary(summary)
     else:
         _print_summary(summary, allocation)
     return EXIT_OK
@@ -291,6 +311,19 @@ def _print_summary(summary: dict[str, Any], allocation: Any) -> None:
     print(f"allocation {summary['status']}: " + ", ".join(f"{r} {n}" for r, n in summary["posts"].items()))
     print("smallest coverage: " + ", ".join(
         f"{r} {v:.3f}" if v is not None else f"{r} -" for r, v in summary["min_coverage"].items()))
+    if summary["officers_moved"]:
+        print(f"officers moved: {summary['officers_moved']}")
+    print(f"outputs in {summary['out']} (report: {Path(summary['out']) / 'report.html'})")
+
+
+def _print_rota_summary(summary: dict[str, Any]) -> None:
+    print(f"allocation {summary['status']}: " + ", ".join(f"{r} {n}" for r, n in summary["posts"].items()))
+    print("smallest coverage: " + ", ".join(
+        f"{r} {v:.3f}" if v is not None else f"{r} -" for r, v in summary["min_coverage"].items()))
+    print("utilisation: " + ", ".join(
+        f"{r} {u['mean']:.0f}% (busiest {u['busiest']['area']} / {u['busiest']['bucket']} "
+        f"{u['busiest']['utilisation']:.0f}%)" if u["mean"] is not None and u["busiest"] else f"{r} -"
+        for r, u in summary["utilisation"].items()))
     if summary["officers_moved"]:
         print(f"officers moved: {summary['officers_moved']}")
     print(f"outputs in {summary['out']} (report: {Path(summary['out']) / 'report.html'})")

@@ -17,7 +17,7 @@ from allocator.cli._common import (
     open_run,
     print_json,
 )
-from allocator.io.rundir import Run
+from allocator.io.rundir import Run, RunError
 
 
 def register(sub: Any) -> None:
@@ -150,6 +150,43 @@ def posting_changes(a: Run, b: Run, include_all: bool = False) -> pd.DataFrame:
     return m.reset_index(drop=True)
 
 
+def is_rota_run(r: Run) -> bool:
+    """Whether a run is of a force on duty patterns (its allocation has ``pattern`` and ``team``)."""
+    return r.manifest.get("kind") == "patterns" or bool(r.manifest.get("force", {}).get("patterns"))
+
+
+def rota_posting_changes(a: Run, b: Run, include_all: bool = False) -> pd.DataFrame:
+    """Posts per area, role and pattern in each of two runs on duty patterns, and the change."""
+    key = ["area", "role", "pattern"]
+
+    def posts(r: Run) -> pd.DataFrame:
+        t = r.require("allocation.csv", (*key, "team", "posts"))
+        return t.groupby(key, sort=False)["posts"].sum().reset_index()
+
+    m = posts(a).merge(posts(b), on=key, how="outer", suffixes=("_a", "_b"), sort=False)
+    m[["posts_a", "posts_b"]] = m[["posts_a", "posts_b"]].fillna(0).astype("int64")
+    m["change"] = m["posts_b"] - m["posts_a"]
+    if not include_all:
+        m = m[m["change"] != 0]
+    return m.reset_index(drop=True)
+
+
+def utilisation_changes(a: Run, b: Run) -> pd.DataFrame:
+    """Utilisation per area and role in each of two runs on duty patterns: the mean over the buckets
+    with someone on duty and the busiest bucket, in percent."""
+    key = ["area", "role"]
+
+    def util(r: Run) -> pd.DataFrame:
+        t = r.require("buckets.csv", (*key, "bucket", "utilisation"))
+        t = t[t["utilisation"].notna()]
+        g = t.groupby(key, sort=False)["utilisation"]
+        return pd.DataFrame({"mean": g.mean(), "busiest": g.max()}).round(1).reset_index()
+
+    m = util(a).merge(util(b), on=key, how="outer", suffixes=("_a", "_b"), sort=False)
+    m["busiest_change"] = (m["busiest_b"] - m["busiest_a"]).round(1)
+    return m[[*key, "mean_a", "mean_b", "busiest_a", "busiest_b", "busiest_change"]]
+
+
 def _show(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n{title}:")
     if not rows:
@@ -163,13 +200,22 @@ def run(args: argparse.Namespace) -> int:
     """Run ``allocator compare``."""
     progress = Progress(args.quiet)
     (a, _), (b, _) = open_run(args.run_a, progress), open_run(args.run_b, progress)
+    rota = is_rota_run(a) and is_rota_run(b)
+    if is_rota_run(a) != is_rota_run(b):
+        kinds = {True: "a force on duty patterns", False: "a force of shifts"}
+        raise RunError(f"cannot compare {args.run_a} (a run of {kinds[is_rota_run(a)]}) with {args.run_b} "
+                       f"(a run of {kinds[is_rota_run(b)]}); compare runs of the same kind")
     counts, by_type = demand_changes(a, b)
     judgement = judgement_changes(a.manifest["force"], b.manifest["force"])
     rules = rule_changes(a, b)
-    postings = posting_changes(a, b, args.all)
+    postings = rota_posting_changes(a, b, args.all) if rota else posting_changes(a, b, args.all)
+    utilisation = utilisation_changes(a, b) if rota else None
     if args.json:
-        print_json({"demand": counts, "workload": by_type.to_dict("records"), "judgement": judgement,
-                    "rules": rules, "postings": postings.to_dict("records")})
+        out = {"demand": counts, "workload": by_type.to_dict("records"), "judgement": judgement,
+               "rules": rules, "postings": postings.to_dict("records")}
+        if utilisation is not None:
+            out["utilisation"] = utilisation.to_dict("records")
+        print_json(out)
         return EXIT_OK
     print(f"comparing {args.run_a} (before) with {args.run_b} (after)")
     _show("demand", counts)
@@ -179,7 +225,11 @@ def run(args: argparse.Namespace) -> int:
     _show("judgement", judgement)
     _show("rules", rules)
     moved = int(postings["change"].clip(lower=0).sum())
-    print(f"\npostings: {len(postings[postings['change'] != 0])} cells changed, {moved} posts moved")
+    what = "(area, role, pattern)s" if rota else "cells"
+    print(f"\npostings: {len(postings[postings['change'] != 0])} {what} changed, {moved} posts moved")
     if len(postings):
         print("\n".join("  " + line for line in frame_to_text(postings).splitlines()))
+    if utilisation is not None:
+        print("\nutilisation per area and role, % (mean over buckets with someone on duty; busiest bucket):")
+        print("\n".join("  " + line for line in frame_to_text(utilisation, "{:,.1f}").splitlines()))
     return EXIT_OK

@@ -30,13 +30,17 @@ def register(sub: Any) -> None:
             "Explain the posts of one area, shift and role in a run directory: the cell's\n"
             "workload by demand type with the judgement behind it, its coverage, and the rules\n"
             "(minimum staffing, pins, area limits) that bind it. The workload is recomputed from the\n"
-            "recorded inputs when they are unchanged (same SHA-256), else read from the saved tables.",
-            ["allocator explain my-run --area 'Swindon North' --shift Night --role PC"],
+            "recorded inputs when they are unchanged (same SHA-256), else read from the saved tables.\n"
+            "For a force on duty patterns name a bucket of the week (--bucket 'Sat Night') instead\n"
+            "of a shift: officers on duty, utilisation and coverage in that bucket.",
+            ["allocator explain my-run --area 'Swindon North' --shift Night --role PC",
+             "allocator explain my-rota-run --area 'Swindon North' --role PC --bucket 'Sat Night'"],
         ),
     )
     p.add_argument("run_dir", type=Path, metavar="RUN_DIR")
     p.add_argument("--area", required=True)
-    p.add_argument("--shift", required=True)
+    p.add_argument("--shift", help="the shift (runs of a force of shifts)")
+    p.add_argument("--bucket", help="the bucket of the week, such as 'Sat Night' (runs of a force on duty patterns)")
     p.add_argument("--role", required=True)
     add_common(p)
     p.set_defaults(func=run)
@@ -44,8 +48,24 @@ def register(sub: Any) -> None:
 
 def _check_names(force: Force, args: argparse.Namespace, source: str) -> None:
     problems = []
-    for kind, value, names in (("area", args.area, force.area_names), ("shift", args.shift, force.shift_names),
-                               ("role", args.role, force.role_names)):
+    if getattr(force, "patterns", None):
+        from allocator.model.patterns import make_buckets
+
+        slot, slot_names = "bucket", list(make_buckets(force).names)
+        if args.shift is not None:
+            problems.append(Problem(source, "--shift", "this run is of a force on duty patterns: name a bucket "
+                                    f"with --bucket; known: {', '.join(slot_names)}", args.shift))
+    else:
+        slot, slot_names = "shift", force.shift_names
+        if args.bucket is not None:
+            problems.append(Problem(source, "--bucket", "this run is of a force of shifts: name a shift "
+                                    f"with --shift; known: {', '.join(slot_names)}", args.bucket))
+    value = getattr(args, slot)
+    if value is None:
+        problems.append(Problem(source, f"--{slot}", f"give --{slot}; known: {', '.join(slot_names)}"))
+    elif value not in slot_names:
+        problems.append(Problem(source, f"--{slot}", f"unknown {slot}; known: {', '.join(slot_names)}", value))
+    for kind, value, names in (("area", args.area, force.area_names), ("role", args.role, force.role_names)):
         if value not in names:
             problems.append(Problem(source, f"--{kind}", f"unknown {kind}; known: {', '.join(names)}", value))
     if problems:
@@ -72,7 +92,9 @@ def _recomputed(run: Run, force: Force, args: argparse.Namespace, progress: Prog
     loaded = load_demand(demand, force, **kwargs)
     as_of = run.manifest.get("data", {}).get("window_end") or run.manifest.get("parameters", {}).get("as_of")
     workload = compute_workload(loaded.records, force, as_of=as_of)
-    frame: pd.DataFrame = workload.explain(args.area, args.shift, args.role)
+    # a force on patterns has the buckets of the week where a force of shifts has its shifts
+    slot = args.bucket if getattr(force, "patterns", None) else args.shift
+    frame: pd.DataFrame = workload.explain(args.area, slot, args.role)
     return frame
 
 
@@ -99,24 +121,46 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(args.quiet)
     run_dir, force = open_run(args.run_dir, progress)
     _check_names(force, args, str(args.run_dir))
+    on_patterns = bool(getattr(force, "patterns", None))
+    slot = args.bucket if on_patterns else args.shift
     frame = _recomputed(run_dir, force, args, progress)
     source = "recomputed from the recorded inputs"
     if frame is None:
         progress("recorded inputs missing or changed: explaining from the saved tables")
-        frame = from_tables(run_dir, args.area, args.shift, args.role)
+        frame = from_tables(run_dir, args.area, slot, args.role)
         source = "saved tables"
     frame = _with_judgement(frame, force, args.role)
-    cell = _cell(run_dir, "allocation.csv", args)
-    why = _cell(run_dir, "explanations.csv", args) if run_dir.has("explanations.csv") else {}
-    cell.update({k: v for k, v in why.items() if k not in cell})
+    if on_patterns:
+        cell = _cell(run_dir, "explanations.csv", args, "bucket", slot)
+    else:
+        cell = _cell(run_dir, "allocation.csv", args, "shift", slot)
+        why = _cell(run_dir, "explanations.csv", args, "shift", slot) if run_dir.has("explanations.csv") else {}
+        cell.update({k: v for k, v in why.items() if k not in cell})
+    carried = None
+    if on_patterns and cell.get("workload_hours") is not None:
+        # work in buckets the role never works goes to its next duty (LCIs take the weekend's on Monday)
+        carried = round(float(cell["workload_hours"]) - float(frame["hours"].sum()), 6)
     if args.json:
-        print_json({"area": args.area, "shift": args.shift, "role": args.role, "source": source,
-                    "cell": cell, "inputs_changed": run_dir.changed_inputs(),
-                    "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]})
+        key = "bucket" if on_patterns else "shift"
+        out = {"area": args.area, key: slot, "role": args.role, "source": source,
+               "cell": cell, "inputs_changed": run_dir.changed_inputs(),
+               "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]}
+        if carried is not None:
+            out["carried_hours"] = carried
+        print_json(out)
         return EXIT_OK
-    print(f"{args.area} / {args.shift} / {args.role}  (run {args.run_dir}; workload {source})")
-    if "binding" in cell:
+    print(f"{args.area} / {slot} / {args.role}  (run {args.run_dir}; workload {source})")
+    if on_patterns:
+        _print_bucket(cell)
+    elif "binding" in cell:
         print(f"  bound by: {cell['binding']} - {cell.get('detail', '')}")
+    if on_patterns:
+        print("workload by demand type (the demand of this bucket):")
+        print(frame_to_text(frame))
+        if carried is not None and carried > 1e-3:
+            print(f"plus {carried:,.1f} judged hours carried from earlier buckets in which no {args.role} "
+                  "is on duty (they go to the role's next duty)")
+        return EXIT_OK
     labels = {"posts": "posts", "current": "current posts", "change": "change", "on_duty": "on duty",
               "workload_hours": "workload hours", "coverage": "coverage",
               "role_min_coverage": "role's smallest coverage", "target": "proportional share",
@@ -131,10 +175,23 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cell(run_dir: Run, name: str, args: argparse.Namespace) -> dict[str, Any]:
-    table = run_dir.require(name, ("area", "shift", "role"))
-    row = table[(table["area"] == args.area) & (table["shift"] == args.shift) & (table["role"] == args.role)]
+def _cell(run_dir: Run, name: str, args: argparse.Namespace, key: str, value: str) -> dict[str, Any]:
+    table = run_dir.require(name, ("area", key, "role"))
+    row = table[(table["area"] == args.area) & (table[key] == value) & (table["role"] == args.role)]
     return {str(k): _plain(v) for k, v in row.iloc[0].items()} if len(row) else {}
+
+
+def _print_bucket(cell: dict[str, Any]) -> None:
+    """One bucket of a run on duty patterns: posts by pattern, on duty, workload, coverage, utilisation."""
+    labels = {"posts": "posts", "by_pattern": "posts by pattern", "current": "current posts",
+              "on_duty": "on duty (average)", "workload_hours": "workload hours (judged)",
+              "committed_hours": "committed hours (recorded)", "coverage": "coverage",
+              "role_min_coverage": "role's smallest coverage", "utilisation": "utilisation %"}
+    for key, label in labels.items():
+        value = cell.get(key)
+        if value is not None:
+            print(f"  {label:32s} {value:,.3f}" if isinstance(value, float) else f"  {label:32s} {value}")
+    print("  bound by: " + (str(cell["binding"]) if cell.get("binding") else "its proportional share"))
 
 
 def _plain(value: Any) -> Any:

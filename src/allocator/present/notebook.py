@@ -35,9 +35,10 @@ from allocator.present.report import html_fragment as _fragment
 
 if TYPE_CHECKING:
     from allocator.results.allocation import Allocation
+    from allocator.results.rota import RotaAllocation
     from allocator.workload.engine import Workload
 
-__all__ = ["allocation_html", "workload_html"]
+__all__ = ["allocation_html", "rota_allocation_html", "workload_html"]
 
 _STYLE = ("<style>.allocator-repr table{margin:.3em 0 .8em}.allocator-repr p{margin:.3em 0}"
           ".allocator-repr td,.allocator-repr th{text-align:right;padding:.1em .5em}"
@@ -74,6 +75,46 @@ def allocation_html(allocation: Allocation) -> str:
     unallocated = dict(zip(roles, a.metrics["unallocated"].loc[roles].astype("int64").tolist(), strict=True))
     if any(unallocated.values()):
         facts.append("Left unallocated: " + ", ".join(f"{r} {n:,}" for r, n in unallocated.items() if n))
+    facts += [f"Warning: {w}" for w in a.warnings]
+    if facts:
+        blocks.append(Bullets(facts))
+    return _div("allocation", blocks)
+
+
+def rota_allocation_html(allocation: RotaAllocation) -> str:
+    """A compact HTML summary of an allocation on duty patterns (what ``RotaAllocation._repr_html_`` shows).
+
+    The solver's status, gap and time; posts per area and role with the team
+    sizes of each rota (and the current posting and change when one was
+    given); per role, the smallest coverage and the utilisation (committed
+    time) overall and its range over the buckets; warnings.
+    """
+    from allocator.present.rota_report import posts_with_teams
+
+    a = allocation
+    f = a.formulation
+    s = a.solver
+    head = (f"Allocation on duty patterns: {len(f.areas)} areas x {len(f.roles)} roles on "
+            f"{len(f.patterns)} patterns, {len(f.buckets)} buckets; "
+            f"{s.backend} {s.status}, gap {s.gap:.3g}, {s.seconds:.2f} s")
+    m = a.metrics
+    per_role = pd.DataFrame({
+        "role": list(f.roles),
+        "posts": m.loc[list(f.roles), "posts"].astype("int64").to_numpy(),
+        "smallest coverage": m.loc[list(f.roles), "min_coverage"].astype("float64").round(3).to_numpy(),
+        "utilisation %": m.loc[list(f.roles), "utilisation"].astype("float64").round(1).to_numpy(),
+        "lowest %": m.loc[list(f.roles), "min_utilisation"].astype("float64").round(1).to_numpy(),
+        "busiest %": m.loc[list(f.roles), "max_utilisation"].astype("float64").round(1).to_numpy(),
+    })
+    blocks: list[Block] = [Para(head), Table(posts_with_teams(a.table, list(f.areas), list(f.roles))),
+                            Table(per_role),
+                            Para("Utilisation: committed time, recorded demand hours over on-duty officer-hours "
+                                 "(CPSM's benchmark: at most 60% on average).")]
+    facts = []
+    if f.current is not None:
+        moved = {r: int(a.moves.loc[a.moves["role"] == r, "officers"].sum()) for r in f.roles}
+        facts.append(f"Officers moved: {sum(moved.values()):,} ("
+                     + ", ".join(f"{r} {n:,}" for r, n in moved.items()) + ")")
     facts += [f"Warning: {w}" for w in a.warnings]
     if facts:
         blocks.append(Bullets(facts))

@@ -103,6 +103,10 @@ class _Image:
 
 
 Block = _Heading | Para | Bullets | Table | _Image
+#: A heading block (``level`` 1 to 6), for reports built beside this one.
+Heading = _Heading
+#: A figure block: PNG bytes, alt text and its file name under ``figures/``.
+Image = _Image
 
 
 def fmt(value: Any, decimals: int | None = None) -> str:

@@ -76,6 +76,10 @@ class BucketExplanation:
             top = self.by_type.head(5)
             parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in top.itertuples()]
             lines.append("  workload from: " + ", ".join(parts))
+        if self.by_type is not None:
+            carried = self.workload_hours - float(self.by_type["hours"].sum())
+            if carried > 1e-6 * max(self.workload_hours, 1.0):
+                lines.append(f"  plus {carried:.1f} judged h carried from earlier buckets with no {self.role} on duty")
         return "\n".join(lines)
 
 
@@ -167,11 +171,21 @@ class RotaAllocation:
         demand's hours (no impact weight); ``utilisation`` committed hours over
         on-duty officer-hours, in percent.
         """
+        return self._bucket_frame(self.x)
+
+    @cached_property
+    def current_buckets(self) -> pd.DataFrame | None:
+        """:attr:`buckets` under the current posting (None without one): the picture before."""
+        f = self.formulation
+        return None if f.current is None else self._bucket_frame(f.current)
+
+    def _bucket_frame(self, x: np.ndarray) -> pd.DataFrame:
         f = self.formulation
         A, R, B = f.shape
+        on_duty = f.on_duty(x)
         duty = np.zeros((A, R, B))
         for b in range(B):
-            duty[:, :, b] = self.on_duty[:, :, f.bucket_of_hour == b].mean(axis=2)
+            duty[:, :, b] = on_duty[:, :, f.bucket_of_hour == b].mean(axis=2)
         ai, ri, bi = np.indices((A, R, B)).reshape(3, -1)
         committed = f.committed if f.committed is not None else np.full((A, R, B), np.nan)
         return pd.DataFrame({
@@ -181,9 +195,52 @@ class RotaAllocation:
             "on_duty": duty.ravel(),
             "workload_hours": f.workload.ravel(),
             "committed_hours": committed.ravel(),
-            "coverage": self.coverage.ravel(),
-            "utilisation": self.utilisation.ravel(),
+            "coverage": f.coverage(x).ravel(),
+            "utilisation": f.utilisation(x).ravel(),
         })
+
+    @cached_property
+    def by_hour(self) -> pd.DataFrame:
+        """One row per (area, role, hour of the week): officers on duty against demand, in officers.
+
+        ``on_duty`` is the expected officers at work in the hour (rest days from
+        the patterns, then abstraction), ``current_on_duty`` the same under the
+        current posting (with one). ``demand`` is the officers the recorded
+        demand keeps busy in the hour on average: its committed hours (no
+        impact weight, recency weights scaled to average 1) over the weeks of
+        the window (NaN when the allocation carries no demand records). Hour 0
+        is Monday 00:00.
+        """
+        f = self.formulation
+        A, R, _ = f.shape
+        ai, ri, hi = np.indices((A, R, 168)).reshape(3, -1)
+        frame = pd.DataFrame({
+            "area": _cat(ai, f.areas),
+            "role": _cat(ri, f.roles),
+            "hour_of_week": hi.astype(np.int64),
+            "on_duty": self.on_duty.ravel(),
+        })
+        if f.current is not None:
+            frame["current_on_duty"] = f.on_duty(f.current).ravel()
+        committed = self._committed_by_hour()
+        frame["demand"] = (committed / f.weeks).ravel() if committed is not None else np.nan
+        return frame
+
+    def _committed_by_hour(self) -> np.ndarray | None:
+        """Committed hours per (area, role, hour of the week) over the window, or None."""
+        partials = getattr(self.formulation.source, "partials", None)
+        force = self.force
+        if partials is None or force is None or partials.n_records == 0:
+            return None
+        from allocator.workload.kernel import judged_hours
+
+        share, minutes, _, _ = force.judgement_arrays()
+        hours = judged_hours(partials, share, minutes, np.ones_like(share), force.area_factor_array(),
+                             force.settings.data_weight).sum(axis=2)  # (A, 168, R)
+        mean_weight = float(partials.weight.sum()) / partials.n_records
+        if mean_weight > 0:
+            hours = hours / mean_weight
+        return np.transpose(hours, (0, 2, 1))
 
     @cached_property
     def by_area(self) -> pd.DataFrame:
@@ -304,10 +361,27 @@ class RotaAllocation:
                 rows.append({"family": fam.name, "rule": fam.labels[i]})
         return pd.DataFrame(rows, columns=["family", "rule"])
 
-    def explain(self, area: str, role: str, bucket: str) -> BucketExplanation:
+    @cached_property
+    def _tight_rows(self) -> list[tuple[str, np.ndarray]]:
+        """Each rule at its limit, in the force's words, with the columns it touches."""
+        f = self.formulation
+        out = []
+        for fam in f.families:
+            v = fam.values(self.x, f.current)
+            tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
+            for i in np.flatnonzero(tight):
+                cols = fam.row_columns(int(i))
+                if not cols.size and fam.l1:
+                    cols = np.flatnonzero(fam.l1[i])
+                out.append((f"{fam.name}: {fam.labels[i]}", cols))
+        return out
+
+    def explain(self, area: str, role: str, bucket: str, by_type: bool = True) -> BucketExplanation:
         """Why ``area``'s ``role`` has the officers on duty it has in ``bucket``.
 
-        Raises ``KeyError`` naming the valid choices when a name is unknown.
+        ``by_type=False`` leaves out the breakdown by demand type (faster, for
+        every bucket at once). Raises ``KeyError`` naming the valid choices
+        when a name is unknown.
         """
         f = self.formulation
         for name, valid in ((area, f.areas), (role, f.roles), (bucket, f.buckets)):
@@ -325,22 +399,16 @@ class RotaAllocation:
         binding = []
         if math.isfinite(cov) and math.isfinite(u) and abs(cov - u) <= 1e-6 * max(u, 1e-12):
             binding.append(f"fairness bottleneck: at {role}'s smallest coverage {u:.4g}")
-        for fam in f.families:
-            v = fam.values(self.x, f.current)
-            tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
-            for i in np.flatnonzero(tight):
-                cols = fam.row_columns(int(i))
-                touches = np.isin(cols, mine).any() if cols.size else bool(
-                    fam.l1 and (fam.l1[i][mine] != 0).any())
-                if touches:
-                    binding.append(f"{fam.name}: {fam.labels[i]}")
+        for text, cols in self._tight_rows:
+            if np.isin(cols, mine).any():
+                binding.append(text)
         current = None if f.current is None else int(f.current[mine].sum())
         return BucketExplanation(
             area=area, role=role, bucket=bucket, posts=int(self.x[mine].sum()), by_pattern=by_pattern,
             on_duty=float(row["on_duty"]), workload_hours=float(row["workload_hours"]),
             committed_hours=float(row["committed_hours"]), coverage=cov,
             utilisation=float(row["utilisation"]), role_min_coverage=u, binding=binding, current=current,
-            by_type=self._by_type(a, r, b),
+            by_type=self._by_type(a, r, b) if by_type else None,
         )
 
     def _by_type(self, a: int, r: int, b: int) -> pd.DataFrame | None:
@@ -361,11 +429,22 @@ class RotaAllocation:
 
     # ---------------------------------------------------------- notebook
     def _repr_html_(self) -> str:
-        """A compact HTML summary: status, posts per role, utilisation range."""
-        m = self.metrics
-        head = (f"<p><b>Allocation on duty patterns</b>: {self.solver.backend}, {self.solver.status}, "
-                f"{self.solver.seconds:.2f} s</p>")
-        return head + m.to_html(float_format=lambda v: f"{v:.3g}")
+        """A compact HTML summary: status, posts per area and role with team sizes, utilisation per role."""
+        from allocator.present.notebook import rota_allocation_html
+
+        return rota_allocation_html(self)
+
+    def plot(self, role: str | None = None) -> Any:
+        """Utilisation heatmaps, area x (weekday, window), one panel per role (or ``role`` only).
+
+        Returns a matplotlib ``Figure`` (needs the ``plot`` extra); see
+        :func:`allocator.present.rota_plots.plot_utilisation`.
+        """
+        from allocator.present.rota_plots import plot_utilisation
+
+        if role is not None and role not in self.formulation.roles:
+            raise KeyError(f"unknown role {role!r}; one of {', '.join(self.formulation.roles)}")
+        return plot_utilisation(self.buckets, role)
 
     def to_excel(self, path: Any) -> None:
         """Write the tables to an ``.xlsx`` workbook, atomically (same allocation, same bytes)."""
