@@ -62,7 +62,7 @@ def child_generate(path: str, rows: int, seed: int) -> dict[str, Any]:
 
     import allocator
 
-    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     t0 = time.perf_counter()
     df = allocator.sample_demand(force, rows, seed=seed, messy=True)
     table = pa.Table.from_pandas(df, preserve_index=False)
@@ -79,7 +79,7 @@ def child_load(path: str) -> dict[str, Any]:
 
     import allocator
 
-    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     base = _rss_now_mb()
     t0 = time.perf_counter()
     load = allocator.load_demand(path, force)
@@ -162,7 +162,7 @@ def reference_load(path: str, force: Any) -> tuple[Any, dict[str, int], int]:
 def child_reference(path: str) -> dict[str, Any]:
     import allocator
 
-    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     base = _rss_now_mb()
     t0 = time.perf_counter()
     records, counts, n = reference_load(path, force)

@@ -31,7 +31,7 @@ from allocator.model.force import Force
 
 
 def synthetic_force(areas: int) -> Force:
-    data = allocator.load_force(allocator.sample_path("force_rota.yaml")).to_dict()
+    data = allocator.load_force(allocator.sample_path("force.yaml")).to_dict()
     data["areas"] = [{"name": f"Area {i:04d}"} for i in range(areas)]
     data["area_factors"] = {}
     scale = areas / 6

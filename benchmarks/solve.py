@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)  # the generated SGT role warns of uncovered cells
     backends = [b for b in available_backends() if b != "pulp"]
 
-    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     demand = allocator.sample_demand(force, 17_250, seed=0)
     work = allocator.compute_workload(load_demand(demand, force).records, force)
     t0 = time.perf_counter()

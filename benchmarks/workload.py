@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2017)
     args = parser.parse_args(argv)
     sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
-    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     print(f"allocator {allocator.__version__}, numpy {np.__version__}; sample force: "
           f"{len(force.areas)} areas, {len(force.shifts)} shifts, {len(force.roles)} roles, "
           f"{len(force.demand_types)} demand types; half-life {force.settings.half_life_days} days")

@@ -5,12 +5,15 @@
 # **demand data + professional judgement = resource algorithm -> allocation**.
 # It is generated from `docs/example.py` (run `python scripts/build_notebook.py`)
 # and executed by the test suite, so every cell here runs.
+#
+# The sample puts PCs on a five-team 2-2-2 rota, PCSOs on a rota of earlies
+# and lates (no nights) and LCIs on weekday days, in six areas.
 
 # %%
 import allocator
 
 force = allocator.load_force(allocator.sample_path("force.yaml"))
-print(force.name, "-", len(force.areas), "areas,", len(force.shifts), "shifts,",
+print(force.name, "-", len(force.areas), "areas,", ", ".join(force.pattern_names), "-",
       ", ".join(f"{r.name} {r.establishment}" for r in force.roles))
 
 # %% [markdown]
@@ -28,8 +31,9 @@ demand.rejects.head(10)
 # %% [markdown]
 # ## 2. Judgement -> workload
 #
-# Judged hours per area, shift and role. `explain` breaks a cell down by
-# demand type.
+# Judged hours per area, role and bucket of the week (each weekday split at
+# the Early, Late and Night tours). `explain` breaks a bucket down by demand
+# type.
 
 # %%
 workload = allocator.compute_workload(demand.records, force)
@@ -37,63 +41,59 @@ workload.by_shift.pivot_table(index="area", columns="role", values="hours",
                               aggfunc="sum", observed=True).round(0)
 
 # %%
-workload.explain("Swindon North", "Night", "PC").head(8)
+workload.explain("Swindon North", "Sat Night", "PC").head(8)
 
 # %% [markdown]
 # ## 3. The allocation
 #
-# Whole-number posts that share each role's establishment so that the
-# worst-covered cell is as well covered as it can be, keep minimum staffing,
-# and move as few officers as needed from the current posting.
+# Whole-number posts per area, role, pattern and team that share each role's
+# establishment so that the worst-covered bucket is as well covered as it can
+# be, keep minimum staffing in every hour, keep each rota's teams within one
+# post, and move as few officers as needed from the current posting. The
+# display shows the posts per area with each rota's team sizes and the
+# utilisation per role: committed time, recorded demand hours over on-duty
+# officer-hours (CPSM's benchmark is at most 60% on average).
 
 # %%
-import pandas as pd
-
-current = pd.read_csv(allocator.sample_path("current.csv"))
-allocation = allocator.allocate(workload, force, current=current)
+allocation = allocator.allocate(workload, force, current=allocator.sample_path("current.csv"))
 print(allocation.solver)
-allocation.table.head(10)
+allocation
 
 # %%
-allocation.metrics
+allocation.by_area.head(9)
+
+# %%
+allocation.rota
 
 # %% [markdown]
 # ## 4. Why is it so?
 
 # %%
-print(allocation.explain("Swindon North", "Night", "PC"))
+print(allocation.explain("Swindon North", "PC", "Sat Night"))
+
+# %%
+fig = allocation.plot()  # utilisation heatmaps, area x (weekday, tour), per role
 
 # %% [markdown]
 # ## 5. What would change it: a tighter move limit
 #
-# At a monthly reallocation the command team may cap the number of moves.
+# At a monthly reallocation the command team may cap the number of moves
+# (a change of team is a move).
 
 # %%
-capped = allocator.allocate(workload, force, current=current, max_moves=10)
+capped = allocator.allocate(workload, force, current=allocator.sample_path("current.csv"), max_moves=10)
 print(capped.solver)
 print("moves:", int(capped.moves["officers"].sum()) if len(capped.moves) else 0)
 
 # %% [markdown]
-# ## 6. On duty patterns: teams on a rota, judged bucket by bucket
+# ## 6. A force of shifts
 #
-# `force_rota.yaml` puts PCs on a five-team 2-2-2 rota, PCSOs on earlies and
-# lates and LCIs on weekday days. The allocation is then per area, role,
-# pattern and team, and coverage is judged per bucket of the week
-# (`Sat Night`), rest days and abstraction taken out. Its display shows the
-# posts per area with each rota's team sizes and the utilisation per role:
-# committed time, recorded demand hours over on-duty officer-hours (CPSM's
-# benchmark is at most 60% on average).
+# A force file with `shifts` and no patterns still loads: each shift is worked
+# every day (no rest days) and the allocation is per area, shift and role,
+# as before. `force_shifts.yaml` is the same force written that way.
 
 # %%
-rota_force = allocator.load_force(allocator.sample_path("force_rota.yaml"))
-rota_workload = allocator.compute_workload(
-    allocator.load_demand(allocator.sample_path("demand.csv"), rota_force).records, rota_force)
-on_rotas = allocator.allocate(rota_workload, rota_force, current=allocator.sample_path("current_rota.csv"))
-on_rotas
-
-# %%
-print(on_rotas.explain("Swindon North", "PC", "Sat Night"))
-on_rotas.rota
-
-# %%
-fig = on_rotas.plot()  # utilisation heatmaps, area x (weekday, window), per role
+shifts = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
+by_shift = allocator.allocate(allocator.compute_workload(demand.records, shifts), shifts,
+                              current=allocator.sample_path("current_shifts.csv"))
+by_shift.metrics

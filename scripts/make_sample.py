@@ -8,8 +8,9 @@ Writes, beside ``force.yaml`` (or into ``--out``):
   (across the October clock change) with blank durations, codes the force does
   not know (counted as its catch-all type) and a couple of planted faults of
   each rejection reason;
-* ``current.csv``: a current posting that splits each establishment about
-  equally across areas (meets minimums and area maximums, ignores demand);
+* ``current.csv``: a current posting of the force on rotas that splits each
+  establishment evenly over areas and teams (ignores demand);
+* ``current_shifts.csv``: the same for the shift-based force ``force_shifts.yaml``;
 * ``codes.csv``: an example lookup from a CAD system's incident codes to the
   force's demand types;
 * ``cad_extract.csv`` + ``cad_mapping.yaml``: a small extract in a CAD export's
@@ -29,6 +30,7 @@ import pandas as pd
 
 import allocator
 from allocator.data.sample import sample_current, sample_demand
+from allocator.data.sample_rota import sample_current_rota
 from allocator.io.atomic import atomic_write_text
 
 N_RECORDS = 47_000
@@ -135,11 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=allocator.sample_path())
     args = parser.parse_args(argv)
     force = allocator.load_force(allocator.sample_path("force.yaml"))
+    shifts = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     out: Path = args.out
     cad, mapping = cad_files(force)
     files = {
         "demand.csv": demand_csv(force),
-        "current.csv": current_csv(force),
+        "current.csv": sample_current_rota(force).to_csv(index=False, lineterminator="\n"),
+        "current_shifts.csv": current_csv(shifts),
         "codes.csv": codes_csv(),
         "cad_extract.csv": cad,
         "cad_mapping.yaml": mapping,

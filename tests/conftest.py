@@ -34,4 +34,4 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 @pytest.fixture(scope="session")
 def sample_force() -> allocator.Force:
     """The bundled six-area sample force."""
-    return allocator.load_force(allocator.sample_path("force.yaml"))
+    return allocator.load_force(allocator.sample_path("force_shifts.yaml"))

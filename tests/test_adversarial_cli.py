@@ -55,8 +55,8 @@ def sample_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def good_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("advrun") / "run"
-    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--current",
-            sample_dir / "current.csv", "--out", out, "-q")
+    r = run("allocate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--current",
+            sample_dir / "current_shifts.csv", "--out", out, "-q")
     assert r.returncode == 0, r.stderr
     return out
 
@@ -69,7 +69,7 @@ class Ctx:
     mp: pytest.MonkeyPatch
 
     def allocate(self, *more: str | Path) -> list[str | Path]:
-        return ["allocate", self.sample / "force.yaml", self.sample / "demand.csv", *more]
+        return ["allocate", self.sample / "force_shifts.yaml", self.sample / "demand.csv", *more]
 
     def run_copy(self, edit: Callable[[Path], None]) -> Path:
         copy = self.tmp / "copy"
@@ -146,7 +146,7 @@ def _input_named_like_an_output(c: Ctx) -> list[str | Path]:
     busy = c.tmp / "busy"
     busy.mkdir()
     shutil.copy(c.sample / "demand.csv", busy / "rejects.csv")
-    return ["validate", c.sample / "force.yaml", busy / "rejects.csv", "--out", busy, "--force"]
+    return ["validate", c.sample / "force_shifts.yaml", busy / "rejects.csv", "--out", busy, "--force"]
 
 
 def _force_is_dir(c: Ctx) -> list[str | Path]:
@@ -161,7 +161,7 @@ CASES: list[tuple[str, Callable[[Ctx], list[str | Path]], int, str]] = [
     ("impossible --as-of", lambda c: c.allocate("--as-of", "2026-02-30"), 2, "not a real date"),
     ("--as-of offset +99:00", lambda c: c.allocate("--as-of", "2026-10-01T00:00+99:00"), 2, "'2026-10-01T00:00+99:00'"),
     ("--as-of in words", lambda c: c.allocate("--as-of", "yesterday"), 2, "got 'yesterday'"),
-    ("--as-of on workload", lambda c: ["workload", c.sample / "force.yaml", c.sample / "demand.csv",
+    ("--as-of on workload", lambda c: ["workload", c.sample / "force_shifts.yaml", c.sample / "demand.csv",
                                        "--as-of", "10/01/2026"], 2, "ISO 8601"),
     ("negative --time-limit", lambda c: c.allocate("--time-limit", "-1"), 2, "seconds above 0, got '-1'"),
     ("NaN --time-limit", lambda c: c.allocate("--time-limit", "nan"), 2, "seconds above 0, got 'nan'"),
@@ -184,11 +184,11 @@ CASES: list[tuple[str, Callable[[Ctx], list[str | Path]], int, str]] = [
     ("an input under an output's name", _input_named_like_an_output, 2, "refusing to write rejects.csv over"),
     ("missing force file", lambda c: ["validate", c.tmp / "nope.yaml", c.sample / "demand.csv"], 2, "nope.yaml"),
     ("force file is a directory", _force_is_dir, 2, "force is a folder, not a file"),
-    ("workload --out under a file", lambda c: ["workload", c.sample / "force.yaml", c.sample / "demand.csv",
+    ("workload --out under a file", lambda c: ["workload", c.sample / "force_shifts.yaml", c.sample / "demand.csv",
                                                "--out", _file(c) / "w.csv"], 2, "is a file, not a directory"),
-    ("workload --out a directory", lambda c: ["workload", c.sample / "force.yaml", c.sample / "demand.csv",
+    ("workload --out a directory", lambda c: ["workload", c.sample / "force_shifts.yaml", c.sample / "demand.csv",
                                               "--out", c.tmp], 2, "is a directory; give a file name"),
-    ("validate --out under a file", lambda c: ["validate", c.sample / "force.yaml", c.sample / "demand.csv",
+    ("validate --out under a file", lambda c: ["validate", c.sample / "force_shifts.yaml", c.sample / "demand.csv",
                                                "--out", _file(c) / "x"], 2, "is a file, not a directory"),
     ("sample into a file", lambda c: ["sample", _file(c)], 2, "a-file: File exists"),
     ("Ctrl-C while reading", _interrupt_reading, 130, "interrupted"),
@@ -271,7 +271,7 @@ def test_an_internal_error_exits_3_pointing_at_a_log_with_the_traceback(
 
     monkeypatch.setattr(engine, "compute_workload", _raise(RuntimeError("a bug")))
     out = tmp_path / "run"
-    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--out", out, "-q")
+    r = run("allocate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--out", out, "-q")
     assert r.returncode == 3
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     log = Path(r.stderr.strip().rsplit(" ", 1)[-1])
@@ -281,7 +281,7 @@ def test_an_internal_error_exits_3_pointing_at_a_log_with_the_traceback(
     log.unlink()
     # into the run directory when there is one
     out.mkdir()
-    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--out", out, "-q", "--force")
+    r = run("allocate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--out", out, "-q", "--force")
     assert r.returncode == 3 and str(out / "allocator-error.log") in r.stderr
     assert "Traceback (most recent call last)" in (out / "allocator-error.log").read_text(encoding="utf-8")
 
@@ -299,7 +299,7 @@ def test_a_closed_stdout_ends_quietly(good_run: Path, monkeypatch: pytest.Monkey
 
 
 def test_console_entry_refuses_a_backend_before_reading_and_survives_head(good_run: Path, sample_dir: Path) -> None:
-    r = subprocess.run([sys.executable, "-m", "allocator", "allocate", str(sample_dir / "force.yaml"),
+    r = subprocess.run([sys.executable, "-m", "allocator", "allocate", str(sample_dir / "force_shifts.yaml"),
                         str(sample_dir / "demand.csv"), "--backend", "gurobi"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "unknown backend 'gurobi'" in r.stderr and "Traceback" not in r.stderr

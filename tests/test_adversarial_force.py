@@ -35,9 +35,9 @@ from allocator.solve.exact import greedy
 from .strategies import forces
 
 SAMPLE = allocator.sample_path()
-FORCE_TEXT = (SAMPLE / "force.yaml").read_text()
+FORCE_TEXT = (SAMPLE / "force_shifts.yaml").read_text()
 JUDGEMENT_TEXT = (SAMPLE / "judgement.csv").read_text()
-CURRENT_TEXT = (SAMPLE / "current.csv").read_text()
+CURRENT_TEXT = (SAMPLE / "current_shifts.csv").read_text()
 
 
 def _digests(folder: Path) -> dict[str, str]:
@@ -48,8 +48,8 @@ def _digests(folder: Path) -> dict[str, str]:
 def folder(tmp_path: Path) -> Iterator[Path]:
     """A copy of the sample force; every file in it must be unchanged when the test ends."""
     shutil.copy(SAMPLE / "judgement.csv", tmp_path)
-    shutil.copy(SAMPLE / "force.yaml", tmp_path)
-    shutil.copy(SAMPLE / "current.csv", tmp_path)
+    shutil.copy(SAMPLE / "force_shifts.yaml", tmp_path)
+    shutil.copy(SAMPLE / "current_shifts.csv", tmp_path)
     _before[tmp_path] = _digests(tmp_path)
     yield tmp_path
     assert _digests(tmp_path) == _before[tmp_path]
@@ -114,7 +114,7 @@ def test_a_few_honest_aliases_are_fine(folder: Path) -> None:
     text = _edit("    min_on_duty: {Early: 2, Day: 1, Late: 3, Twilight: 2, Night: 3}",
                  "    min_on_duty: &mins {Early: 2, Day: 1, Late: 3, Twilight: 2, Night: 3}")
     text = text.replace("    min_on_duty: {Day: 1}", "    min_on_duty: *mins")
-    force = load_force(_write(folder, "force.yaml", text))
+    force = load_force(_write(folder, "force_shifts.yaml", text))
     assert force.role("LCI").min_on_duty == force.role("PC").min_on_duty
 
 
@@ -125,7 +125,7 @@ def test_a_merge_key_override_is_not_a_duplicate(folder: Path) -> None:
                         "  - <<: *pcso\n    name: LCI\n    establishment: 60\n")
     text = text.replace("    proactive_share: 0.5    # community engagement and visible patrol\n"
                         "    min_on_duty: {Early: 1, Late: 1}\n", "")
-    force = load_force(_write(folder, "force.yaml", text))
+    force = load_force(_write(folder, "force_shifts.yaml", text))
     assert force.role("LCI").establishment == 60 and force.role("LCI").abstraction == 0.45
 
 
@@ -142,9 +142,9 @@ def test_a_merge_key_override_is_not_a_duplicate(folder: Path) -> None:
 )
 def test_a_duplicated_key_names_both_lines(folder: Path, text: str, line: int, where: str, message: str) -> None:
     with pytest.raises(ForceError) as err:
-        load_force(_write(folder, "force.yaml", text))
+        load_force(_write(folder, "force_shifts.yaml", text))
     p = _problem(err)
-    assert (p.source, p.line, p.where, p.message) == ("force.yaml", line, where, message)
+    assert (p.source, p.line, p.where, p.message) == ("force_shifts.yaml", line, where, message)
 
 
 @pytest.mark.parametrize(
@@ -162,18 +162,18 @@ def test_a_duplicated_key_names_both_lines(folder: Path, text: str, line: int, w
     ids=["binary", "latin-1 byte", "utf-16", "5000 deep flow", "a million open braces", "3000 deep block"],
 )
 def test_unreadable_force_files_are_named(folder: Path, content: bytes, line: int | None, message: str) -> None:
-    path = _write(folder, "force.yaml", content)
+    path = _write(folder, "force_shifts.yaml", content)
     t0 = time.perf_counter()
     with pytest.raises(ForceError) as err:
         load_force(path)
     assert time.perf_counter() - t0 < 3
     p = _problem(err)
-    assert (p.source, p.line, p.message) == ("force.yaml", line, message)
+    assert (p.source, p.line, p.message) == ("force_shifts.yaml", line, message)
 
 
 def test_yaml_syntax_error_names_the_line(folder: Path) -> None:
     with pytest.raises(ForceError) as err:
-        load_force(_write(folder, "force.yaml", _edit("  - {name: Day,", "  - {name: Day,,]")))
+        load_force(_write(folder, "force_shifts.yaml", _edit("  - {name: Day,", "  - {name: Day,,]")))
     p = _problem(err)
     assert p.line == 28 and p.message.startswith("not valid YAML:")
 
@@ -184,15 +184,15 @@ def test_yaml_syntax_error_names_the_line(folder: Path) -> None:
                          ids=["list", "empty", "comment"])
 def test_a_force_file_that_is_not_a_mapping(folder: Path, text: str, message: str) -> None:
     with pytest.raises(ForceError) as err:
-        load_force(_write(folder, "force.yaml", text))
+        load_force(_write(folder, "force_shifts.yaml", text))
     assert _problem(err).message == message
 
 
 def test_an_oversized_force_file_is_refused_unread(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(textfile, "MAX_TEXT_BYTES", 1000)
     with pytest.raises(ForceError) as err:
-        load_force(folder / "force.yaml")
-    size = (folder / "force.yaml").stat().st_size
+        load_force(folder / "force_shifts.yaml")
+    size = (folder / "force_shifts.yaml").stat().st_size
     assert _problem(err).message == f"force is {size:,} bytes; at most 1,000 are read"
     _before[folder] = _digests(folder)
 
@@ -244,11 +244,11 @@ def test_a_folder_given_as_force_file(folder: Path) -> None:
 def test_numbers_are_strict_and_bounded(folder: Path, old: str, new: str, line: int, where: str, message: str,
                                         value: object) -> None:
     with pytest.raises(ForceError) as err:
-        load_force(_write(folder, "force.yaml", _edit(old, new)))
+        load_force(_write(folder, "force_shifts.yaml", _edit(old, new)))
     found = [p for p in err.value.problems if p.where == where]
     assert found, [str(p) for p in err.value.problems]
     p = found[0]
-    assert (p.source, p.line, p.message) == ("force.yaml", line, message)
+    assert (p.source, p.line, p.message) == ("force_shifts.yaml", line, message)
     if value is None:
         assert p.as_dict()["value"] is None
     elif isinstance(value, float) and math.isnan(value):
@@ -261,7 +261,7 @@ def test_too_many_areas_are_refused_with_the_bound(folder: Path) -> None:
     areas = "".join(f"  - name: A{i}\n" for i in range(10_001))
     text = FORCE_TEXT.split("areas:\n")[0] + "areas:\n" + areas + "\n# " + FORCE_TEXT.split("# Duty windows")[1]
     with pytest.raises(ForceError) as err:
-        load_force(_write(folder, "force.yaml", text))
+        load_force(_write(folder, "force_shifts.yaml", text))
     p = next(p for p in err.value.problems if p.where == "areas")
     assert p.message == "List should have at most 10000 items after validation, not 10001"
 
@@ -331,7 +331,7 @@ def test_judgement_faults_point_at_the_table_row(folder: Path, table: str, sourc
                                                   where: str, message: str) -> None:
     _write(folder, "judgement.csv", table)
     with pytest.raises(ForceError) as err:
-        load_force(folder / "force.yaml")
+        load_force(folder / "force_shifts.yaml")
     found = [p for p in err.value.problems if p.where == where and p.message == message]
     assert found, [str(p) for p in err.value.problems]
     assert (found[0].source, found[0].line) == (source, line)
@@ -341,7 +341,7 @@ def test_judgement_faults_point_at_the_table_row(folder: Path, table: str, sourc
 def test_judgement_with_an_unbalanced_quote_is_named(folder: Path) -> None:
     _write(folder, "judgement.csv", _judgement("BURG,PC,0.5,180,1.2", 'BURG,"PC,0.5,180,1.2'))
     with pytest.raises(ForceError) as err:
-        load_force(folder / "force.yaml")
+        load_force(folder / "force_shifts.yaml")
     p = _problem(err)
     assert p.source == "judgement.csv" and p.message.startswith("not a readable CSV table:")
     assert "EOF inside string starting at row 4" in p.message
@@ -350,7 +350,7 @@ def test_judgement_with_an_unbalanced_quote_is_named(folder: Path) -> None:
 def test_judgement_with_a_bad_byte_names_its_line(folder: Path) -> None:
     _write(folder, "judgement.csv", JUDGEMENT_TEXT.encode().replace(b"BURG,PC", b"B\xffRG,PC", 1))
     with pytest.raises(ForceError) as err:
-        load_force(folder / "force.yaml")
+        load_force(folder / "force_shifts.yaml")
     p = _problem(err)
     assert (p.source, p.line, p.message) == ("judgement.csv", 5,
                                              "not UTF-8 text: byte 0xff at column 2; save the file as UTF-8")
@@ -358,9 +358,9 @@ def test_judgement_with_a_bad_byte_names_its_line(folder: Path) -> None:
 
 def test_a_damaged_workbook_is_named(folder: Path) -> None:
     _write(folder, "judgement.xlsx", b"PK\x03\x04 not really a workbook")
-    _write(folder, "force.yaml", _edit("judgement: judgement.csv", "judgement: judgement.xlsx"))
+    _write(folder, "force_shifts.yaml", _edit("judgement: judgement.csv", "judgement: judgement.xlsx"))
     with pytest.raises(ForceError) as err:
-        load_force(folder / "force.yaml")
+        load_force(folder / "force_shifts.yaml")
     p = _problem(err)
     assert p.source == "judgement.xlsx" and p.message == "cannot read judgement workbook: File is not a zip file"
 
@@ -380,7 +380,7 @@ def test_inline_judgement_faults_keep_the_force_file_line(folder: Path, sample_f
 
 # --------------------------------------------------------------- the files a force reads; dicts
 def test_force_files_lists_the_force_and_its_judgement(folder: Path) -> None:
-    assert force_files(folder / "force.yaml") == (folder / "force.yaml", folder / "judgement.csv")
+    assert force_files(folder / "force_shifts.yaml") == (folder / "force_shifts.yaml", folder / "judgement.csv")
     _write(folder, "other.yaml", _edit("judgement: judgement.csv", "judgement: {file: j.xlsx, sheet: J}"))
     assert force_files(folder / "other.yaml") == (folder / "other.yaml", folder / "j.xlsx")
     with pytest.raises(ForceError, match="force file not found"):
@@ -444,22 +444,22 @@ def _rows(text: str, old: str, new: str) -> str:
 )
 def test_bad_current_rows_are_named(folder: Path, sample_force: Force, table: str, line: int | None, where: str,
                                     message: str, value: object) -> None:
-    path = _write(folder, "current.csv", table)
+    path = _write(folder, "current_shifts.csv", table)
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     found = [p for p in err.value.problems if p.where == where and p.message == message]
     assert found, [str(p) for p in err.value.problems]
-    assert found[0].source == "current.csv" and found[0].line == line
+    assert found[0].source == "current_shifts.csv" and found[0].line == line
     assert found[0].as_dict()["value"] == value
 
 
 def test_current_totals_must_match_the_establishment(folder: Path, sample_force: Force) -> None:
-    path = _write(folder, "current.csv", _rows(CURRENT_TEXT, "Swindon North,Early,PC,13",
+    path = _write(folder, "current_shifts.csv", _rows(CURRENT_TEXT, "Swindon North,Early,PC,13",
                                                "Swindon North,Early,PC,10013"))
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     assert [str(p) for p in err.value.problems] == [
-        "current.csv, column posts: current posting has 10,400 PCs; the establishment is 400 "
+        "current_shifts.csv, column posts: current posting has 10,400 PCs; the establishment is 400 "
         "(declare vacancies={...} or pass allow_vacancies=True if that is so)"
     ]
     assert read_current(path, sample_force, allow_vacancies=True)[0, 0, 0] == 10013
@@ -471,16 +471,16 @@ def test_current_totals_must_match_the_establishment(folder: Path, sample_force:
 
 
 def test_current_header_only_and_missing_cells(folder: Path, sample_force: Force) -> None:
-    path = _write(folder, "current.csv", "area,shift,role,posts\n")
+    path = _write(folder, "current_shifts.csv", "area,shift,role,posts\n")
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     assert _problem(err).message == "no rows: the current posting has a header and no cells"
     rows = CURRENT_TEXT.splitlines()
-    path = _write(folder, "current.csv", "\n".join(r for r in rows if ",Night,PCSO," not in r) + "\n")
+    path = _write(folder, "current_shifts.csv", "\n".join(r for r in rows if ",Night,PCSO," not in r) + "\n")
     with pytest.raises(InputError) as err:
         read_current(path, sample_force, allow_vacancies=True)
     assert [str(p) for p in err.value.problems] == [
-        "current.csv, role PCSO: no row for 6 cells: Swindon North / Night, Swindon South / Night, "
+        "current_shifts.csv, role PCSO: no row for 6 cells: Swindon North / Night, Swindon South / Night, "
         "Wiltshire North / Night, Wiltshire East / Night, Wiltshire West / Night, Wiltshire South / Night; "
         "write them with posts 0, or pass missing='zero'"
     ]
@@ -489,12 +489,12 @@ def test_current_header_only_and_missing_cells(folder: Path, sample_force: Force
 
 
 def test_current_file_faults(folder: Path, sample_force: Force) -> None:
-    path = _write(folder, "current.csv", CURRENT_TEXT.encode().replace(b"Swindon South", b"Sw\xe9ndon South", 1))
+    path = _write(folder, "current_shifts.csv", CURRENT_TEXT.encode().replace(b"Swindon South", b"Sw\xe9ndon South", 1))
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     assert (_problem(err).line, _problem(err).message) == (
         17, "not UTF-8 text: byte 0xe9 at column 3; save the file as UTF-8")
-    path = _write(folder, "current.csv", CURRENT_TEXT + "Swindon North,Early,PC,1,extra\n")
+    path = _write(folder, "current_shifts.csv", CURRENT_TEXT + "Swindon North,Early,PC,1,extra\n")
     with pytest.raises(InputError) as err:
         read_current(path, sample_force)
     assert _problem(err).line == 92 and "Expected 4 fields in line 92, saw 5" in _problem(err).message
@@ -513,7 +513,7 @@ def test_current_workbook_and_device_are_named(folder: Path, sample_force: Force
 
 
 def test_current_frame_with_a_column_twice(sample_force: Force) -> None:
-    frame = pd.read_csv(SAMPLE / "current.csv")
+    frame = pd.read_csv(SAMPLE / "current_shifts.csv")
     frame.columns = ["area", "shift", "role", "Posts"]
     frame["posts"] = frame["Posts"]
     with pytest.raises(InputError) as err:
@@ -522,7 +522,7 @@ def test_current_frame_with_a_column_twice(sample_force: Force) -> None:
 
 
 def test_current_from_frames_and_arrays(sample_force: Force) -> None:
-    frame = pd.read_csv(SAMPLE / "current.csv")
+    frame = pd.read_csv(SAMPLE / "current_shifts.csv")
     assert read_current(frame, sample_force).sum() == 580
     bad = frame.astype({"posts": object})
     bad.loc[0, "posts"] = True
@@ -542,11 +542,11 @@ def test_current_from_frames_and_arrays(sample_force: Force) -> None:
 
 def test_current_keyword_faults(sample_force: Force) -> None:
     with pytest.raises(ArgumentError, match="missing: must be 'error' or 'zero'"):
-        read_current(SAMPLE / "current.csv", sample_force, missing="skip")  # type: ignore[arg-type]
+        read_current(SAMPLE / "current_shifts.csv", sample_force, missing="skip")  # type: ignore[arg-type]
     with pytest.raises(ArgumentError, match="unknown role 'PCs'; did you mean 'PC'"):
-        read_current(SAMPLE / "current.csv", sample_force, vacancies={"PCs": 3})
+        read_current(SAMPLE / "current_shifts.csv", sample_force, vacancies={"PCs": 3})
     with pytest.raises(ArgumentError, match="vacancies of PC must be a whole number, got True"):
-        read_current(SAMPLE / "current.csv", sample_force, vacancies={"PC": True})
+        read_current(SAMPLE / "current_shifts.csv", sample_force, vacancies={"PC": True})
 
 
 def test_read_current_is_still_importable_from_problem() -> None:

@@ -72,7 +72,7 @@ def subprocess_cli(*args: str | Path) -> subprocess.CompletedProcess[str]:
 
 
 def allocate_args(sample: Path, out: Path, *more: str) -> list[str | Path]:
-    return ["allocate", sample / "force.yaml", sample / "demand.csv", "--current", sample / "current.csv",
+    return ["allocate", sample / "force_shifts.yaml", sample / "demand.csv", "--current", sample / "current_shifts.csv",
             "--max-moves", "30", "--out", out, *more]
 
 
@@ -112,10 +112,10 @@ def test_allocate_prints_a_json_summary_and_its_progress(allocated: tuple[Path, 
 def test_allocate_writes_every_output_and_agrees_with_the_api(run_dir: Path, sample_dir: Path) -> None:
     for name in (*RUN_FILES, "run.json"):
         assert (run_dir / name).is_file(), name
-    force = allocator.load_force(sample_dir / "force.yaml")
+    force = allocator.load_force(sample_dir / "force_shifts.yaml")
     loaded = load_demand(sample_dir / "demand.csv", force)
     workload = compute_workload(loaded.records, force)
-    api = allocator.allocate(workload, force, current=sample_dir / "current.csv", max_moves=30)
+    api = allocator.allocate(workload, force, current=sample_dir / "current_shifts.csv", max_moves=30)
     saved = pd.read_csv(run_dir / "allocation.csv")
     assert saved["posts"].to_numpy().tolist() == api.table["posts"].to_numpy().tolist()
     assert saved.groupby("role", sort=False)["posts"].sum().to_dict() == {"PC": 400, "PCSO": 120, "LCI": 60}
@@ -138,12 +138,12 @@ def test_run_json_records_inputs_versions_and_output_hashes(run_dir: Path, sampl
     recorded = read_run(run_dir)
     m = recorded.manifest
     assert m["inputs"]["demand"]["rows"] == m["data"]["records_read"]
-    assert m["inputs"]["force"]["sha256"] == sha256_file(sample_dir / "force.yaml")
+    assert m["inputs"]["force"]["sha256"] == sha256_file(sample_dir / "force_shifts.yaml")
     assert set(m["inputs"]) == {"force", "demand", "judgement", "current"}
     assert m["parameters"]["max_moves"] == 30
     assert m["environment"]["ortools"] and m["environment"]["numpy"]
     assert m["solver"]["status"] in ("optimal", "feasible")
-    assert allocator.Force.model_validate(m["force"]) == allocator.load_force(sample_dir / "force.yaml")
+    assert allocator.Force.model_validate(m["force"]) == allocator.load_force(sample_dir / "force_shifts.yaml")
     assert recorded.verify() == []
     assert sorted(m["outputs"]) == sorted(RUN_FILES)
     for name in RUN_FILES:
@@ -248,10 +248,10 @@ def test_compare_names_the_judgement_change(run_dir: Path, sample_dir: Path, tmp
 
 
 def test_infeasible_force_exits_1_with_the_reason(sample_dir: Path, tmp_path: Path) -> None:
-    data = yaml.safe_load((sample_dir / "force.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((sample_dir / "force_shifts.yaml").read_text(encoding="utf-8"))
     data["roles"][2]["min_on_duty"] = {"Day": 10}  # 6 areas x 19 LCI posts > establishment 60
     data["judgement"] = str(sample_dir / "judgement.csv")
-    bad = tmp_path / "force.yaml"
+    bad = tmp_path / "force_shifts.yaml"
     bad.write_text(yaml.safe_dump(data), encoding="utf-8")
     r = run("allocate", bad, sample_dir / "demand.csv", "--out", tmp_path / "out")
     assert r.returncode == 1, r.stderr
@@ -261,35 +261,35 @@ def test_infeasible_force_exits_1_with_the_reason(sample_dir: Path, tmp_path: Pa
 
 
 def test_broken_force_file_exits_2_listing_every_problem(sample_dir: Path, tmp_path: Path) -> None:
-    text = (sample_dir / "force.yaml").read_text(encoding="utf-8")
+    text = (sample_dir / "force_shifts.yaml").read_text(encoding="utf-8")
     text = text.replace("abstraction: 0.5 ", "abstraction: 1.5 ").replace("establishment: 120", "establishment: -3")
-    (tmp_path / "force.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "force_shifts.yaml").write_text(text, encoding="utf-8")
     shutil.copy(sample_dir / "judgement.csv", tmp_path / "judgement.csv")
     # through the console entry: the exit code a shell script sees
-    r = subprocess_cli("allocate", tmp_path / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "out")
+    r = subprocess_cli("allocate", tmp_path / "force_shifts.yaml", sample_dir / "demand.csv", "--out", tmp_path / "out")
     assert r.returncode == 2
-    assert "force.yaml" in r.stderr and "abstraction" in r.stderr and "establishment" in r.stderr
+    assert "force_shifts.yaml" in r.stderr and "abstraction" in r.stderr and "establishment" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_demand_file_missing_a_column_exits_2(sample_dir: Path, tmp_path: Path) -> None:
     demand = pd.read_csv(sample_dir / "demand.csv", dtype=str).drop(columns="area")
     demand.to_csv(tmp_path / "demand.csv", index=False)
-    r = run("validate", sample_dir / "force.yaml", tmp_path / "demand.csv")
+    r = run("validate", sample_dir / "force_shifts.yaml", tmp_path / "demand.csv")
     assert r.returncode == 2
     assert "demand.csv" in r.stderr and "area" in r.stderr
     assert "Traceback" not in r.stderr
 
 
 def test_an_input_is_never_overwritten(sample_dir: Path, tmp_path: Path) -> None:
-    force, demand = sample_dir / "force.yaml", sample_dir / "demand.csv"
+    force, demand = sample_dir / "force_shifts.yaml", sample_dir / "demand.csv"
     before = demand.read_bytes()
     r = run("workload", force, demand, "--out", demand)
     assert r.returncode == 2 and "input" in r.stderr
     # an input inside the output directory under an output's name: refused even with --force
     busy = tmp_path / "busy"
     busy.mkdir()
-    shutil.copy(sample_dir / "current.csv", busy / "moves.csv")
+    shutil.copy(sample_dir / "current_shifts.csv", busy / "moves.csv")
     current = (busy / "moves.csv").read_bytes()
     r = run("allocate", force, demand, "--current", busy / "moves.csv", "--out", busy, "--force", "-q")
     assert r.returncode == 2 and "moves.csv" in r.stderr
@@ -306,7 +306,7 @@ def test_sample_refuses_to_overwrite_without_force(sample_dir: Path) -> None:
 
 
 def test_validate_writes_rejects_where_asked(sample_dir: Path, tmp_path: Path) -> None:
-    r = run("validate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--out", tmp_path / "v", "--json")
+    r = run("validate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--out", tmp_path / "v", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     rejects = pd.read_csv(tmp_path / "v" / "rejects.csv")
@@ -321,7 +321,7 @@ def test_help_shows_a_worked_example(command: str) -> None:
 
 
 def test_max_moves_needs_a_current_posting(sample_dir: Path, tmp_path: Path) -> None:
-    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--max-moves", "5",
+    r = run("allocate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--max-moves", "5",
             "--out", tmp_path / "out", "-q")
     assert r.returncode == 2
     assert "--max-moves" in r.stderr and "--current" in r.stderr
@@ -330,7 +330,7 @@ def test_max_moves_needs_a_current_posting(sample_dir: Path, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("value", ["0", "-5", "soon", "inf"])
 def test_time_limit_must_be_positive_seconds(sample_dir: Path, tmp_path: Path, value: str) -> None:
-    r = run("allocate", sample_dir / "force.yaml", sample_dir / "demand.csv", "--time-limit", value,
+    r = run("allocate", sample_dir / "force_shifts.yaml", sample_dir / "demand.csv", "--time-limit", value,
             "--out", tmp_path / "out")
     assert r.returncode == 2
     assert "--time-limit" in r.stderr and repr(value) in r.stderr
@@ -375,14 +375,14 @@ HOSTILE = {"Swindon North": "=1+2", "Swindon South": '=HYPERLINK("http://x.examp
 def hostile_run(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A run on the sample with areas named like formulas, HTML and Markdown links."""
     d = tmp_path_factory.mktemp("hostile")
-    for name in ("force.yaml", "judgement.csv", "demand.csv", "current.csv"):
+    for name in ("force_shifts.yaml", "judgement.csv", "demand.csv", "current_shifts.csv"):
         text = (sample_dir / name).read_text(encoding="utf-8")
         for old, new in HOSTILE.items():
-            quoted = json.dumps(new) if name == "force.yaml" else (
+            quoted = json.dumps(new) if name == "force_shifts.yaml" else (
                 '"' + new.replace('"', '""') + '"' if any(c in new for c in ',"') else new)
             text = text.replace(old, quoted)
         (d / name).write_text(text, encoding="utf-8")
-    r = run("allocate", d / "force.yaml", d / "demand.csv", "--current", d / "current.csv", "--out", d / "run",
+    r = run("allocate", d / "force_shifts.yaml", d / "demand.csv", "--current", d / "current_shifts.csv", "--out", d / "run",
             "-q")
     assert r.returncode == 0, r.stderr
     return d / "run"
@@ -453,11 +453,11 @@ def test_run_json_hashes_the_mapping_and_its_code_lookup_and_explain_names_a_cha
 
     src = tmp_path / "force"
     shutil.copytree(sample_dir, src)
-    expected = ["force.yaml", "judgement.csv", "cad_extract.csv", "cad_mapping.yaml", "codes.csv"]
-    found = input_files(src / "force.yaml", src / "cad_extract.csv", src / "cad_mapping.yaml")
+    expected = ["force_shifts.yaml", "judgement.csv", "cad_extract.csv", "cad_mapping.yaml", "codes.csv"]
+    found = input_files(src / "force_shifts.yaml", src / "cad_extract.csv", src / "cad_mapping.yaml")
     assert [p.name for p in found] == expected
     out = tmp_path / "run"
-    r = run("allocate", src / "force.yaml", src / "cad_extract.csv", "--mapping", src / "cad_mapping.yaml",
+    r = run("allocate", src / "force_shifts.yaml", src / "cad_extract.csv", "--mapping", src / "cad_mapping.yaml",
             "--out", out, "-q")
     assert r.returncode == 0, r.stderr
     inputs = read_run(out).manifest["inputs"]

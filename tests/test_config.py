@@ -58,14 +58,14 @@ def test_shift_cover_crosses_midnight() -> None:
 
 def test_unquoted_yaml_time_is_read_as_clock_time(tmp_path: Path) -> None:
     # YAML 1.1 reads 07:00 unquoted as the integer 420 (minutes); it must still mean 07:00
-    text = (SAMPLE / "force.yaml").read_text().replace('start: "07:00"', "start: 07:00")
+    text = (SAMPLE / "force_shifts.yaml").read_text().replace('start: "07:00"', "start: 07:00")
     shutil.copy(SAMPLE / "judgement.csv", tmp_path)
-    (tmp_path / "force.yaml").write_text(text)
-    assert load_force(tmp_path / "force.yaml").shift("Early").start == "07:00"
+    (tmp_path / "force_shifts.yaml").write_text(text)
+    assert load_force(tmp_path / "force_shifts.yaml").shift("Early").start == "07:00"
 
 
 def _broken_copy(tmp_path: Path, edits: list[tuple[str, str]], judgement_edits=()) -> Path:
-    text = (SAMPLE / "force.yaml").read_text()
+    text = (SAMPLE / "force_shifts.yaml").read_text()
     for old, new in edits:
         assert old in text, old
         text = text.replace(old, new)
@@ -73,9 +73,9 @@ def _broken_copy(tmp_path: Path, edits: list[tuple[str, str]], judgement_edits=(
     for old, new in judgement_edits:
         assert old in jtext, old
         jtext = jtext.replace(old, new)
-    (tmp_path / "force.yaml").write_text(text)
+    (tmp_path / "force_shifts.yaml").write_text(text)
     (tmp_path / "judgement.csv").write_text(jtext)
-    return tmp_path / "force.yaml"
+    return tmp_path / "force_shifts.yaml"
 
 
 def test_broken_force_reports_every_problem_at_once(tmp_path: Path) -> None:
@@ -136,19 +136,19 @@ def test_broken_judgement_table_names_row_and_column(tmp_path: Path) -> None:
 def test_judgement_from_excel(tmp_path: Path, sample_force: Force) -> None:
     table = sample_force.judgement_table()
     table.to_excel(tmp_path / "judgement.xlsx", sheet_name="Judgement", index=False)
-    text = (SAMPLE / "force.yaml").read_text().replace(
+    text = (SAMPLE / "force_shifts.yaml").read_text().replace(
         "judgement: judgement.csv", "judgement: {file: judgement.xlsx, sheet: Judgement}"
     )
-    (tmp_path / "force.yaml").write_text(text)
-    assert load_force(tmp_path / "force.yaml") == sample_force
+    (tmp_path / "force_shifts.yaml").write_text(text)
+    assert load_force(tmp_path / "force_shifts.yaml") == sample_force
 
 
 def test_missing_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(ForceError, match="force file not found"):
         load_force(tmp_path / "nope.yaml")
-    (tmp_path / "force.yaml").write_text((SAMPLE / "force.yaml").read_text())
+    (tmp_path / "force_shifts.yaml").write_text((SAMPLE / "force_shifts.yaml").read_text())
     with pytest.raises(ForceError, match="judgement file not found"):
-        load_force(tmp_path / "force.yaml")
+        load_force(tmp_path / "force_shifts.yaml")
 
 
 def test_shifts_must_cover_the_day() -> None:
@@ -189,7 +189,7 @@ def test_yaml_round_trip(force: Force) -> None:
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "force.yaml"
+        path = Path(d) / "force_shifts.yaml"
         force.to_yaml(path)
         assert load_force(path) == force
 
@@ -209,7 +209,7 @@ def test_every_planted_fault_is_reported_with_its_place(case: tuple[dict, list[s
 
     data, paths = case
     with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / "force.yaml"
+        path = Path(d) / "force_shifts.yaml"
         path.write_text(yaml.safe_dump(data, sort_keys=False))
         with pytest.raises(ForceError) as info:
             load_force(path)

@@ -119,7 +119,7 @@ class _OutOfTime:
 
 
 def _current(force: allocator.Force) -> np.ndarray:
-    return build_problem(np.ones((6, 5, 3)), force, allocator.sample_path("current.csv")).current
+    return build_problem(np.ones((6, 5, 3)), force, allocator.sample_path("current_shifts.csv")).current
 
 
 def test_exact_stages_are_not_cut_short_by_the_time_limit(sample_force: allocator.Force) -> None:

@@ -74,7 +74,7 @@ def workload(sample_force: allocator.Force) -> Workload:
 @pytest.fixture(scope="module")
 def moved(sample_force: allocator.Force, workload: Workload) -> allocator.Allocation:
     """An allocation against the sample's current posting, at most 5 moves per role."""
-    return allocator.allocate(workload, sample_force, current=allocator.sample_path("current.csv"),
+    return allocator.allocate(workload, sample_force, current=allocator.sample_path("current_shifts.csv"),
                               max_moves=5, time_limit=20)
 
 

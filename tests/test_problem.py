@@ -74,7 +74,7 @@ def test_bad_workload_is_reported_cell_by_cell(sample_force: allocator.Force) ->
 
 
 def test_current_posting_from_csv_and_frame(sample_force: allocator.Force, tmp_path) -> None:
-    path = tmp_path / "current.csv"
+    path = tmp_path / "current_shifts.csv"
     path.write_text("area,shift,role,posts\nSwindon North,Night,PC,9\nWiltshire West,Early,LCI,2\n")
     arr = read_current(path, sample_force, missing="zero", allow_vacancies=True)
     assert arr[0, 4, 0] == 9 and arr[4, 0, 2] == 2 and arr.sum() == 11 and arr.dtype == np.int64
@@ -85,7 +85,7 @@ def test_current_posting_from_csv_and_frame(sample_force: allocator.Force, tmp_p
 
 
 def test_current_posting_errors_all_at_once(sample_force: allocator.Force, tmp_path) -> None:
-    path = tmp_path / "current.csv"
+    path = tmp_path / "current_shifts.csv"
     path.write_text(
         "area,shift,role,posts\n"
         "Swindon Nrth,Night,PC,9\n"
@@ -104,7 +104,7 @@ def test_current_posting_errors_all_at_once(sample_force: allocator.Force, tmp_p
     assert any("row 2, column posts" in p and "'-1'" in p for p in problems)
     assert any("row 3, column posts" in p and "'2.5'" in p for p in problems)
     assert any("row 5" in p and "given twice (first in row 4)" in p for p in problems)
-    assert all(p.startswith("current.csv") for p in problems)
+    assert all(p.startswith("current_shifts.csv") for p in problems)
     with pytest.raises(InputError, match="missing column 'posts'"):
         read_current(pd.DataFrame({"area": [], "shift": [], "role": []}), sample_force)
 

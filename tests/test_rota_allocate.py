@@ -99,11 +99,11 @@ def test_on_average_the_same_minimum_needs_ten_per_team() -> None:
         allocator.allocate(hours_workload(short, 2), short)
 
 
-def test_work_in_buckets_nobody_works_waits_for_the_next_duty() -> None:
-    worked = np.array([[[False, True, False, False, True]]])
+def test_work_in_buckets_nobody_works_is_shared_over_the_roles_duty_time() -> None:
+    duty = np.array([[[0.0, 1.0, 0.0, 0.0, 3.0]]])
     w = np.array([[[1.0, 2.0, 3.0, 4.0, 5.0]]])
-    # bucket 0 wraps to the last worked... no: it goes forward to bucket 1; 2 and 3 go to 4
-    np.testing.assert_allclose(carry_forward(w, worked), [[[0.0, 3.0, 0.0, 0.0, 12.0]]])
+    # 8 idle hours shared 1:3 over the two worked buckets; the total is kept
+    np.testing.assert_allclose(carry_forward(w, duty), [[[0.0, 4.0, 0.0, 0.0, 11.0]]])
     force = rota_force(areas=1)
     f = build_formulation(hours_workload(force, 3), force, days=182)
     pcso = f.workload[0, 1]
@@ -210,7 +210,7 @@ def test_same_inputs_same_posting() -> None:
 
 
 def test_the_rota_sample_allocates_with_a_utilisation_table() -> None:
-    force = allocator.load_force(allocator.sample_path("force_rota.yaml"))
+    force = allocator.load_force(allocator.sample_path("force.yaml"))
     W = hours_workload(force, 11, scale=3.0)
     a = allocator.allocate(W, force, time_limit=30)
     assert a.solver.status == "optimal"

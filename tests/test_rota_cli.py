@@ -35,7 +35,7 @@ def run(*args: str | Path) -> tuple[int, str, str]:
 
 
 def allocate(out: Path, *more: str | Path) -> tuple[int, str, str]:
-    return run("allocate", SAMPLE / "force_rota.yaml", SAMPLE / "demand.csv", "--time-limit", "30", "--out", out,
+    return run("allocate", SAMPLE / "force.yaml", SAMPLE / "demand.csv", "--time-limit", "30", "--out", out,
                "-q", *more)
 
 
@@ -50,7 +50,7 @@ def plain(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def monthly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("rota") / "monthly"
-    code, _, err = allocate(out, "--current", SAMPLE / "current_rota.csv", "--json")
+    code, _, err = allocate(out, "--current", SAMPLE / "current.csv", "--json")
     assert code == 0, err
     return out
 
@@ -95,9 +95,9 @@ def test_run_json_summary_matches_the_tables(monthly: Path) -> None:
 def test_same_inputs_give_the_same_bytes(monthly: Path, tmp_path: Path) -> None:
     # a fresh interpreter (its own hash seed), through the console entry
     again = tmp_path / "again"
-    r = subprocess.run([sys.executable, "-m", "allocator", "allocate", str(SAMPLE / "force_rota.yaml"),
+    r = subprocess.run([sys.executable, "-m", "allocator", "allocate", str(SAMPLE / "force.yaml"),
                         str(SAMPLE / "demand.csv"), "--time-limit", "30", "--out", str(again), "-q",
-                        "--current", str(SAMPLE / "current_rota.csv")], capture_output=True, text=True, timeout=300)
+                        "--current", str(SAMPLE / "current.csv")], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     a, b = read_run(monthly).manifest, read_run(again).manifest
     assert a["outputs"] == b["outputs"] and a["summary"] == b["summary"]
@@ -160,16 +160,16 @@ def test_compare_two_rota_runs(plain: Path, monthly: Path) -> None:
 
 
 def test_the_sample_current_posting_is_its_function() -> None:
-    force = allocator.load_force(SAMPLE / "force_rota.yaml")
+    force = allocator.load_force(SAMPLE / "force.yaml")
     text = sample_current_rota(force).to_csv(index=False, lineterminator="\n")
-    assert (SAMPLE / "current_rota.csv").read_text(encoding="utf-8") == text
+    assert (SAMPLE / "current.csv").read_text(encoding="utf-8") == text
 
 
 def test_explain_from_the_saved_tables_when_an_input_changed(tmp_path: Path) -> None:
-    for name in ("force_rota.yaml", "judgement.csv", "demand.csv"):
+    for name in ("force.yaml", "judgement.csv", "demand.csv"):
         (tmp_path / name).write_bytes((SAMPLE / name).read_bytes())
     out = tmp_path / "run"
-    code, _, err = run("allocate", tmp_path / "force_rota.yaml", tmp_path / "demand.csv", "--time-limit", "30",
+    code, _, err = run("allocate", tmp_path / "force.yaml", tmp_path / "demand.csv", "--time-limit", "30",
                        "--out", out, "-q")
     assert code == 0, err
     args = ("explain", out, "--area", "Wiltshire East", "--role", "LCI", "--bucket", "Mon Early", "--json")
@@ -195,7 +195,7 @@ def test_explain_from_the_saved_tables_when_an_input_changed(tmp_path: Path) -> 
 def test_compare_refuses_runs_of_different_kinds(plain: Path, tmp_path: Path) -> None:
     shifts = tmp_path / "shifts"
     RunWriter(shifts).finish({"command": "allocate",
-                              "force": allocator.load_force(SAMPLE / "force.yaml").to_dict()})
+                              "force": allocator.load_force(SAMPLE / "force_shifts.yaml").to_dict()})
     code, _, err = run("compare", shifts, plain, "-q")
     assert code == 2
     assert (f"cannot compare {shifts} (a run of a force of shifts) with {plain} (a run of a force on duty "

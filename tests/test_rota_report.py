@@ -28,14 +28,14 @@ SAMPLE = allocator.sample_path()
 
 @pytest.fixture(scope="module")
 def force() -> allocator.Force:
-    return allocator.load_force(SAMPLE / "force_rota.yaml")
+    return allocator.load_force(SAMPLE / "force.yaml")
 
 
 @pytest.fixture(scope="module")
 def allocation(force: allocator.Force) -> RotaAllocation:
     loaded = load_demand(SAMPLE / "demand.csv", force)
     workload = compute_workload(loaded.records, force)
-    result = allocator.allocate(workload, force, current=SAMPLE / "current_rota.csv", time_limit=30)
+    result = allocator.allocate(workload, force, current=SAMPLE / "current.csv", time_limit=30)
     assert isinstance(result, RotaAllocation)
     return result
 
@@ -138,7 +138,7 @@ def test_notebook_display_and_plot(allocation: RotaAllocation) -> None:
 def test_hostile_names_are_shown_as_text_and_a_workload_array_has_no_demand_line(tmp_path: Path) -> None:
     # an area named like markup and a spreadsheet formula; a bare workload array carries no records
     name = "<script>x</script> =HYPERLINK(1)"
-    text = (SAMPLE / "force_rota.yaml").read_text(encoding="utf-8").replace("Swindon North", name)
+    text = (SAMPLE / "force.yaml").read_text(encoding="utf-8").replace("Swindon North", name)
     (tmp_path / "force.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "judgement.csv").write_bytes((SAMPLE / "judgement.csv").read_bytes())
     force = allocator.load_force(tmp_path / "force.yaml")
@@ -160,7 +160,7 @@ def test_an_explanation_names_the_work_carried_to_a_bucket(allocation: RotaAlloc
     assert e.by_type is not None
     carried = e.workload_hours - float(e.by_type["hours"].sum())
     assert carried > 0  # LCIs work weekdays: Monday's early takes the weekend's and the nights' work
-    assert f"plus {carried:.1f} judged h carried from earlier buckets with no LCI on duty" in str(e)
+    assert f"plus {carried:.1f} judged h shared in from buckets with no LCI on duty" in str(e)
     pc = allocation.explain("Wiltshire East", "PC", "Mon Early")
     assert pc.by_type is not None and "carried" not in str(pc)
     assert float(pc.by_type["hours"].sum()) == pytest.approx(pc.workload_hours, rel=1e-9)

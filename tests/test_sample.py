@@ -102,7 +102,7 @@ def test_current_posting_is_plausible(force) -> None:
 
 
 def test_sample_current_posting(sample_force) -> None:
-    cur = pd.read_csv(allocator.sample_path("current.csv"))
+    cur = pd.read_csv(allocator.sample_path("current_shifts.csv"))
     assert list(cur.columns) == ["area", "shift", "role", "posts"]
     pd.testing.assert_frame_equal(cur, sample_current(sample_force), check_dtype=False)
     posts = cur["posts"].to_numpy().reshape(6, 5, 3)
@@ -118,7 +118,7 @@ def test_committed_sample_files_regenerate_byte_for_byte(tmp_path) -> None:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--out", str(tmp_path)]) == 0
-    for name in ("demand.csv", "current.csv", "codes.csv", "cad_extract.csv", "cad_mapping.yaml"):
+    for name in ("demand.csv", "current_shifts.csv", "codes.csv", "cad_extract.csv", "cad_mapping.yaml"):
         assert (tmp_path / name).read_bytes() == allocator.sample_path(name).read_bytes(), name
     total = sum(allocator.sample_path(n).stat().st_size for n in ("demand.csv", "cad_extract.csv"))
     assert total < 5_000_000

@@ -45,7 +45,7 @@ assert p.sol_status == pulp.LpSolutionOptimal and abs(pulp.value(p.objective) - 
 
 SOLVE_ALLOCATOR = """
 import numpy as np, allocator
-force = allocator.load_force(allocator.sample_path("force.yaml"))
+force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 W = np.random.default_rng(0).uniform(100, 3000, (6, 5, 3))
 a = allocator.allocate(W, force, backend="cpsat")
 b = allocator.allocate(W, force, backend="pulp:highs")

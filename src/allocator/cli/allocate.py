@@ -67,9 +67,7 @@ def register(sub: Any) -> None:
             "2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
              "allocator allocate my-force/force.yaml my-force/demand.csv \\",
-             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11",
-             "allocator allocate my-force/force_rota.yaml my-force/demand.csv \\",
-             "    --current my-force/current_rota.csv --out runs/rota-2026-11"],
+             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
         ),
     )
     p.add_argument("force", type=Path, metavar="FORCE.yaml", help="the force configuration")

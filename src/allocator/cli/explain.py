@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         cell.update({k: v for k, v in why.items() if k not in cell})
     carried = None
     if on_patterns and cell.get("workload_hours") is not None:
-        # work in buckets the role never works goes to its next duty (LCIs take the weekend's on Monday)
+        # work in buckets the role never works is shared over its duty time (LCIs work the weekend's crimes in the week)
         carried = round(float(cell["workload_hours"]) - float(frame["hours"].sum()), 6)
     if args.json:
         key = "bucket" if on_patterns else "shift"
@@ -158,8 +158,8 @@ def run(args: argparse.Namespace) -> int:
         print("workload by demand type (the demand of this bucket):")
         print(frame_to_text(frame))
         if carried is not None and carried > 1e-3:
-            print(f"plus {carried:,.1f} judged hours carried from earlier buckets in which no {args.role} "
-                  "is on duty (they go to the role's next duty)")
+            print(f"plus {carried:,.1f} judged hours shared in from buckets in which no {args.role} "
+                  "is on duty")
         return EXIT_OK
     labels = {"posts": "posts", "current": "current posts", "change": "change", "on_duty": "on duty",
               "workload_hours": "workload hours", "coverage": "coverage",

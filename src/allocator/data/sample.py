@@ -11,7 +11,7 @@ posting that is deliberately *not* proportional to demand.
 Examples
 --------
 >>> import allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> df = sample_demand(force, 1000, seed=1)
 >>> list(df.columns)
 ['id', 'timestamp', 'area', 'demand_type', 'duration', 'grade']
@@ -111,7 +111,7 @@ def area_weights(force: Force) -> np.ndarray:
     posts each at equal coverage).
 
     >>> import allocator
-    >>> w = area_weights(allocator.load_force(allocator.sample_path("force.yaml")))
+    >>> w = area_weights(allocator.load_force(allocator.sample_path("force_shifts.yaml")))
     >>> w.round(3).tolist()
     [0.197, 0.183, 0.17, 0.159, 0.15, 0.141]
     """
@@ -219,7 +219,7 @@ def sample_demand(
     Examples
     --------
     >>> import allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> df = sample_demand(force, 5, seed=3)
     >>> df["area"].cat.categories.tolist() == force.area_names
     True
@@ -430,7 +430,7 @@ def sample_current(force: Force) -> pd.DataFrame:
     Examples
     --------
     >>> import allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> cur = sample_current(force)
     >>> cur.groupby("role", sort=False)["posts"].sum().to_dict()
     {'PC': 400, 'PCSO': 120, 'LCI': 60}

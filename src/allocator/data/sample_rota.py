@@ -4,12 +4,12 @@
 areas (the first areas taking one more) and, within an area, evenly over the
 teams of the role's patterns (the first teams taking one more): the posting a
 force inherits when it has never allocated by demand. Deterministic; written
-to ``data/samples/current_rota.csv``.
+to ``data/samples/current.csv``.
 
 Examples
 --------
 >>> import allocator
->>> force = allocator.load_force(allocator.sample_path("force_rota.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force.yaml"))
 >>> current = sample_current_rota(force)
 >>> list(current.columns)
 ['area', 'role', 'pattern', 'team', 'posts']

@@ -139,11 +139,10 @@ def build_formulation(
     available = np.array([1.0 - r.abstraction for r in force.roles])
     proactive = np.array([r.proactive_share for r in force.roles])
     kappa = available * (1.0 - proactive) * weeks / (60.0 * period_weeks)
-    bucket_minutes = np.stack([on_minutes[:, buckets.of_hour == b].sum(axis=1)
-                               for b in range(len(buckets.names))], axis=1) if J else np.zeros((0, len(buckets.names)))
-    worked = np.zeros((A, R, len(buckets.names)), dtype=bool)
-    np.logical_or.at(worked, (ca, cr), bucket_minutes > 0)
-    W = carry_forward(np.einsum("ahr,hb->arb", hours_arr, buckets.matrix()), worked)
+    duty = np.zeros((A, R, 168))  # the role's on-duty post-minutes in each hour of the week
+    np.add.at(duty, (ca, cr), on_minutes.astype(float))
+    to_bucket = buckets.matrix()
+    W = np.einsum("arh,hb->arb", carry_forward(hours_arr.transpose(0, 2, 1), duty), to_bucket)
 
     families: list[Family] = [_establishment(force, ca, cr, allow_unallocated)]
     for fam in (
@@ -169,9 +168,9 @@ def build_formulation(
     if cur is not None and budget is not None:
         families.append(_move_budget(force, budget, ca, cr))
 
-    committed = _committed(workload, force, buckets)
-    if committed is not None:
-        committed = carry_forward(committed, worked)
+    committed_hours = _committed(workload, force)
+    committed = (None if committed_hours is None else
+                 np.einsum("arh,hb->arb", carry_forward(committed_hours.transpose(0, 2, 1), duty), to_bucket))
     return Formulation(
         areas=tuple(force.area_names),
         roles=tuple(force.role_names),
@@ -201,33 +200,31 @@ def build_formulation(
     )
 
 
-def carry_forward(per_bucket: np.ndarray, worked: np.ndarray) -> np.ndarray:
-    """Move the work of buckets in which a role has nobody rostered to its next rostered bucket.
+def carry_forward(per_bucket: np.ndarray, duty: np.ndarray) -> np.ndarray:
+    """Share the work of hours in which a role has nobody rostered over its rostered time.
 
-    Investigators on weekday days pick up the night's and the weekend's
-    crimes at their next duty: the judged hours of a bucket that none of the
-    role's patterns works go, per area, to the next bucket (cyclically, through
-    the week) that one does. A role working every bucket is unchanged; a role
-    working none keeps its hours where they are (and nobody can cover them).
+    ``per_bucket`` and ``duty`` are (areas, roles, slots) with slots hours of
+    the week (or buckets); ``duty`` is the role's on-duty post-minutes in each
+    (any weights). Investigators on weekday days work the night's and the
+    weekend's crimes through their working week: the judged hours of a slot
+    that none of the role's patterns works are shared, per area, over the
+    slots the role works, in proportion to their on-duty time. A role working every bucket is unchanged; a role working none keeps
+    its hours where they are (and nobody can cover them). The total is kept.
 
     >>> w = np.array([[[1.0, 2.0, 3.0, 4.0]]])
-    >>> carry_forward(w, np.array([[[True, False, False, True]]])).tolist()
-    [[[1.0, 0.0, 0.0, 9.0]]]
+    >>> carry_forward(w, np.array([[[1.0, 0.0, 0.0, 3.0]]])).tolist()
+    [[[2.25, 0.0, 0.0, 7.75]]]
     """
     out = per_bucket.copy()
-    A, R, B = out.shape
-    for a in range(A):
-        for r in range(R):
-            on = worked[a, r]
-            if on.all() or not on.any():
-                continue
-            for b in range(B):
-                if on[b] or out[a, r, b] == 0:
-                    continue
-                nxt = next((b + k) % B for k in range(1, B + 1) if on[(b + k) % B])
-                out[a, r, nxt] += out[a, r, b]
-                out[a, r, b] = 0.0
-    return out
+    on = duty > 0
+    partial: np.ndarray = np.asarray(on.any(axis=2) & ~on.all(axis=2))  # (A, R): roles with idle slots
+    if not partial.any():
+        return out
+    idle = np.where(on, 0.0, out).sum(axis=2)  # hours to share, (A, R)
+    share = np.where(on, duty, 0.0)
+    share = share / np.maximum(share.sum(axis=2, keepdims=True), 1e-300)
+    moved = np.where(on, out + idle[:, :, None] * share, 0.0)
+    return np.where(partial[:, :, None], moved, out)
 
 
 # ------------------------------------------------------------------ families
@@ -416,8 +413,8 @@ def _move_budget(force: Force, budget: Any, ca: np.ndarray, cr: np.ndarray) -> F
                             l1=lambda i: ints[cr].astype(np.int64))
 
 
-def _committed(workload: Any, force: Force, buckets: Buckets) -> np.ndarray | None:
-    """Unweighted hours of recorded demand per (area, role, bucket) (recency scaled to average 1)."""
+def _committed(workload: Any, force: Force) -> np.ndarray | None:
+    """Unweighted hours of recorded demand per (area, hour of week, role) (recency scaled to average 1)."""
     partials = getattr(workload, "partials", None)
     if partials is None or partials.n_records == 0:
         return None
@@ -429,7 +426,7 @@ def _committed(workload: Any, force: Force, buckets: Buckets) -> np.ndarray | No
     mean_weight = float(partials.weight.sum()) / partials.n_records
     if mean_weight > 0:
         hours = hours / mean_weight
-    return np.einsum("ahr,hb->arb", hours, buckets.matrix())
+    return hours
 
 
 # ------------------------------------------------------------- current posting

@@ -9,8 +9,8 @@ make the move count wrong, every problem at once.
 Examples
 --------
 >>> import allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
->>> posts = read_current(allocator.sample_path("current.csv"), force)
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
+>>> posts = read_current(allocator.sample_path("current_shifts.csv"), force)
 >>> posts.shape, posts.sum(axis=(0, 1)).tolist()
 ((6, 5, 3), [400, 120, 60])
 """
@@ -95,7 +95,7 @@ def read_current(
     Examples
     --------
     >>> import allocator, pandas as pd
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> df = pd.DataFrame({"area": ["Swindon North"], "shift": ["Night"],
     ...                    "role": ["PC"], "posts": [9]})
     >>> arr = read_current(df, force, missing="zero", allow_vacancies=True)

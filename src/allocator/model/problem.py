@@ -16,7 +16,7 @@ per-cell bounds, used by the pre-solve diagnosis and the exact maximin search.
 Examples
 --------
 >>> import numpy as np, allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> W = np.full((6, 5, 3), 100.0)
 >>> p = build_problem(W, force)
 >>> p.shape, p.establishment.tolist()
@@ -135,7 +135,7 @@ class AllocationProblem:
         """A copy with one more named lower bound (replacing one of the same name).
 
         >>> import numpy as np, allocator
-        >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+        >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
         >>> p = build_problem(np.ones((6, 5, 3)), force)
         >>> q = p.with_lower_bound("queueing", np.full((6, 5, 3), 7))
         >>> list(q.lower_bounds), int(q.lower[0, 0, 0]), q.lower_source(0, 0, 0)
@@ -348,7 +348,7 @@ def build_problem(
     Examples
     --------
     >>> import numpy as np, allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> p = build_problem(np.ones((6, 5, 3)), force)
     >>> p.area_max[:2, 0].tolist()  # Swindon North and South: at most 95 PCs
     [95, 95]

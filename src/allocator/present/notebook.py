@@ -7,7 +7,7 @@ judged hours per area, shift and role.
 Examples
 --------
 >>> import numpy as np, allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> W = np.random.default_rng(1).uniform(500, 3000, (6, 5, 3))
 >>> text = allocation_html(allocator.allocate(W, force, time_limit=10))
 >>> text.startswith('<div class="allocator-allocation allocator-repr">'), "<table" in text

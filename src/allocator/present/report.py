@@ -16,7 +16,7 @@ Examples
 --------
 >>> import allocator
 >>> import pandas as pd
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> table = pd.DataFrame(
 ...     [(a, s, r, 1, 0.5, 10.0, 1.0) for a in force.area_names
 ...      for s in force.shift_names for r in force.role_names],

@@ -3,7 +3,7 @@
 Examples
 --------
 >>> import numpy as np, allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> W = np.random.default_rng(1).uniform(500, 3000, (6, 5, 3))
 >>> a = allocator.allocate(W, force, time_limit=10)
 >>> list(a.table.columns)

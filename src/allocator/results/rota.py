@@ -79,7 +79,7 @@ class BucketExplanation:
         if self.by_type is not None:
             carried = self.workload_hours - float(self.by_type["hours"].sum())
             if carried > 1e-6 * max(self.workload_hours, 1.0):
-                lines.append(f"  plus {carried:.1f} judged h carried from earlier buckets with no {self.role} on duty")
+                lines.append(f"  plus {carried:.1f} judged h shared in from buckets with no {self.role} on duty")
         return "\n".join(lines)
 
 

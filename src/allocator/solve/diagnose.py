@@ -11,7 +11,7 @@ Examples
 --------
 >>> import numpy as np, allocator
 >>> from allocator.model.problem import build_problem
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> small = force.model_copy(update={"roles": [force.roles[0].model_copy(
 ...     update={"establishment": 100})] + force.roles[1:]})
 >>> d = diagnose(build_problem(np.ones((6, 5, 3)), small))

@@ -151,7 +151,7 @@ def allocate(
     Examples
     --------
     >>> import numpy as np, allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> W = np.random.default_rng(0).uniform(500, 3000, (6, 5, 3))
     >>> result = allocate(W, force, time_limit=10)
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()

@@ -18,7 +18,7 @@ The formulas are stated in ``docs/methodology.md`` (section *Workload*).
 Examples
 --------
 >>> import allocator
->>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+>>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
 >>> records = allocator.sample_demand(force, 2000, seed=3)
 >>> wl = compute_workload(records, force)
 >>> wl.array.shape
@@ -249,7 +249,7 @@ def hour_shift_matrix(force: Force, overlap_rule: str | None = None) -> np.ndarr
     has no shift on duty (a valid force never has one).
 
     >>> import allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> m = hour_shift_matrix(force)           # "equal"
     >>> m[22].tolist()                         # Monday 22:00: Late, Twilight, Night
     [0.0, 0.0, 0.3333333333333333, 0.3333333333333333, 0.3333333333333333]
@@ -292,7 +292,7 @@ def workload_from_partials(
     Examples
     --------
     >>> import allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> records = allocator.sample_demand(force, 3000, seed=5)
     >>> as_of = records["timestamp"].max()
     >>> parts = [records.iloc[:1000], records.iloc[1000:]]   # files, row groups, ...
@@ -342,7 +342,7 @@ def covered_days(partials: Partials, force: Force, as_of: pd.Timestamp) -> float
     """Days of the window the records cover (see :attr:`Workload.days`); warn when under 90%.
 
     >>> import allocator
-    >>> force = allocator.load_force(allocator.sample_path("force.yaml"))
+    >>> force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     >>> records = allocator.sample_demand(force, 500, seed=1)
     >>> recent = records[records["timestamp"] > records["timestamp"].max() - pd.Timedelta(days=30)]
     >>> round(compute_workload(recent, force).days)
