@@ -351,14 +351,13 @@ class RotaAllocation:
     # ------------------------------------------------------------ binding
     @cached_property
     def binding(self) -> pd.DataFrame:
-        """The rules at their limit under this posting: family and the row in the force's words."""
-        f = self.formulation
-        rows = []
-        for fam in f.families:
-            v = fam.values(self.x, f.current)
-            tight = np.flatnonzero((np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9))
-            for i in tight:
-                rows.append({"family": fam.name, "rule": fam.labels[i]})
+        """The rules at their limit under this posting: family and the row in the force's words.
+
+        Teams one post apart are left out (that is the within-one-post rule
+        working); exactly equal teams are listed.
+        """
+        rows = [{"family": name.split(": ", 1)[0], "rule": name.split(": ", 1)[1]}
+                for name, _ in self._tight_rows]
         return pd.DataFrame(rows, columns=["family", "rule"])
 
     @cached_property
@@ -367,6 +366,8 @@ class RotaAllocation:
         f = self.formulation
         out = []
         for fam in f.families:
+            if fam.name == "team equality" and not np.isfinite(fam.lo).any():
+                continue  # teams one post apart are the rule working, not a rule holding the answer back
             v = fam.values(self.x, f.current)
             tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
             for i in np.flatnonzero(tight):
