@@ -84,52 +84,9 @@ class PulpBackend:
         objectives = [_objective(prob, x, spec, st, i) for i, st in enumerate(spec.stages)]
         build = time.perf_counter() - start
 
-        reports: list[StageReport] = []
-        best: np.ndarray | None = None
-        fd, log_path = tempfile.mkstemp(prefix="allocator-cbc-", suffix=".log")
-        os.close(fd)
-        try:
-            stages: list[tuple[Stage | None, Any]] = list(zip(spec.stages, objectives, strict=True))
-            stages = stages or [(None, pulp.LpAffineExpression())]
-            for st, expr in stages:
-                t0 = time.perf_counter()
-                remaining = time_limit - (t0 - start)
-                name = st.name if st is not None else "feasibility"
-                if remaining <= 0:
-                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0, self.name))
-                    break
-                ratio = st is not None and st.kind == "ratio"
-                prob.setObjective(-expr if ratio else expr)
-                prob.solve(self._solver(max(remaining, 0.01), seed, log_path))
-                secs = time.perf_counter() - t0
-                status, value, bound = self._outcome(prob, -expr if ratio else expr, log_path, not ratio)
-                if status in ("optimal", "feasible"):
-                    best = np.array([round(v.value() or 0) for v in x], dtype=np.int64)
-                    if ratio:
-                        assert st is not None
-                        # the posting's own smallest coverage; the solver's bound on u
-                        fixed = float(expr.value() or 0.0)
-                        value, bound = ratio_of(best, np.asarray(st.weights, dtype=float)), -bound
-                        prob += expr >= fixed * (1 - 1e-9), f"fix_{name}"
-                    else:
-                        value = float(round(value))
-                        if not math.isnan(bound) and value - bound > 0.5:
-                            status = "feasible"
-                        prob += expr <= value, f"fix_{name}"
-                    reports.append(StageReport(name, spec.name, status, value, bound, secs, self.name))
-                else:
-                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs, self.name))
-                    logger.info("%s %s[%s]: %s", self.name, name, spec.name, status)
-                    break
-        finally:
-            os.unlink(log_path)
-        if not spec.stages:
-            status = reports[0].status if reports else "no_solution"
-            return MilpResult(best if status in ("optimal", "feasible") else None, [], status, build)
-        status = worst_status([r.status for r in reports])
-        if best is None and status in ("optimal", "feasible"):
-            status = "no_solution"
-        return MilpResult(best, reports, status, build)
+        stages = [(st.name, expr, np.asarray(st.weights, dtype=float) if st.kind == "ratio" else None)
+                  for st, expr in zip(spec.stages, objectives, strict=True)]
+        return self._lexicographic(prob, x, spec.name, stages, time_limit, seed, start, build)
 
     def solve_linear(self, spec: LinearSpec, time_limit: float, seed: int) -> MilpResult:
         """Solve a :class:`~allocator.solve.milp.linear.LinearSpec` stage by stage."""
@@ -165,36 +122,54 @@ class PulpBackend:
                     <= math.floor(limit + 1e-9), f"l1row{k}"
         objectives = [_sum_objective(prob, x, spec, st, i) for i, st in enumerate(spec.stages)]
         build = time.perf_counter() - start
+        stages: list[tuple[str, Any, np.ndarray | None]] = [
+            (st.name, expr, None) for st, expr in zip(spec.stages, objectives, strict=True)]
+        return self._lexicographic(prob, x, spec.name, stages, time_limit, seed, start, build)
+
+    def _lexicographic(self, prob: pulp.LpProblem, x: list[Any], name_: str,
+                       stages: list[tuple[str, Any, np.ndarray | None]], time_limit: float, seed: int,
+                       start: float, build: float) -> MilpResult:
+        """Solve the stages in turn, each then bounded by its value; no stages: a feasibility question.
+
+        A stage with ratio weights is the plain maximin MILP's ``max u``: its
+        value is the posting's own smallest coverage, its bound the solver's on ``u``.
+        """
         reports: list[StageReport] = []
         best: np.ndarray | None = None
         fd, log_path = tempfile.mkstemp(prefix="allocator-cbc-", suffix=".log")
         os.close(fd)
         try:
-            stages: list[tuple[SumStage | None, Any]] = list(zip(spec.stages, objectives, strict=True))
-            stages = stages or [(None, pulp.LpAffineExpression())]
-            for st, expr in stages:
+            todo = stages or [("feasibility", pulp.LpAffineExpression(), None)]
+            for name, expr, rate in todo:
                 t0 = time.perf_counter()
                 remaining = time_limit - (t0 - start)
-                name = st.name if st is not None else "feasibility"
                 if remaining <= 0:
-                    reports.append(StageReport(name, spec.name, "no_solution", math.nan, math.nan, 0.0, self.name))
+                    reports.append(StageReport(name, name_, "no_solution", math.nan, math.nan, 0.0, self.name))
                     break
-                prob.setObjective(expr)
+                ratio = rate is not None
+                prob.setObjective(-expr if ratio else expr)
                 prob.solve(self._solver(max(remaining, 0.01), seed, log_path))
                 secs = time.perf_counter() - t0
-                status, value, bound = self._outcome(prob, expr, log_path, True)
+                status, value, bound = self._outcome(prob, -expr if ratio else expr, log_path, not ratio)
                 if status not in ("optimal", "feasible"):
-                    reports.append(StageReport(name, spec.name, status, math.nan, math.nan, secs, self.name))
+                    reports.append(StageReport(name, name_, status, math.nan, math.nan, secs, self.name))
+                    logger.info("%s %s[%s]: %s", self.name, name, name_, status)
                     break
                 best = np.array([round(v.value() or 0) for v in x], dtype=np.int64)
-                value = float(round(value))
-                if not math.isnan(bound) and value - bound > 0.5:
-                    status = "feasible"
-                prob += expr <= value, f"fix_{_safe(name)}"
-                reports.append(StageReport(name, spec.name, status, value, bound, secs, self.name))
+                if rate is not None:
+                    # the posting's own smallest coverage; the solver's bound on u
+                    fixed = float(expr.value() or 0.0)
+                    value, bound = ratio_of(best, rate), -bound
+                    prob += expr >= fixed * (1 - 1e-9), f"fix_{_safe(name)}"
+                else:
+                    value = float(round(value))
+                    if not math.isnan(bound) and value - bound > 0.5:
+                        status = "feasible"
+                    prob += expr <= value, f"fix_{_safe(name)}"
+                reports.append(StageReport(name, name_, status, value, bound, secs, self.name))
         finally:
             os.unlink(log_path)
-        if not spec.stages:
+        if not stages:
             status = reports[0].status if reports else "no_solution"
             return MilpResult(best if status in ("optimal", "feasible") else None, [], status, build)
         status = worst_status([r.status for r in reports])
