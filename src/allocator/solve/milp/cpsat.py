@@ -74,68 +74,9 @@ class CpSatBackend:
 
         objectives = [_objective(model, x, lo, hi, st, i, spec) for i, st in enumerate(spec.stages)]
         build = time.perf_counter() - start
-        solver = cp_model.CpSolver()
-        solver.parameters.num_workers = 1
-        solver.parameters.random_seed = int(seed)
-        reports: list[StageReport] = []
-        best: np.ndarray | None = None
-        if spec.hint is not None:
-            for var, v in zip(x, as_ints(spec.hint), strict=True):
-                model.add_hint(var, v)
-        for st, (expr, step) in zip(spec.stages, objectives, strict=True):
-            t0 = time.perf_counter()
-            remaining = time_limit - (t0 - start)
-            if remaining <= 0:
-                reports.append(StageReport(st.name, spec.name, "no_solution", np.nan, np.nan, 0.0, self.name))
-                break
-            solver.parameters.max_time_in_seconds = remaining
-            # the plain maximin MILP: default LP level and a bound-driven tree search (with the
-            # default search one worker can fail to find any posting in 20 s); the l1 stages: full LP
-            solver.parameters.linearization_level = 1 if st.kind == "ratio" else 2
-            solver.parameters.optimize_with_lb_tree_search = st.kind == "ratio"
-            if st.kind == "ratio":
-                model.maximize(expr)
-            else:
-                model.minimize(expr)
-            code = solver.solve(model)
-            secs = time.perf_counter() - t0
-            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                value = float(solver.objective_value)
-                bound = float(solver.best_objective_bound)
-                status = "optimal" if code == cp_model.OPTIMAL and abs(value - bound) < 0.5 else "feasible"
-                best = np.array([solver.value(v) for v in x], dtype=np.int64)
-                if st.kind == "ratio":
-                    model.add(expr >= int(round(value)))
-                    # proven optimal on the grid: the posting's coverage is the optimum to the grid's
-                    # resolution; otherwise the grid's bound, never below that coverage
-                    value = ratio_of(best, st.weights)
-                    bound = value if code == cp_model.OPTIMAL else max(value, (bound + 1) * step)
-                else:  # a whole-number objective: drop CP-SAT's floating-point noise
-                    value, bound = float(round(value)), float(math.ceil(bound - 1e-6))
-                    model.add(expr <= int(value))
-                reports.append(StageReport(st.name, spec.name, status, value, bound, secs, self.name))
-                model.clear_hints()
-                for var, v in zip(x, as_ints(best), strict=True):
-                    model.add_hint(var, v)
-            else:
-                status = {
-                    cp_model.INFEASIBLE: "infeasible",
-                    cp_model.UNKNOWN: "no_solution",
-                }.get(code, "error")
-                reports.append(StageReport(st.name, spec.name, status, np.nan, np.nan, secs, self.name))
-                logger.info("CP-SAT %s[%s]: %s", st.name, spec.name, solver.status_name(code))
-                break
-        if not spec.stages:  # a pure feasibility question
-            solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
-            code = solver.solve(model)
-            if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                best = np.array([solver.value(v) for v in x], dtype=np.int64)
-                return MilpResult(best, [], "optimal", build)
-            return MilpResult(None, [], "infeasible" if code == cp_model.INFEASIBLE else "no_solution", build)
-        status = worst_status([r.status for r in reports])
-        if best is None and status in ("optimal", "feasible"):
-            status = "no_solution"
-        return MilpResult(best, reports, status, build)
+        stages = [(st.name, expr, step, np.asarray(st.weights, dtype=float) if st.kind == "ratio" else None)
+                  for st, (expr, step) in zip(spec.stages, objectives, strict=True)]
+        return self._lexicographic(model, x, spec.name, stages, spec.hint, time_limit, seed, start, build)
 
     def solve_linear(self, spec: LinearSpec, time_limit: float, seed: int) -> MilpResult:
         """Solve a :class:`~allocator.solve.milp.linear.LinearSpec` stage by stage (exact: whole numbers)."""
@@ -164,42 +105,70 @@ class CpSatBackend:
                 model.add(cp_model.LinearExpr.weighted_sum(dev, w) <= int(math.floor(limit + 1e-9)))
         objectives = [_sum_objective(model, x, spec, st, i) for i, st in enumerate(spec.stages)]
         build = time.perf_counter() - start
+        stages: list[tuple[str, cp_model.LinearExpr, float, np.ndarray | None]] = [
+            (st.name, expr, 0.0, None) for st, expr in zip(spec.stages, objectives, strict=True)]
+        return self._lexicographic(model, x, spec.name, stages, spec.hint, time_limit, seed, start, build)
+
+    def _lexicographic(self, model: cp_model.CpModel, x: list[cp_model.IntVar], name_: str,
+                       stages: list[tuple[str, cp_model.LinearExpr, float, np.ndarray | None]],
+                       hint: np.ndarray | None, time_limit: float, seed: int, start: float,
+                       build: float) -> MilpResult:
+        """Solve the stages in turn, each then bounded by its value; no stages: a feasibility question.
+
+        A stage with ratio weights is the plain maximin MILP's grid variable
+        ``U`` (maximised, ``step`` per grid unit); the others are minimised.
+        """
         solver = cp_model.CpSolver()
         solver.parameters.num_workers = 1
         solver.parameters.random_seed = int(seed)
         solver.parameters.linearization_level = 2
-        if spec.hint is not None:
-            for var, v in zip(x, as_ints(spec.hint), strict=True):
+        if hint is not None:
+            for var, v in zip(x, as_ints(hint), strict=True):
                 model.add_hint(var, v)
-        reports: list[StageReport] = []
-        best: np.ndarray | None = None
-        if not spec.stages:
+        if not stages:  # a pure feasibility question
             solver.parameters.max_time_in_seconds = max(time_limit, 0.01)
             code = solver.solve(model)
             if code in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-                best = np.array([solver.value(v) for v in x], dtype=np.int64)
-                return MilpResult(best, [], "optimal", build)
+                return MilpResult(np.array([solver.value(v) for v in x], dtype=np.int64), [], "optimal", build)
             return MilpResult(None, [], "infeasible" if code == cp_model.INFEASIBLE else "no_solution", build)
-        for st, expr in zip(spec.stages, objectives, strict=True):
+        reports: list[StageReport] = []
+        best: np.ndarray | None = None
+        for name, expr, step, rate in stages:
             t0 = time.perf_counter()
             remaining = time_limit - (t0 - start)
             if remaining <= 0:
-                reports.append(StageReport(st.name, spec.name, "no_solution", np.nan, np.nan, 0.0, self.name))
+                reports.append(StageReport(name, name_, "no_solution", np.nan, np.nan, 0.0, self.name))
                 break
             solver.parameters.max_time_in_seconds = remaining
-            model.minimize(expr)
+            # the plain maximin MILP: default LP level and a bound-driven tree search (with the
+            # default search one worker can fail to find any posting in 20 s); the other stages: full LP
+            solver.parameters.linearization_level = 1 if rate is not None else 2
+            solver.parameters.optimize_with_lb_tree_search = rate is not None
+            if rate is not None:
+                model.maximize(expr)
+            else:
+                model.minimize(expr)
             code = solver.solve(model)
             secs = time.perf_counter() - t0
             if code not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
                 status = {cp_model.INFEASIBLE: "infeasible", cp_model.UNKNOWN: "no_solution"}.get(code, "error")
-                reports.append(StageReport(st.name, spec.name, status, np.nan, np.nan, secs, self.name))
+                reports.append(StageReport(name, name_, status, np.nan, np.nan, secs, self.name))
+                logger.info("CP-SAT %s[%s]: %s", name, name_, solver.status_name(code))
                 break
-            value = float(round(solver.objective_value))
-            bound = float(math.ceil(solver.best_objective_bound - 1e-6))
-            status = "optimal" if code == cp_model.OPTIMAL and value - bound < 0.5 else "feasible"
+            value = float(solver.objective_value)
+            bound = float(solver.best_objective_bound)
+            status = "optimal" if code == cp_model.OPTIMAL and abs(value - bound) < 0.5 else "feasible"
             best = np.array([solver.value(v) for v in x], dtype=np.int64)
-            model.add(expr <= int(value))
-            reports.append(StageReport(st.name, spec.name, status, value, bound, secs, self.name))
+            if rate is not None:
+                model.add(expr >= int(round(value)))
+                # proven optimal on the grid: the posting's coverage is the optimum to the grid's
+                # resolution; otherwise the grid's bound, never below that coverage
+                value = ratio_of(best, rate)
+                bound = value if code == cp_model.OPTIMAL else max(value, (bound + 1) * step)
+            else:  # a whole-number objective: drop CP-SAT's floating-point noise
+                value, bound = float(round(value)), float(math.ceil(bound - 1e-6))
+                model.add(expr <= int(value))
+            reports.append(StageReport(name, name_, status, value, bound, secs, self.name))
             model.clear_hints()
             for var, v in zip(x, as_ints(best), strict=True):
                 model.add_hint(var, v)
