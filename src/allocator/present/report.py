@@ -550,7 +550,11 @@ def _solver_table(solver: Mapping[str, Any]) -> pd.DataFrame:
     return frame
 
 
-def _run_blocks(d: ReportData) -> list[Block]:
+def run_blocks(d: Any) -> list[Block]:
+    """The run section: solver, time limit, move limit, other parameters, input hashes, solver stages.
+
+    ``d`` has ``parameters``, ``inputs`` and ``solver`` (a report's data of either kind).
+    """
     params = dict(d.parameters)
     items = []
     if params.get("backend") is not None:
@@ -612,6 +616,6 @@ def build_report(data: ReportData, figures: bool | None = None) -> Report:
         blocks.append(Para("No minimum, pin, area limit or move limit was binding."))
     else:
         blocks.append(Table(rules))
-    blocks += _run_blocks(d)
+    blocks += run_blocks(d)
     pngs = {b.path: b.png for b in blocks if isinstance(b, _Image)}
     return Report(markdown=render_markdown(blocks), html=render_html(blocks, title), figures=pngs)

@@ -46,6 +46,7 @@ from allocator.present.report import (
     fmt,
     render_html,
     render_markdown,
+    run_blocks,
 )
 
 __all__ = [
@@ -334,34 +335,6 @@ def _moves_blocks(d: RotaReportData) -> list[Block]:
     return blocks
 
 
-def _stages(solver: Mapping[str, Any]) -> pd.DataFrame:
-    rows = [(str(st.get("name")), str(st.get("role")), str(st.get("method") or ""), str(st.get("status")),
-             st.get("objective"), st.get("bound")) for st in solver.get("stages") or [] if isinstance(st, Mapping)]
-    frame = pd.DataFrame(rows, columns=["stage", "role", "solved by", "status", "objective", "bound"])
-    for col in ("objective", "bound"):
-        frame[col] = pd.to_numeric(frame[col], errors="coerce").astype("float64").round(4)
-    return frame
-
-
-def _run_blocks(d: RotaReportData) -> list[Block]:
-    params = dict(d.parameters)
-    items = []
-    if params.get("backend") is not None:
-        items.append(f"Solver: {params.pop('backend')}")
-    if params.get("time_limit") is not None:
-        items.append(f"Time limit: {fmt(params.pop('time_limit'))} s for the whole solve")
-    if "max_moves" in params:
-        limit = params.pop("max_moves")
-        items.append("Move limit: " + (f"{limit} officers per role" if limit is not None else "none"))
-    items += [f"{k.replace('_', ' ')}: {fmt(v)}" for k, v in params.items() if v is not None]
-    items += [f"Input {name}: SHA-256 {sha}" for name, sha in d.inputs.items()]
-    blocks: list[Block] = [Heading("Run"), Bullets(items)]
-    stages = _stages(d.solver)
-    if len(stages):
-        blocks += [Heading("Solver stages", 3), Table(stages)]
-    return blocks
-
-
 def build_rota_report(data: RotaReportData, figures: bool | None = None) -> Report:
     """Build the report of one run of a force on duty patterns.
 
@@ -408,6 +381,6 @@ def build_rota_report(data: RotaReportData, figures: bool | None = None) -> Repo
     else:
         blocks += [Para("The constraint families with rows at their limit under this posting, in the force's "
                         "words."), Table(grouped)]
-    blocks += _run_blocks(d)
+    blocks += run_blocks(d)
     pngs = {b.path: b.png for b in blocks if isinstance(b, Image)}
     return Report(markdown=render_markdown(blocks), html=render_html(blocks, title), figures=pngs)
