@@ -14,7 +14,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from allocator.errors import InputError, Problem
 from allocator.model import formulation as fm
@@ -432,83 +431,8 @@ def _committed(workload: Any, force: Force) -> np.ndarray | None:
 # ------------------------------------------------------------- current posting
 def read_current_patterns(current: Any, force: Force, profiles: Sequence[PatternProfile], ca: np.ndarray,
                           cr: np.ndarray, cp: np.ndarray, ct: np.ndarray) -> np.ndarray:
-    """The current posting per column, int64 (J,).
+    """The current posting per column, int64 (J,): see :func:`allocator.model.current.read_current_on_patterns`."""
+    from allocator.model.current import read_current_on_patterns
 
-    A DataFrame or CSV path with columns ``area, role, pattern, posts`` and,
-    for rotas, ``team`` (a rota's posts given without a team are spread over
-    its teams, the first teams taking one more). Or an int array per column.
-    Every bad row is reported at once.
-    """
-    J = ca.size
-    if isinstance(current, np.ndarray):
-        arr = np.asarray(current)
-        if arr.shape != (J,) or (arr < 0).any() or not np.all(arr == np.round(arr)):
-            raise InputError("<current>", [Problem("<current>", "posts",
-                                                   f"expected {J} whole numbers, 0 or more", arr.shape)])
-        return arr.astype(np.int64)
-    if isinstance(current, str) or hasattr(current, "__fspath__"):
-        source = str(current)
-        try:
-            frame = pd.read_csv(current, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except FileNotFoundError as exc:
-            raise InputError(source, [Problem(source, "", "current posting file not found")]) from exc
-        offset = 1
-    elif isinstance(current, pd.DataFrame):
-        source, frame, offset = "<DataFrame>", current.astype(str), 0
-    else:
-        raise TypeError(f"current must be a DataFrame, CSV path or array, not {type(current).__name__}")
-    frame = frame.rename(columns=lambda c: str(c).strip().lower())
-    need = ["area", "role", "pattern", "posts"]
-    missing = [c for c in need if c not in frame.columns]
-    if missing:
-        raise InputError(source, [Problem(source, "header", f"missing column {c!r}") for c in missing])
-    a_index = {n: i for i, n in enumerate(force.area_names)}
-    r_index = {n: i for i, n in enumerate(force.role_names)}
-    p_index = {p.name: i for i, p in enumerate(profiles)}
-    out = np.zeros(J, dtype=np.int64)
-    problems: list[Problem] = []
-    has_team = "team" in frame.columns
-    for n, rec in enumerate(frame.to_dict("records"), start=1):
-        line = n + offset if offset else None
-        where = f"row {n}"
-        a = a_index.get(str(rec["area"]).strip())
-        r = r_index.get(str(rec["role"]).strip())
-        p = p_index.get(str(rec["pattern"]).strip())
-        for col, idx, names in (("area", a, force.area_names), ("role", r, force.role_names),
-                                ("pattern", p, list(p_index))):
-            if idx is None:
-                problems.append(Problem(source, f"{where}, column {col}", f"unknown {col}; one of {names}",
-                                        rec[col], line=line))
-        try:
-            posts = int(str(rec["posts"]).strip())
-            if posts < 0:
-                raise ValueError
-        except ValueError:
-            problems.append(Problem(source, f"{where}, column posts", "posts must be a whole number, 0 or more",
-                                    rec["posts"], line=line))
-            continue
-        if a is None or r is None or p is None:
-            continue
-        cols = np.flatnonzero((ca == a) & (cr == r) & (cp == p))
-        if cols.size == 0:
-            problems.append(Problem(source, where, f"{force.role_names[r]} does not work pattern "
-                                    f"{profiles[p].name!r}", rec["pattern"], line=line))
-            continue
-        team = str(rec.get("team", "")).strip() if has_team else ""
-        if team:
-            labels = profiles[p].teams
-            if team not in labels:
-                problems.append(Problem(source, f"{where}, column team", f"unknown team; one of {list(labels)}",
-                                        team, line=line))
-                continue
-            out[cols[ct[cols] == labels.index(team)]] += posts
-        else:
-            T = cols.size
-            split = np.full(T, posts // T, dtype=np.int64)
-            split[: posts % T] += 1
-            out[cols[np.argsort(ct[cols])]] += split
-    if problems:
-        raise InputError(source, problems)
-    return out
-
-
+    return read_current_on_patterns(current, force, (ca, cr, cp, ct), [p.teams for p in profiles],
+                                    [p.name for p in profiles])

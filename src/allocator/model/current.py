@@ -31,11 +31,13 @@ from allocator.errors import ArgumentError, InputError, Problem, did_you_mean
 from allocator.model.force import MAX_ESTABLISHMENT, Force
 from allocator.model.textfile import read_csv_table
 
-__all__ = ["CURRENT_COLUMNS", "read_current"]
+__all__ = ["CURRENT_COLUMNS", "PATTERN_COLUMNS", "read_current", "read_current_on_patterns"]
 
 logger = logging.getLogger(__name__)
 
 CURRENT_COLUMNS = ("area", "shift", "role", "posts")
+#: a current posting of a force on patterns (``team`` may be left out: see :func:`read_current_on_patterns`)
+PATTERN_COLUMNS = ("area", "role", "pattern", "team", "posts")
 
 
 def read_current(
@@ -113,31 +115,8 @@ def read_current(
     shape = (len(force.areas), len(force.shifts), len(force.roles))
     if isinstance(current, np.ndarray):
         return _from_array(current, force, shape)
-    if isinstance(current, str | Path):
-        path = Path(current)
-        source = path.name
-        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
-            raise InputError(source, [Problem(source, "", "a workbook; save the sheet as CSV, or pass "
-                                                          "pd.read_excel(...) as a DataFrame")])
-        frame = read_csv_table(path, "current posting")
-        offset: int | None = 1  # the header line
-    elif isinstance(current, pd.DataFrame):
-        source, frame, offset = "<DataFrame>", current, None
-    else:
-        raise ArgumentError("current", type(current).__name__, "must be a DataFrame, a CSV path or an int array")
-
-    frame = frame.rename(columns=lambda c: str(c).strip().lower())
-    if frame.columns.duplicated().any():
-        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise InputError(source, [Problem(source, "header", f"column {c!r} appears more than once") for c in dup])
-    problems = [Problem(source, "header", f"missing column {c!r}") for c in CURRENT_COLUMNS
-                if c not in frame.columns]
-    problems += [Problem(source, "header", did_you_mean("column", str(c), list(CURRENT_COLUMNS)))
-                 for c in frame.columns if c not in CURRENT_COLUMNS]
-    if problems:
-        raise InputError(source, problems)
-    if frame.empty:
-        raise InputError(source, [Problem(source, "", "no rows: the current posting has a header and no cells")])
+    source, frame, offset = _table(current, CURRENT_COLUMNS, CURRENT_COLUMNS)
+    problems: list[Problem] = []
 
     names = {"area": force.area_names, "shift": force.shift_names, "role": force.role_names}
     index = {col: {n: i for i, n in enumerate(valid)} for col, valid in names.items()}
@@ -178,7 +157,162 @@ def read_current(
                                         f"no row for {len(gaps)} cell{'s' if len(gaps) != 1 else ''}: {shown}; "
                                         "write them with posts 0, or pass missing='zero'"))
     if not allow_vacancies:
-        problems += _total_problems(out, force, declared, source)
+        problems += _total_problems(out.sum(axis=(0, 1)), force, declared, source)
+    if problems:
+        raise InputError(source, problems)
+    return out
+
+
+def _table(current: Any, required: tuple[str, ...], known: tuple[str, ...]
+           ) -> tuple[str, pd.DataFrame, int | None]:
+    """The posting as a frame with trimmed lower-case headings: ``(source, frame, header line or None)``."""
+    if isinstance(current, str | Path):
+        path = Path(current)
+        source = path.name
+        if path.suffix.lower() in {".xlsx", ".xlsm", ".xls"}:
+            raise InputError(source, [Problem(source, "", "a workbook; save the sheet as CSV, or pass "
+                                                          "pd.read_excel(...) as a DataFrame")])
+        frame = read_csv_table(path, "current posting")
+        offset: int | None = 1  # the header line
+    elif isinstance(current, pd.DataFrame):
+        source, frame, offset = "<DataFrame>", current, None
+    else:
+        raise ArgumentError("current", type(current).__name__, "must be a DataFrame, a CSV path or an int array")
+    frame = frame.rename(columns=lambda c: str(c).strip().lower())
+    if frame.columns.duplicated().any():
+        dup = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise InputError(source, [Problem(source, "header", f"column {c!r} appears more than once") for c in dup])
+    problems = [Problem(source, "header", f"missing column {c!r}") for c in required if c not in frame.columns]
+    problems += [Problem(source, "header", did_you_mean("column", str(c), list(known)))
+                 for c in frame.columns if c not in known]
+    if problems:
+        raise InputError(source, problems)
+    if frame.empty:
+        raise InputError(source, [Problem(source, "", "no rows: the current posting has a header and no cells")])
+    return source, frame, offset
+
+
+def read_current_on_patterns(
+    current: Any,
+    force: Force,
+    columns: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    team_labels: list[tuple[str, ...]],
+    pattern_names: list[str],
+    *,
+    allow_vacancies: bool = False,
+    vacancies: Mapping[str, int] | None = None,
+    missing: Literal["error", "zero"] = "error",
+) -> np.ndarray:
+    """The current posting of a force on patterns, per column (area, role, pattern, team), int64 (J,).
+
+    A CSV path or DataFrame with columns ``area, role, pattern, team, posts``
+    (or an int array per column). ``team`` may be left out (or blank) for a
+    row that gives a pattern's posts in an area as a whole: they are spread
+    over its teams, the first teams taking one more. The checks are those of
+    :func:`read_current`, every problem at once: unknown names with a "did you
+    mean", a pattern the role does not work, a cell given twice, posts that
+    are not whole numbers from 0 to 1,000,000, (area, role, pattern) with no
+    row (unless ``missing="zero"``), and role totals that differ from the
+    establishment (unless declared as ``vacancies`` or ``allow_vacancies``).
+    ``columns`` are the formulation's ``(area, role, pattern, team)`` index
+    arrays; ``team_labels`` and ``pattern_names`` name its patterns' teams.
+    """
+    if missing not in ("error", "zero"):
+        raise ArgumentError("missing", missing, "must be 'error' or 'zero'")
+    declared = _check_vacancies(vacancies, force)
+    ca, cr, cp, ct = columns
+    J = ca.size
+    if isinstance(current, np.ndarray):
+        arr = np.asarray(current)
+        if arr.shape != (J,) or arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
+            raise InputError("<current>", [Problem("<current>", "shape", f"expected {J} posts, one per column",
+                                                   arr.shape)])
+        as_float = arr.astype(np.float64)
+        if (not np.all(np.isfinite(as_float)) or (as_float < 0).any() or not np.all(as_float == np.round(as_float))
+                or (as_float > MAX_ESTABLISHMENT).any()):
+            raise InputError("<current>", [Problem("<current>", "posts",
+                                                   f"posts must be whole numbers from 0 to {MAX_ESTABLISHMENT:,}")])
+        return as_float.astype(np.int64)
+    required = ("area", "role", "pattern", "posts")
+    source, frame, offset = _table(current, required, PATTERN_COLUMNS)
+    if "team" not in frame.columns:
+        frame = frame.assign(team="")
+    names = {"area": force.area_names, "role": force.role_names, "pattern": pattern_names}
+    index = {col: {n: i for i, n in enumerate(valid)} for col, valid in names.items()}
+    out = np.zeros(J, dtype=np.int64)
+    problems: list[Problem] = []
+    seen: dict[tuple[int, ...], int] = {}
+    given: set[tuple[int, int, int]] = set()
+    for n, rec in enumerate(frame[list(PATTERN_COLUMNS)].itertuples(index=False), start=1):
+        line = n + offset if offset is not None else None
+        key = []
+        for col, value in zip(("area", "role", "pattern"), rec[:3], strict=True):
+            name = "" if _blank(value) else str(value).strip()
+            if name not in index[col]:
+                message = f"{col} is blank" if not name else did_you_mean(col, name, names[col])
+                problems.append(Problem(source, f"row {n}, column {col}", message, value, line=line))
+            else:
+                key.append(index[col][name])
+        posts = _whole(rec[4])
+        if posts is None:
+            problems.append(Problem(source, f"row {n}, column posts",
+                                    f"posts must be a whole number from 0 to {MAX_ESTABLISHMENT:,}", rec[4], line=line))
+        if len(key) != 3 or posts is None:
+            continue
+        a, r, p = key
+        cols = np.flatnonzero((ca == a) & (cr == r) & (cp == p))
+        if cols.size == 0:
+            problems.append(Problem(source, f"row {n}, column pattern",
+                                    f"{force.role_names[r]} does not work pattern {pattern_names[p]!r}",
+                                    rec[2], line=line))
+            continue
+        team = "" if _blank(rec[3]) else str(rec[3]).strip()
+        labels = team_labels[p]
+        if team and team not in labels:
+            problems.append(Problem(source, f"row {n}, column team", did_you_mean("team", team, list(labels)),
+                                    rec[3], line=line))
+            continue
+        cell = (a, r, p, labels.index(team)) if team else (a, r, p, -1)
+        clash = [k for k in seen if k[:3] == cell[:3] and (k[3] == cell[3] or -1 in (k[3], cell[3]))]
+        if clash:
+            problems.append(Problem(source, f"row {n}", f"cell given twice (first in row {seen[clash[0]]})",
+                                    " / ".join(str(v) for v in rec[:4] if not _blank(v)), line=line))
+            continue
+        seen[cell] = n
+        given.add(cell[:3])
+        if team:
+            out[cols[ct[cols] == labels.index(team)]] += posts
+        else:
+            order = cols[np.argsort(ct[cols], kind="stable")]
+            split = np.full(order.size, posts // order.size, dtype=np.int64)
+            split[: posts % order.size] += 1
+            out[order] += split
+    if problems:
+        raise InputError(source, problems)
+    if missing == "error":
+        for k, role in enumerate(force.role_names):
+            gaps = sorted({(int(ca[j]), int(cp[j])) for j in np.flatnonzero(cr == k)
+                           if (int(ca[j]), k, int(cp[j])) not in given})
+            if gaps:
+                shown = ", ".join(f"{force.area_names[a]} / {pattern_names[p]}" for a, p in gaps[:6])
+                shown += f", ... ({len(gaps)} in all)" if len(gaps) > 6 else ""
+                problems.append(Problem(source, f"role {role}",
+                                        f"no row for {len(gaps)} area and pattern{'s' if len(gaps) != 1 else ''}: "
+                                        f"{shown}; write them with posts 0, or pass missing='zero'"))
+        # a rota's teams given one by one must all be there
+        for (a, r, p, t_), row in seen.items():
+            if t_ < 0:
+                continue
+            teams = {k[3] for k in seen if k[:3] == (a, r, p)}
+            lost = [team_labels[p][i] for i in range(len(team_labels[p])) if i not in teams]
+            if lost and min(k_ for k_ in teams) == t_:
+                problems.append(Problem(source, f"row {row}",
+                                        f"{force.area_names[a]} / {pattern_names[p]} / {force.role_names[r]}: "
+                                        f"no row for team{'s' if len(lost) != 1 else ''} {', '.join(lost)}; "
+                                        "write them with posts 0, or give the pattern's posts without a team"))
+    if not allow_vacancies:
+        totals = np.bincount(cr, weights=out, minlength=len(force.roles)).astype(np.int64)
+        problems += _total_problems(totals, force, declared, source)
     if problems:
         raise InputError(source, problems)
     return out
@@ -203,9 +337,9 @@ def _check_vacancies(vacancies: Mapping[str, int] | None, force: Force) -> dict[
     return out
 
 
-def _total_problems(out: np.ndarray, force: Force, declared: Mapping[str, int], source: str) -> list[Problem]:
+def _total_problems(totals: np.ndarray, force: Force, declared: Mapping[str, int], source: str) -> list[Problem]:
+    """Role totals (R,) that differ from the establishment (less declared vacancies)."""
     problems = []
-    totals = out.sum(axis=(0, 1))
     for k, role in enumerate(force.roles):
         total = int(totals[k])
         est = role.establishment
