@@ -81,43 +81,60 @@ def base_spec(f: Formulation, name: str = "allocation") -> LinearSpec:
 
 
 class _Rows:
-    """The coverage rows of a set of roles, with their needs scaled by the roles' weights."""
+    """The coverage rows of a set of roles, with their needs scaled by the roles' weights.
+
+    Per role, sparse: ``entries`` holds ``(row, column, minutes)`` of every
+    nonzero (a row's columns are the role's columns in its area), sorted by
+    row then column, so large forces never build a dense (rows x columns) block.
+    """
 
     def __init__(self, f: Formulation, roles: list[int], weights: dict[int, float]):
-        self.cols: list[np.ndarray] = []
-        self.M: list[np.ndarray] = []
+        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.need: list[np.ndarray] = []
         self.where: list[np.ndarray] = []
         self.roles: list[int] = []
         self.shape = f.shape
+        A, _, B = f.shape
+        bm = f.bucket_minutes()
         for r in roles:
-            cols, M, need, where = f.coverage_matrix(r)
-            if len(need):
-                self.cols.append(cols)
-                self.M.append(M)
-                self.need.append(need * weights.get(r, 1.0))
-                self.where.append(where)
-                self.roles.append(r)
+            W = f.workload[:, r, :]
+            where = np.argwhere(W > 0)
+            if not len(where):
+                continue
+            cols = np.flatnonzero(f.col_role == r)
+            row_id = -np.ones((A, B), dtype=np.int64)
+            row_id[where[:, 0], where[:, 1]] = np.arange(len(where))
+            rid = row_id[f.col_area[cols][:, None], np.arange(B)[None, :]]
+            mask = (rid >= 0) & (bm[cols] > 0)
+            ri, ci, vi = rid[mask], np.broadcast_to(cols[:, None], rid.shape)[mask], bm[cols][mask]
+            order = np.lexsort((ci, ri))
+            self.entries.append((ri[order], ci[order], vi[order].astype(np.int64)))
+            self.need.append(W[where[:, 0], where[:, 1]] / f.kappa[r] * weights.get(r, 1.0))
+            self.where.append(where)
+            self.roles.append(r)
 
     @property
     def empty(self) -> bool:
         return not self.need
 
     def level(self, x: np.ndarray) -> float:
-        """The smallest ``(M x)_i / need_i`` over the rows."""
-        return min(float(((M @ x[c]) / n).min()) for c, M, n in zip(self.cols, self.M, self.need, strict=True))
+        """The smallest ``(I x)_i / need_i`` over the rows."""
+        x = np.asarray(x, dtype=np.int64)
+        return min(float((np.bincount(ri, weights=(vi * x[ci]).astype(float), minlength=n.size) / n).min())
+                   for (ri, ci, vi), n in zip(self.entries, self.need, strict=True))
 
     def upper(self, f: Formulation) -> float:
         """A level no posting can pass.
 
-        In area ``a`` a level ``t`` needs at least ``t need_i / max_j M_ij``
+        In area ``a`` a level ``t`` needs at least ``t need_i / max_j I_ij``
         posts for each of its rows ``i``; summed over areas that cannot pass
         the role's establishment.
         """
         best = math.inf
-        for c, M, n, where in zip(self.cols, self.M, self.need, self.where, strict=True):
-            total = float(f.establishment[f.col_role[c[0]]])
-            top = M.max(axis=1).astype(float)
+        for r, (ri, _, vi), n, where in zip(self.roles, self.entries, self.need, self.where, strict=True):
+            total = float(f.establishment[r])
+            top = np.zeros(n.size)
+            np.maximum.at(top, ri, vi.astype(float))
             if (top == 0).any():
                 return 0.0  # a row nobody can be on duty for: the level is 0
             per_post = n / top  # posts per unit of level, per row
@@ -150,13 +167,12 @@ class _Rows:
         """``spec`` with the rows ``M x >= level`` (or strictly above it) added."""
         rr, cc, vv, lo = [], [], [], []
         base = 0
-        for c, M, rhs in zip(self.cols, self.M, self.rhs(t, strict), strict=True):
-            nz = np.nonzero(M)
-            rr.append(nz[0] + base)
-            cc.append(c[nz[1]])
-            vv.append(M[nz])
+        for (ri, ci, vi), rhs in zip(self.entries, self.rhs(t, strict), strict=True):
+            rr.append(ri + base)
+            cc.append(ci)
+            vv.append(vi)
             lo.append(rhs)
-            base += M.shape[0]
+            base += rhs.size
         rows, cols, vals, row_lo = (np.concatenate(v) for v in (rr, cc, vv, lo))
         return spec.with_rows(rows, cols, vals.astype(np.int64), row_lo, np.full(row_lo.size, np.inf))
 
@@ -210,12 +226,11 @@ def lp_upper(rows: _Rows, spec: LinearSpec) -> float:
             r_lo.append(np.array([-inf]))
             r_hi.append(np.array([float(limit)]))
             m += 1
-    for c, M, need in zip(rows.cols, rows.M, rows.need, strict=True):
-        nz = np.nonzero(M)
-        k = M.shape[0]
-        rr += [m + nz[0], m + np.arange(k)]
-        cc += [c[nz[1]], np.full(k, total - 1)]
-        vv += [M[nz].astype(float), -need.astype(float)]
+    for (ri, ci, vi), need in zip(rows.entries, rows.need, strict=True):
+        k = need.size
+        rr += [m + ri, m + np.arange(k)]
+        cc += [ci, np.full(k, total - 1)]
+        vv += [vi.astype(float), -need.astype(float)]
         r_lo.append(np.zeros(k))
         r_hi.append(np.full(k, inf))
         m += k
@@ -305,6 +320,7 @@ def solve_formulation(
     seed: int = 0,
     tie_break: bool = True,
     route: str = "auto",
+    later: bool = True,
 ) -> tuple[np.ndarray | None, dict[str, float]]:
     """Solve ``f`` lexicographically with ``solver``; stage reports go into ``report``.
 
@@ -316,7 +332,9 @@ def solve_formulation(
     ``ValueError`` if the formulation has rows it does not model),
     ``"whole"`` one backend solve of the whole formulation each, ``"auto"``
     (default) split by area whenever the structure allows. Both are exact;
-    each maximin stage report names the route in its ``method``.
+    each maximin stage report names the route in its ``method``. With
+    ``later=False`` the solve stops after the maximin stages and returns
+    their posting (for benchmarks of the maximin alone).
     """
     if route not in ("auto", "areas", "whole"):
         raise ValueError(f"route must be 'auto', 'areas' or 'whole', not {route!r}")
@@ -375,6 +393,8 @@ def solve_formulation(
         if not spec.admits(x):  # the fixed level must keep the posting found
             raise AssertionError(f"maximin[{label}]: the posting does not meet its own level")
 
+    if not later:
+        return x, levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
     if f.current is not None and not move_rules:
@@ -385,8 +405,8 @@ def solve_formulation(
     stages.append(SumStage("proportional", "l1", np.ones(A * R_, dtype=np.int64), group, targets, TARGET_SCALE))
     if tie_break:
         stages.append(SumStage("tie-break", "linear", np.arange(1, f.n + 1, dtype=np.int64)))
-    later = replace(spec, stages=stages, hint=x)
-    res: MilpResult = solver.solve_linear(later, max(deadline - time.perf_counter(), 0.01), seed)
+    rest = replace(spec, stages=stages, hint=x)
+    res: MilpResult = solver.solve_linear(rest, max(deadline - time.perf_counter(), 0.01), seed)
     report.build_seconds += res.build_seconds
     for st in res.stages:
         if st.name == "moves":

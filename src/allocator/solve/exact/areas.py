@@ -40,6 +40,7 @@ which, when it succeeds, is its own proof).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import math
@@ -55,6 +56,15 @@ __all__ = ["AreaRoute", "RoleGrid", "area_route"]
 logger = logging.getLogger(__name__)
 
 _BIG = np.iinfo(np.int64).max // 4
+
+
+@functools.cache
+def _subsets(T: int, r: int) -> np.ndarray:
+    out = np.zeros((math.comb(T, r), T), dtype=bool)
+    for i, pick in enumerate(itertools.combinations(range(T), r)):
+        out[i, list(pick)] = True
+    out.flags.writeable = False
+    return out
 
 
 @dataclass
@@ -94,11 +104,7 @@ class RoleGrid:
 
     def subsets(self, r: int) -> np.ndarray:
         """bool (C(T, r), T): every choice of ``r`` teams that take one more post, in lexicographic order."""
-        T = self.teams
-        out = np.zeros((math.comb(T, r), T), dtype=bool)
-        for i, pick in enumerate(itertools.combinations(range(T), r)):
-            out[i, list(pick)] = True
-        return out
+        return _subsets(self.teams, r)
 
     def fits(self, rhs: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Whether ``n[a]`` posts split within one post meet ``rhs[a]``, and the split that does.
