@@ -198,6 +198,7 @@ class AreaRoute:
     link_coef: np.ndarray  # int64 (m, R): its coefficient on each role's total
     link_lo: np.ndarray
     link_hi: np.ndarray
+    target: np.ndarray  # float64 (A, R): the demand-proportional posts, where spare posts go first
 
     def fix(self, rhs: dict[int, np.ndarray]) -> None:
         """Keep coverage rows ``rhs[role]`` (int64 (A, B)) as level-free rows from now on (a fixed stage)."""
@@ -238,7 +239,7 @@ class AreaRoute:
             if totals is None:
                 return None, status
         else:
-            totals = _fill(least, upper, self.est_lo)
+            totals = _fill(least, upper, self.est_lo, self.target)
         x = np.zeros(self.f.n, dtype=np.int64)
         for r, g in enumerate(self.grids):
             x[g.cols] = g.split(full[r], totals[:, r])
@@ -247,7 +248,7 @@ class AreaRoute:
     def _linked(self, least: np.ndarray, upper: np.ndarray, time_limit: float) -> tuple[np.ndarray | None, str]:
         """Totals per (area, role) within bounds, meeting the rows across roles and the establishment."""
         greedy = _greedy(least, upper, self.est_lo, self.est_hi, self.link_area, self.link_coef,
-                         self.link_lo, self.link_hi)
+                         self.link_lo, self.link_hi, self.target)
         if greedy is not None:
             return greedy, "feasible"
         from ortools.sat.python import cp_model
@@ -283,21 +284,37 @@ class AreaRoute:
         return None, "unknown"
 
 
-def _fill(least: np.ndarray, upper: np.ndarray, est_lo: np.ndarray) -> np.ndarray:
-    """Totals from the least posts, each role's remaining establishment placed area by area up to the bounds."""
+def _place(n: np.ndarray, room: np.ndarray, left: int, target: np.ndarray) -> np.ndarray:
+    """``n`` (int64 (A,)) with ``left`` more posts within ``room``, placed toward ``target``.
+
+    First up to each area's target, then wherever there is room; largest
+    shortfall first in both passes, ties in area order.
+    """
+    out = n.copy()
+    order = np.argsort(-(target - n), kind="stable")
+    for cap in (np.minimum(room, np.maximum(np.ceil(target - n - 1e-9), 0).astype(np.int64)), room):
+        if left <= 0:
+            break
+        free = np.maximum(cap - (out - n), 0)[order]
+        cum = np.cumsum(free)
+        take = np.minimum(cum, left) - np.concatenate([[0], np.minimum(cum, left)[:-1]])
+        out[order] += take
+        left -= int(take.sum())
+    return out
+
+
+def _fill(least: np.ndarray, upper: np.ndarray, est_lo: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Totals from the least posts, each role's remaining establishment placed toward its targets."""
     out = least.copy()
     for r in range(least.shape[1]):
         left = int(est_lo[r] - out[:, r].sum()) if math.isfinite(est_lo[r]) else 0
-        if left <= 0:
-            continue
-        room = np.cumsum(upper[:, r] - out[:, r])
-        take = np.minimum(room, left) - np.concatenate([[0], np.minimum(room, left)[:-1]])
-        out[:, r] += take
+        if left > 0:
+            out[:, r] = _place(out[:, r], upper[:, r] - out[:, r], left, target[:, r])
     return out
 
 
 def _greedy(least: np.ndarray, upper: np.ndarray, est_lo: np.ndarray, est_hi: np.ndarray, area: np.ndarray,
-            coef: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray | None:
+            coef: np.ndarray, lo: np.ndarray, hi: np.ndarray, target: np.ndarray) -> np.ndarray | None:
     """A placement of the totals meeting the rows across roles, or None if this greedy finds none.
 
     Starts at the least posts, raises roles with a positive coefficient in a
@@ -335,9 +352,7 @@ def _greedy(least: np.ndarray, upper: np.ndarray, est_lo: np.ndarray, est_hi: np
         per_area = np.full(A, np.inf)
         np.minimum.at(per_area, area, slack)
         room = np.maximum(np.minimum(room, per_area), 0).astype(np.int64)
-        cum = np.cumsum(room)
-        take = np.minimum(cum, left) - np.concatenate([[0], np.minimum(cum, left)[:-1]])
-        n[:, r] += take
+        n[:, r] = _place(n[:, r], room, left, target[:, r])
     val = (coef * n[area]).sum(axis=1)
     sums = n.sum(axis=0)
     good = ((val >= lo) & (val <= hi)).all() and (sums >= est_lo).all() and (sums <= est_hi).all()
@@ -457,6 +472,9 @@ def area_route(f: Formulation) -> AreaRoute | str:
         return "a role has no establishment row"
     link_area = np.array([a for a, *_ in link], dtype=np.int64)
     link_coef = np.array([c for _, c, *_ in link], dtype=np.int64).reshape(-1, R)
+    hours = f.workload.sum(axis=2)  # (A, R)
+    share = hours / np.where(hours.sum(axis=0) > 0, hours.sum(axis=0), 1.0)[None, :]
+    target = share * np.where(np.isfinite(est_lo), est_lo, est_hi)[None, :]
     return AreaRoute(f, grids, B, est_lo, est_hi, link_area, link_coef,
                      np.array([lo for *_, lo, _ in link], dtype=float),
-                     np.array([hi for *_, hi in link], dtype=float))
+                     np.array([hi for *_, hi in link], dtype=float), target)
