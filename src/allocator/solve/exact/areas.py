@@ -200,10 +200,14 @@ class AreaRoute:
     link_hi: np.ndarray
     target: np.ndarray  # float64 (A, R): the demand-proportional posts, where spare posts go first
 
+    def __post_init__(self) -> None:
+        self._static_least: dict[int, np.ndarray] = {}  # per role, the least posts for its level-free rows
+
     def fix(self, rhs: dict[int, np.ndarray]) -> None:
         """Keep coverage rows ``rhs[role]`` (int64 (A, B)) as level-free rows from now on (a fixed stage)."""
         B = self.buckets
         for r, arr in rhs.items():
+            self._static_least.pop(r, None)
             g = self.grids[r]
             g.static[:, :B] = np.maximum(g.static[:, :B], arr)
 
@@ -217,7 +221,12 @@ class AreaRoute:
             if r in rhs:
                 total[:, : self.buckets] = np.maximum(total[:, : self.buckets], rhs[r])
             full.append(total)
-            out[:, r] = g.least(total)
+            if r in rhs:
+                out[:, r] = g.least(total)
+            else:  # the same at every level of this stage: worked out once
+                if r not in self._static_least:
+                    self._static_least[r] = g.least(total)
+                out[:, r] = self._static_least[r]
         return out, full
 
     def solve(self, rhs: dict[int, np.ndarray], time_limit: float = 60.0) -> tuple[np.ndarray | None, str]:
