@@ -9,6 +9,10 @@ to PC ratio) with random judged hours per area and hour of the week, then:
 
 * **default**: ``allocator.allocate`` (exact maximin by bisection over
   whole-number feasibility questions, then the later stages), on CP-SAT;
+* **maximin per area / whole**: the maximin stages alone, their level
+  questions answered split by area (``route="areas"``, what the default
+  takes here) or by one CP-SAT feasibility solve of the whole formulation
+  each (``route="whole"``); the levels must agree;
 * **plain MILP**: the maximin of each role as one MILP with a continuous
   level ``t`` (``max t`` s.t. ``I x >= t need``) on HiGHS, the straightforward
   formulation the bisection replaces, given the same time limit.
@@ -28,6 +32,9 @@ import numpy as np
 import allocator
 from allocator.model.build import build_formulation
 from allocator.model.force import Force
+from allocator.solve.lexicographic import solve_formulation
+from allocator.solve.milp import get_backend
+from allocator.solve.report import SolverReport
 
 
 def synthetic_force(areas: int) -> Force:
@@ -56,7 +63,10 @@ def plain_milp(force: Force, W: np.ndarray, time_limit: float) -> tuple[float, s
     levels: dict[str, float] = {}
     status = "optimal"
     for r, role in enumerate(f.roles):
-        cols, M, need, _ = f.coverage_matrix(r)
+        cols = np.flatnonzero(f.col_role == r)
+        bm = f.bucket_minutes()[cols]  # (K, B): each column's minutes in each bucket
+        where = np.argwhere(f.workload[:, r, :] > 0)
+        need = f.workload[where[:, 0], r, where[:, 1]] / f.kappa[r]
         h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("time_limit", max(time_limit - (time.perf_counter() - t0), 0.1))
@@ -76,10 +86,11 @@ def plain_milp(force: Force, W: np.ndarray, time_limit: float) -> tuple[float, s
                 val = fam.vals[fam.rows == i].astype(float)
                 h.addRow(float(fam.lo[i]) if np.isfinite(fam.lo[i]) else -inf,
                          float(fam.hi[i]) if np.isfinite(fam.hi[i]) else inf, len(idx), idx.astype(np.int32), val)
-        for i in range(len(need)):
-            nz = np.flatnonzero(M[i])
+        in_area = [np.flatnonzero(f.col_area[cols] == a) for a in range(len(f.areas))]
+        for i, (a, b) in enumerate(where):
+            nz = in_area[a][bm[in_area[a], b] > 0]
             idx = np.concatenate([cols[nz], [n]]).astype(np.int32)
-            val = np.concatenate([M[i, nz].astype(float), [-float(need[i])]])
+            val = np.concatenate([bm[nz, b].astype(float), [-float(need[i])]])
             h.addRow(0.0, inf, len(idx), idx, val)
         h.run()
         model_status = h.getModelStatus()
@@ -93,7 +104,21 @@ def plain_milp(force: Force, W: np.ndarray, time_limit: float) -> tuple[float, s
     return time.perf_counter() - t0, status, levels
 
 
-def run(areas: int, time_limit: float, seed: int = 0) -> None:
+def maximin_only(force: Force, W: np.ndarray, route: str, time_limit: float) -> tuple[float, str, dict[str, float]]:
+    """The maximin stages alone on one route: seconds, worst status, levels."""
+    f = build_formulation(W, force)
+    report = SolverReport(backend="cpsat", status="optimal")
+    t0 = time.perf_counter()
+    solve_formulation(f, get_backend("cpsat"), report, time_limit, route=route, later=False)
+    seconds = time.perf_counter() - t0
+    stages = [s for s in report.stages if s.name == "maximin"]
+    status = "optimal" if stages and all(s.status == "optimal" for s in stages) else report.status
+    if stages and status != "optimal":
+        status = "feasible"
+    return seconds, status, {s.role: round(s.objective, 6) for s in stages}
+
+
+def run(areas: int, time_limit: float, seed: int = 0, whole: bool = True) -> None:
     force = synthetic_force(areas)
     W = workload(force, seed)
     t0 = time.perf_counter()
@@ -103,6 +128,14 @@ def run(areas: int, time_limit: float, seed: int = 0) -> None:
     maximin = sum(s.seconds for s in a.solver.stages if s.name == "maximin")
     print(f"{areas:>5} areas x {len(force.roles)} roles, {a.formulation.n} columns: default {fast:7.2f} s "
           f"({a.solver.status}, gap {a.solver.gap:.2g}, maximin stages {maximin:.2f} s) {levels}")
+    area_s, area_status, area_levels = maximin_only(force, W, "areas", time_limit)
+    line = f"{'':>5}       maximin per area {area_s:7.2f} s ({area_status})"
+    if whole:
+        whole_s, whole_status, whole_levels = maximin_only(force, W, "whole", time_limit)
+        same = "same levels" if whole_levels == area_levels else f"levels differ: {whole_levels}"
+        line += (f"; whole-formulation bisection {whole_s:7.2f} s ({whole_status}, {same}); "
+                 f"ratio {whole_s / area_s:.0f}x")
+    print(line)
     plain_s, status, plain_levels = plain_milp(force, W, time_limit)
     print(f"{'':>5}       plain MILP (HiGHS, maximin only) {plain_s:7.2f} s ({status}) "
           f"{ {k: round(v, 6) for k, v in plain_levels.items()} }; ratio {plain_s / fast:.1f}x")
@@ -112,10 +145,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--areas", type=int, nargs="*", default=[6, 60, 300])
     parser.add_argument("--time-limit", type=float, default=60.0)
+    parser.add_argument("--no-whole", action="store_true", help="skip the whole-formulation bisection")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     for areas in args.areas:
-        run(areas, args.time_limit)
+        run(areas, args.time_limit, whole=not args.no_whole)
 
 
 if __name__ == "__main__":

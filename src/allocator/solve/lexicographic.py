@@ -26,11 +26,13 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 
 from allocator.model.formulation import Formulation
+from allocator.solve.exact.areas import AreaRoute, area_route
 from allocator.solve.milp import Backend, MilpResult
 from allocator.solve.milp.linear import LinearSpec, SumStage
 from allocator.solve.report import SolverReport, StageReport
@@ -79,40 +81,60 @@ def base_spec(f: Formulation, name: str = "allocation") -> LinearSpec:
 
 
 class _Rows:
-    """The coverage rows of a set of roles, with their needs scaled by the roles' weights."""
+    """The coverage rows of a set of roles, with their needs scaled by the roles' weights.
+
+    Per role, sparse: ``entries`` holds ``(row, column, minutes)`` of every
+    nonzero (a row's columns are the role's columns in its area), sorted by
+    row then column, so large forces never build a dense (rows x columns) block.
+    """
 
     def __init__(self, f: Formulation, roles: list[int], weights: dict[int, float]):
-        self.cols: list[np.ndarray] = []
-        self.M: list[np.ndarray] = []
+        self.entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.need: list[np.ndarray] = []
         self.where: list[np.ndarray] = []
+        self.roles: list[int] = []
+        self.shape = f.shape
+        A, _, B = f.shape
+        bm = f.bucket_minutes()
         for r in roles:
-            cols, M, need, where = f.coverage_matrix(r)
-            if len(need):
-                self.cols.append(cols)
-                self.M.append(M)
-                self.need.append(need * weights.get(r, 1.0))
-                self.where.append(where)
+            W = f.workload[:, r, :]
+            where = np.argwhere(W > 0)
+            if not len(where):
+                continue
+            cols = np.flatnonzero(f.col_role == r)
+            row_id = -np.ones((A, B), dtype=np.int64)
+            row_id[where[:, 0], where[:, 1]] = np.arange(len(where))
+            rid = row_id[f.col_area[cols][:, None], np.arange(B)[None, :]]
+            mask = (rid >= 0) & (bm[cols] > 0)
+            ri, ci, vi = rid[mask], np.broadcast_to(cols[:, None], rid.shape)[mask], bm[cols][mask]
+            order = np.lexsort((ci, ri))
+            self.entries.append((ri[order], ci[order], vi[order].astype(np.int64)))
+            self.need.append(W[where[:, 0], where[:, 1]] / f.kappa[r] * weights.get(r, 1.0))
+            self.where.append(where)
+            self.roles.append(r)
 
     @property
     def empty(self) -> bool:
         return not self.need
 
     def level(self, x: np.ndarray) -> float:
-        """The smallest ``(M x)_i / need_i`` over the rows."""
-        return min(float(((M @ x[c]) / n).min()) for c, M, n in zip(self.cols, self.M, self.need, strict=True))
+        """The smallest ``(I x)_i / need_i`` over the rows."""
+        x = np.asarray(x, dtype=np.int64)
+        return min(float((np.bincount(ri, weights=(vi * x[ci]).astype(float), minlength=n.size) / n).min())
+                   for (ri, ci, vi), n in zip(self.entries, self.need, strict=True))
 
     def upper(self, f: Formulation) -> float:
         """A level no posting can pass.
 
-        In area ``a`` a level ``t`` needs at least ``t need_i / max_j M_ij``
+        In area ``a`` a level ``t`` needs at least ``t need_i / max_j I_ij``
         posts for each of its rows ``i``; summed over areas that cannot pass
         the role's establishment.
         """
         best = math.inf
-        for c, M, n, where in zip(self.cols, self.M, self.need, self.where, strict=True):
-            total = float(f.establishment[f.col_role[c[0]]])
-            top = M.max(axis=1).astype(float)
+        for r, (ri, _, vi), n, where in zip(self.roles, self.entries, self.need, self.where, strict=True):
+            total = float(f.establishment[r])
+            top = np.zeros(n.size)
+            np.maximum.at(top, ri, vi.astype(float))
             if (top == 0).any():
                 return 0.0  # a row nobody can be on duty for: the level is 0
             per_post = n / top  # posts per unit of level, per row
@@ -131,17 +153,26 @@ class _Rows:
                 out.append(np.ceil(v - _EPS * np.maximum(v, 1.0)))
         return out
 
+    def by_role(self, t: float, strict: bool = False) -> dict[int, np.ndarray]:
+        """The right-hand sides of the rows at level ``t`` per role, int64 (A, B), 0 where a role has no row."""
+        A, _, B = self.shape
+        out = {}
+        for r, where, rhs in zip(self.roles, self.where, self.rhs(t, strict), strict=True):
+            arr = np.zeros((A, B), dtype=np.int64)
+            arr[where[:, 0], where[:, 1]] = rhs.astype(np.int64)
+            out[r] = arr
+        return out
+
     def add_to(self, spec: LinearSpec, t: float, strict: bool = False) -> LinearSpec:
         """``spec`` with the rows ``M x >= level`` (or strictly above it) added."""
         rr, cc, vv, lo = [], [], [], []
         base = 0
-        for c, M, rhs in zip(self.cols, self.M, self.rhs(t, strict), strict=True):
-            nz = np.nonzero(M)
-            rr.append(nz[0] + base)
-            cc.append(c[nz[1]])
-            vv.append(M[nz])
+        for (ri, ci, vi), rhs in zip(self.entries, self.rhs(t, strict), strict=True):
+            rr.append(ri + base)
+            cc.append(ci)
+            vv.append(vi)
             lo.append(rhs)
-            base += M.shape[0]
+            base += rhs.size
         rows, cols, vals, row_lo = (np.concatenate(v) for v in (rr, cc, vv, lo))
         return spec.with_rows(rows, cols, vals.astype(np.int64), row_lo, np.full(row_lo.size, np.inf))
 
@@ -195,12 +226,11 @@ def lp_upper(rows: _Rows, spec: LinearSpec) -> float:
             r_lo.append(np.array([-inf]))
             r_hi.append(np.array([float(limit)]))
             m += 1
-    for c, M, need in zip(rows.cols, rows.M, rows.need, strict=True):
-        nz = np.nonzero(M)
-        k = M.shape[0]
-        rr += [m + nz[0], m + np.arange(k)]
-        cc += [c[nz[1]], np.full(k, total - 1)]
-        vv += [M[nz].astype(float), -need.astype(float)]
+    for (ri, ci, vi), need in zip(rows.entries, rows.need, strict=True):
+        k = need.size
+        rr += [m + ri, m + np.arange(k)]
+        cc += [ci, np.full(k, total - 1)]
+        vv += [vi.astype(float), -need.astype(float)]
         r_lo.append(np.zeros(k))
         r_hi.append(np.full(k, inf))
         m += k
@@ -212,30 +242,56 @@ def lp_upper(rows: _Rows, spec: LinearSpec) -> float:
     return float(h.getSolution().col_value[total - 1])
 
 
-def _maximin(rows: _Rows, spec: LinearSpec, x0: np.ndarray, f: Formulation, solver: Backend,
-             deadline: float, seed: int) -> tuple[float, float, np.ndarray, str]:
-    """Exact largest level: ``(level, bound, posting, status)``."""
+Ask = Callable[[float, bool, np.ndarray, float], tuple[np.ndarray | None, str]]
+
+
+def _whole(rows: _Rows, spec: LinearSpec, solver: Backend, seed: int) -> Ask:
+    """Level questions on the whole formulation: one backend feasibility solve each."""
+
+    def ask(t: float, strict: bool, hint: np.ndarray, seconds: float) -> tuple[np.ndarray | None, str]:
+        res = solver.solve_linear(rows.add_to(replace(spec, hint=hint), t, strict), seconds, seed)
+        return res.x, res.status
+
+    return ask
+
+
+def _per_area(rows: _Rows, route: AreaRoute) -> Ask:
+    """Level questions split by area (:mod:`allocator.solve.exact.areas`): exact, no whole model."""
+
+    def ask(t: float, strict: bool, hint: np.ndarray, seconds: float) -> tuple[np.ndarray | None, str]:
+        return route.solve(rows.by_role(t, strict), seconds)
+
+    return ask
+
+
+def _maximin(rows: _Rows, ask: Ask, x0: np.ndarray, upper: float, deadline: float) -> tuple[float, float, np.ndarray, str]:
+    """Exact largest level: ``(level, bound, posting, status)``.
+
+    ``ask(t, strict, hint, seconds)`` answers whether every row can reach
+    level ``t`` (strictly above it with ``strict``): a posting, or None with
+    ``"infeasible"`` when that is proven.
+    """
     x = x0
     lo = rows.level(x)
-    hi = min(rows.upper(f), lp_upper(rows, spec)) * (1 + 1e-7) + 1e-12
+    hi = upper * (1 + 1e-7) + 1e-12
     proven = False
     while time.perf_counter() < deadline:
-        narrow = hi - lo <= _NARROW * max(lo, 1e-12)
-        hinted = replace(spec, hint=x)
+        # at level 0 the strict question (every row at least one minute) settles it at once
+        narrow = hi - lo <= _NARROW * max(lo, 1e-12) or lo <= 0
         if narrow:
-            res = solver.solve_linear(rows.add_to(hinted, lo, strict=True), deadline - time.perf_counter(), seed)
+            got, status = ask(lo, True, x, deadline - time.perf_counter())
         else:
             t = math.sqrt(lo * hi) if lo > 0 and hi / lo > 4 else 0.5 * (lo + hi)
             t = max(t, lo * (1 + 1e-6), 1e-12) if t <= lo else t
-            res = solver.solve_linear(rows.add_to(hinted, t), deadline - time.perf_counter(), seed)
-        if res.x is not None:
-            level = rows.level(res.x)
+            got, status = ask(t, False, x, deadline - time.perf_counter())
+        if got is not None:
+            level = rows.level(got)
             if level <= lo * (1 + 1e-12) and narrow:  # no strict gain: the tolerance's last step
                 proven = True
                 break
-            x, lo = res.x, max(lo, level)
+            x, lo = got, max(lo, level)
             hi = max(hi, lo)
-        elif res.status == "infeasible":
+        elif status == "infeasible":
             if narrow:
                 proven = True
                 break
@@ -263,23 +319,50 @@ def solve_formulation(
     time_limit: float = 60,
     seed: int = 0,
     tie_break: bool = True,
+    route: str = "auto",
+    later: bool = True,
 ) -> tuple[np.ndarray | None, dict[str, float]]:
     """Solve ``f`` lexicographically with ``solver``; stage reports go into ``report``.
 
     Returns the posting (None if none was found: the report says why) and the
     smallest coverage reached per role.
+
+    ``route`` picks how the maximin's level questions are answered:
+    ``"areas"`` split by area (:mod:`allocator.solve.exact.areas`; a
+    ``ValueError`` if the formulation has rows it does not model),
+    ``"whole"`` one backend solve of the whole formulation each, ``"auto"``
+    (default) split by area whenever the structure allows. Both are exact;
+    each maximin stage report names the route in its ``method``. With
+    ``later=False`` the solve stops after the maximin stages and returns
+    their posting (for benchmarks of the maximin alone).
     """
+    if route not in ("auto", "areas", "whole"):
+        raise ValueError(f"route must be 'auto', 'areas' or 'whole', not {route!r}")
     start = time.perf_counter()
     deadline = start + max(time_limit, 0.0)
     spec = base_spec(f)
-    first = solver.solve_linear(spec, max(deadline - time.perf_counter(), 0.01), seed)
-    report.build_seconds += first.build_seconds
-    if first.x is None:
-        report.add(StageReport("feasibility", "all", first.status, math.nan, math.nan,
-                               time.perf_counter() - start, solver.name))
-        report.status = first.status
+    split: AreaRoute | None = None
+    if route != "whole":
+        built = area_route(f)
+        if isinstance(built, str):
+            if route == "areas":
+                raise ValueError(f"the per-area route does not apply: {built}")
+            logger.info("maximin on the whole formulation: %s", built)
+        else:
+            split = built
+    if split is not None:
+        x0, status = split.solve({}, max(deadline - time.perf_counter(), 0.01))
+        method = "per area"
+    else:
+        first = solver.solve_linear(spec, max(deadline - time.perf_counter(), 0.01), seed)
+        report.build_seconds += first.build_seconds
+        x0, status, method = first.x, first.status, solver.name
+    if x0 is None:
+        report.add(StageReport("feasibility", "all", status if status != "unknown" else "no_solution",
+                               math.nan, math.nan, time.perf_counter() - start, method))
+        report.status = status if status != "unknown" else "no_solution"
         return None, {}
-    x = first.x
+    x = x0
     levels: dict[str, float] = {}
     R = len(f.roles)
     weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
@@ -292,17 +375,26 @@ def solve_formulation(
         t0 = time.perf_counter()
         rows = _Rows(f, members, weights if label == "all" else {})
         if rows.empty:
-            report.add(StageReport("maximin", label, "optimal", math.nan, math.nan, 0.0, solver.name))
+            report.add(StageReport("maximin", label, "optimal", math.nan, math.nan, 0.0,
+                                   "per area" if split is not None else solver.name))
             continue
-        level, bound, x, status = _maximin(rows, spec, x, f, solver, deadline, seed)
-        report.add(StageReport("maximin", label, status, level, bound, time.perf_counter() - t0,
-                               f"exact bisection ({solver.name})"))
+        if split is not None:
+            ask, upper, method = _per_area(rows, split), rows.upper(f), "exact bisection, per area"
+        else:
+            ask = _whole(rows, spec, solver, seed)
+            upper, method = min(rows.upper(f), lp_upper(rows, spec)), f"exact bisection ({solver.name})"
+        level, bound, x, status = _maximin(rows, ask, x, upper, deadline)
+        report.add(StageReport("maximin", label, status, level, bound, time.perf_counter() - t0, method))
         if label != "all":
             levels[label] = level
         spec = rows.add_to(spec, level)
+        if split is not None:
+            split.fix(rows.by_role(level))
         if not spec.admits(x):  # the fixed level must keep the posting found
             raise AssertionError(f"maximin[{label}]: the posting does not meet its own level")
 
+    if not later:
+        return x, levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
     if f.current is not None and not move_rules:
@@ -313,8 +405,8 @@ def solve_formulation(
     stages.append(SumStage("proportional", "l1", np.ones(A * R_, dtype=np.int64), group, targets, TARGET_SCALE))
     if tie_break:
         stages.append(SumStage("tie-break", "linear", np.arange(1, f.n + 1, dtype=np.int64)))
-    later = replace(spec, stages=stages, hint=x)
-    res: MilpResult = solver.solve_linear(later, max(deadline - time.perf_counter(), 0.01), seed)
+    rest = replace(spec, stages=stages, hint=x)
+    res: MilpResult = solver.solve_linear(rest, max(deadline - time.perf_counter(), 0.01), seed)
     report.build_seconds += res.build_seconds
     for st in res.stages:
         if st.name == "moves":
