@@ -31,6 +31,27 @@ from allocator.model.patterns import (
 __all__ = ["build_formulation", "carry_forward", "read_current_patterns"]
 
 _Row = tuple[list[int], list[int], float, float, str]
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def groups_of(*keys: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
+    """The columns (ascending) of each combination of key values, e.g. (area, role) -> columns.
+
+    Built once: the families ask for every area's columns, and a scan of all
+    columns per area would grow with the square of the number of areas.
+
+    >>> groups_of(np.array([0, 0, 1]), np.array([1, 0, 1]))
+    {(0, 0): array([1]), (0, 1): array([0]), (1, 1): array([2])}
+    """
+    stacked = np.stack(keys, axis=1)
+    order = np.lexsort(stacked.T[::-1])
+    groups: dict[tuple[int, ...], np.ndarray] = {}
+    if order.size:
+        sorted_keys = stacked[order]
+        cut = np.flatnonzero((np.diff(sorted_keys, axis=0) != 0).any(axis=1)) + 1
+        for part in np.split(np.arange(order.size), cut):
+            groups[tuple(int(v) for v in sorted_keys[part[0]])] = np.sort(order[part])
+    return groups
 
 
 def _period_minutes(profiles: Sequence[PatternProfile]) -> tuple[np.ndarray, int]:
@@ -143,17 +164,18 @@ def build_formulation(
     to_bucket = buckets.matrix()
     W = np.einsum("arh,hb->arb", carry_forward(hours_arr.transpose(0, 2, 1), duty), to_bucket)
 
+    by_ar = groups_of(ca, cr)
     families: list[Family] = [_establishment(force, ca, cr, allow_unallocated)]
     for fam in (
-        _area_bounds(force, ca, cr),
+        _area_bounds(force, ca, cr, by_ar),
         _pins(force, ca, cr, cp, p_index),
-        _minimum_staffing(force, buckets, profiles, ca, cr, cp, ct, on_minutes, period_weeks, available),
+        _minimum_staffing(force, buckets, profiles, ca, by_ar, cr, cp, ct, on_minutes, period_weeks, available),
         _team_equality(force, profiles, ca, cr, cp, ct, equal_teams),
     ):
         if fam.n_rows:
             families.append(fam)
 
-    for fam in (_ratios(force, ca, cr, on_minutes, available), _caps(force, ca, cr)):
+    for fam in (_ratios(force, ca, cr, on_minutes, available, by_ar), _caps(force, ca, cr)):
         if fam.n_rows:
             families.append(fam)
     cur = None if current is None else read_current_patterns(current, force, profiles, ca, cr, cp, ct)
@@ -237,12 +259,12 @@ def _establishment(force: Force, ca: np.ndarray, cr: np.ndarray, allow_unallocat
     return family_from_rows(fm.ESTABLISHMENT, rows, ca, cr)
 
 
-def _area_bounds(force: Force, ca: np.ndarray, cr: np.ndarray) -> Family:
+def _area_bounds(force: Force, ca: np.ndarray, cr: np.ndarray, by_ar: dict[tuple[int, ...], np.ndarray]) -> Family:
     rows: list[_Row] = []
     r_index = {r: k for k, r in enumerate(force.role_names)}
     for a, area in enumerate(force.areas):
         for role in sorted(set(area.min_posts) | set(area.max_posts), key=lambda n: r_index[n]):
-            cols = np.flatnonzero((ca == a) & (cr == r_index[role])).tolist()
+            cols = by_ar.get((a, r_index[role]), _NONE).tolist()
             lo = float(area.min_posts.get(role, 0))
             hi = float(area.max_posts[role]) if role in area.max_posts else math.inf
             words = []
@@ -268,6 +290,7 @@ def _pins(force: Force, ca: np.ndarray, cr: np.ndarray, cp: np.ndarray, p_index:
 
 
 def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[PatternProfile], ca: np.ndarray,
+                      by_ar: dict[tuple[int, ...], np.ndarray],
                       cr: np.ndarray, cp: np.ndarray, ct: np.ndarray, on_minutes: np.ndarray,
                       period_weeks: int, available: np.ndarray) -> Family:
     """Officers on duty in every hour the minimum covers: on average, or on a chance of dates.
@@ -280,17 +303,20 @@ def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[Pattern
     rows: list[_Row] = []
     seen: set[tuple[Any, ...]] = set()
     team_sets: dict[tuple[int, str], list[tuple[tuple[int, int], ...]]] = {}
+    key_hours: dict[tuple[int, str], np.ndarray] = {}
     for r, role in enumerate(force.roles):
         names = force.role_pattern_names(role.name)
         role_profiles = [next(p for p in profiles if p.name == n) for n in names]
         for a, area in enumerate(force.area_names):
             keys = dict(role.min_on_duty)
             keys.update(role.min_on_duty_by_area.get(area, {}))
-            mine = np.flatnonzero((ca == a) & (cr == r))
+            mine = by_ar.get((a, r), _NONE)
             for key, need in keys.items():
                 if need <= 0:
                     continue
-                hours = _minimum_hours(force, buckets, key, role_profiles)
+                if (r, key) not in key_hours:  # the same in every area
+                    key_hours[(r, key)] = _minimum_hours(force, buckets, key, role_profiles)
+                hours = key_hours[(r, key)]
                 if role.min_on_duty_chance is None:
                     rhs = math.ceil(need * 60 * period_weeks / available[r] - 1e-9)
                     for h in hours:
@@ -330,11 +356,12 @@ def _hour_name(h: int) -> str:
 
 def _team_equality(force: Force, profiles: Sequence[PatternProfile], ca: np.ndarray, cr: np.ndarray,
                    cp: np.ndarray, ct: np.ndarray, exact: bool) -> Family:
+    by_arp = groups_of(ca, cr, cp)
     rows: list[_Row] = []
     for a, area in enumerate(force.area_names):
         for r, role in enumerate(force.roles):
             for p, prof in enumerate(profiles):
-                cols = np.flatnonzero((ca == a) & (cr == r) & (cp == p))
+                cols = by_arp.get((a, r, p), _NONE)
                 if cols.size < 2:
                     continue
                 for i in range(cols.size):
@@ -354,7 +381,8 @@ def _area_list(force: Force, names: list[str] | None) -> list[int]:
     return list(range(len(force.areas))) if names is None else [force.area_names.index(n) for n in names]
 
 
-def _ratios(force: Force, ca: np.ndarray, cr: np.ndarray, on_minutes: np.ndarray, available: np.ndarray) -> Family:
+def _ratios(force: Force, ca: np.ndarray, cr: np.ndarray, on_minutes: np.ndarray, available: np.ndarray,
+            by_ar: dict[tuple[int, ...], np.ndarray]) -> Family:
     """``role >= k per`` (or ``<=``) in each area: on posts, or on duty in every hour of the week."""
     rows: list[_Row] = []
     r_index = {r: k for k, r in enumerate(force.role_names)}
@@ -365,8 +393,8 @@ def _ratios(force: Force, ca: np.ndarray, cr: np.ndarray, on_minutes: np.ndarray
         r1, r2 = r_index[ratio.role], r_index[ratio.per]
         sign = 1 if ratio.at_least is not None else -1
         for a in _area_list(force, ratio.areas):
-            c1 = np.flatnonzero((ca == a) & (cr == r1))
-            c2 = np.flatnonzero((ca == a) & (cr == r2))
+            c1 = by_ar.get((a, r1), _NONE)
+            c2 = by_ar.get((a, r2), _NONE)
             label = f"{force.area_names[a]}: {ratio.words()}"
             if ratio.on == "posts":
                 (one, k), _ = integer_row([1.0, ratio.factor])

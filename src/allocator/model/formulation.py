@@ -32,6 +32,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -98,7 +99,14 @@ class Family:
 
     def row_columns(self, i: int) -> np.ndarray:
         """The columns of row ``i`` (empty for a row on absolute changes)."""
-        return self.cols[self.rows == i]
+        order, starts = self._row_index
+        return self.cols[order[starts[i]:starts[i + 1]]]
+
+    @cached_property
+    def _row_index(self) -> tuple[np.ndarray, np.ndarray]:
+        order = np.argsort(self.rows, kind="stable")
+        starts = np.searchsorted(self.rows[order], np.arange(self.n_rows + 1))
+        return order, starts
 
     def values(self, x: np.ndarray, current: np.ndarray | None = None) -> np.ndarray:
         """Each row's value for posting ``x``."""
@@ -332,15 +340,15 @@ def family_from_rows(
         labels.append(label)
     rows_a = np.array(r_idx, dtype=np.int64)
     cols_a = np.array(c_idx, dtype=np.int64)
-    links_areas = links_roles = False
     l1_weights = tuple(l1(i) for i in range(len(rows))) if l1 is not None else ()
-    for i in range(len(rows)):
-        cs = cols_a[rows_a == i]
-        if l1_weights:
-            cs = np.flatnonzero(l1_weights[i])
-        if cs.size:
-            links_areas |= np.unique(col_area[cs]).size > 1
-            links_roles |= np.unique(col_role[cs]).size > 1
+    if l1_weights:  # rows on absolute changes: their columns are those of nonzero weight
+        parts = [(np.full(np.count_nonzero(w), i), np.flatnonzero(w)) for i, w in enumerate(l1_weights)]
+        link_rows = np.concatenate([r for r, _ in parts]).astype(np.int64)
+        link_cols = np.concatenate([c for _, c in parts]).astype(np.int64)
+    else:
+        link_rows, link_cols = rows_a, cols_a
+    links_areas = _spans(link_rows, col_area[link_cols], len(rows))
+    links_roles = _spans(link_rows, col_role[link_cols], len(rows))
     return Family(
         name=name,
         rows=rows_a,
@@ -355,3 +363,14 @@ def family_from_rows(
         links_roles=bool(links_roles),
         l1=l1_weights,
     )
+
+
+def _spans(rows: np.ndarray, values: np.ndarray, n_rows: int) -> bool:
+    """Whether some row holds more than one distinct value (vectorised over all rows)."""
+    if rows.size == 0:
+        return False
+    lo = np.full(n_rows, np.iinfo(np.int64).max)
+    hi = np.full(n_rows, np.iinfo(np.int64).min)
+    np.minimum.at(lo, rows, values)
+    np.maximum.at(hi, rows, values)
+    return bool((hi > lo).any())
