@@ -217,3 +217,27 @@ def test_the_rota_sample_allocates_with_a_utilisation_table() -> None:
     assert set(a.buckets.columns) >= {"area", "role", "bucket", "on_duty", "coverage", "utilisation"}
     assert len(a.formulation.buckets) == 21
     assert "Sat Night" in a.formulation.buckets
+
+
+def test_out_of_time_in_the_later_stages_keeps_the_maximin_posting_as_feasible(monkeypatch) -> None:
+    from allocator.solve.milp import MilpResult
+    from allocator.solve.milp.cpsat import CpSatBackend
+    from allocator.solve.report import StageReport
+
+    force = rota_force(areas=3, pc=30)
+    W = hours_workload(force, 12)
+    exact = allocator.allocate(W, force)
+    real = CpSatBackend.solve_linear
+
+    def out_of_time(self, spec, time_limit, seed):  # the later stages find nothing in time
+        if spec.stages:
+            return MilpResult(None, [StageReport(spec.stages[0].name, spec.name, "no_solution", math.nan,
+                                                 math.nan, 1.0, self.name)], "no_solution")
+        return real(self, spec, time_limit, seed)
+
+    monkeypatch.setattr(CpSatBackend, "solve_linear", out_of_time)
+    a = allocator.allocate(W, force)
+    assert a.solver.status == "feasible" and a.formulation.admits(a.x)
+    assert a.ratios == pytest.approx(exact.ratios)  # the proven levels stand
+    later = [s for s in a.solver.stages if s.name in ("proportional", "tie-break")]
+    assert later and all(s.status == "feasible" and "time limit" in s.method for s in later)

@@ -408,18 +408,21 @@ def solve_formulation(
     rest = replace(spec, stages=stages, hint=x)
     res: MilpResult = solver.solve_linear(rest, max(deadline - time.perf_counter(), 0.01), seed)
     report.build_seconds += res.build_seconds
-    for st in res.stages:
-        if st.name == "moves":
-            st.objective, st.bound = st.objective / 2, st.bound / 2
-        elif st.name == "proportional":
-            st.objective, st.bound = st.objective / TARGET_SCALE, st.bound / TARGET_SCALE
-        st.role = "all"
-        report.add(st)
+    final = res.x if res.x is not None else x
     if res.x is None:
         logger.warning("no time left for the later stages; the posting meets every rule and the smallest "
                        "coverage but is not optimised for moves or shares")
-        for st_ in stages[len(res.stages):]:
-            report.add(StageReport(st_.name, "all", "feasible", math.nan, math.nan, 0.0,
-                                   "maximin posting (time limit)"))
-        return x, levels
-    return res.x, levels
+    scale = {"moves": 0.5, "proportional": 1.0 / TARGET_SCALE}
+    done = {st.name: st for st in res.stages}
+    for stage in stages:
+        st = done.get(stage.name)
+        if st is not None and st.status in ("optimal", "feasible"):
+            st.objective, st.bound = st.objective * scale.get(st.name, 1.0), st.bound * scale.get(st.name, 1.0)
+            st.role = "all"
+            report.add(st)
+            continue
+        # out of time: the posting in hand meets every rule and the levels; this stage is not optimised
+        value = rest.objective_value(stage, final) * scale.get(stage.name, 1.0)
+        report.add(StageReport(stage.name, "all", "feasible", value, math.nan, st.seconds if st else 0.0,
+                               f"{solver.name}, stopped by the time limit (posting of the stage before)"))
+    return final, levels
