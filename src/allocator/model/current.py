@@ -124,18 +124,7 @@ def read_current(
     seen: dict[tuple[int, int, int], int] = {}
     for n, rec in enumerate(frame[list(CURRENT_COLUMNS)].itertuples(index=False), start=1):
         line = n + offset if offset is not None else None
-        key = []
-        for col, value in zip(("area", "shift", "role"), rec[:3], strict=True):
-            name = "" if _blank(value) else str(value).strip()
-            if name not in index[col]:
-                message = f"{col} is blank" if not name else did_you_mean(col, name, names[col])
-                problems.append(Problem(source, f"row {n}, column {col}", message, value, line=line))
-            else:
-                key.append(index[col][name])
-        posts = _whole(rec[3])
-        if posts is None:
-            problems.append(Problem(source, f"row {n}, column posts",
-                                    f"posts must be a whole number from 0 to {MAX_ESTABLISHMENT:,}", rec[3], line=line))
+        key, posts = _row(source, n, line, ("area", "shift", "role"), rec[:3], rec[3], names, index, problems)
         if len(key) == 3 and posts is not None:
             cell = (key[0], key[1], key[2])
             if cell in seen:
@@ -245,18 +234,7 @@ def read_current_on_patterns(
     given: set[tuple[int, int, int]] = set()
     for n, rec in enumerate(frame[list(PATTERN_COLUMNS)].itertuples(index=False), start=1):
         line = n + offset if offset is not None else None
-        key = []
-        for col, value in zip(("area", "role", "pattern"), rec[:3], strict=True):
-            name = "" if _blank(value) else str(value).strip()
-            if name not in index[col]:
-                message = f"{col} is blank" if not name else did_you_mean(col, name, names[col])
-                problems.append(Problem(source, f"row {n}, column {col}", message, value, line=line))
-            else:
-                key.append(index[col][name])
-        posts = _whole(rec[4])
-        if posts is None:
-            problems.append(Problem(source, f"row {n}, column posts",
-                                    f"posts must be a whole number from 0 to {MAX_ESTABLISHMENT:,}", rec[4], line=line))
+        key, posts = _row(source, n, line, ("area", "role", "pattern"), rec[:3], rec[4], names, index, problems)
         if len(key) != 3 or posts is None:
             continue
         a, r, p = key
@@ -316,6 +294,25 @@ def read_current_on_patterns(
     if problems:
         raise InputError(source, problems)
     return out
+
+
+def _row(source: str, n: int, line: int | None, columns: tuple[str, ...], values: Any, posts_value: Any,
+         names: Mapping[str, list[str]], index: Mapping[str, Mapping[str, int]], problems: list[Problem]
+         ) -> tuple[list[int], int | None]:
+    """One row's name columns as indices and its posts, each fault appended to ``problems``."""
+    key = []
+    for col, value in zip(columns, values, strict=True):
+        name = "" if _blank(value) else str(value).strip()
+        if name not in index[col]:
+            message = f"{col} is blank" if not name else did_you_mean(col, name, names[col])
+            problems.append(Problem(source, f"row {n}, column {col}", message, value, line=line))
+        else:
+            key.append(index[col][name])
+    posts = _whole(posts_value)
+    if posts is None:
+        problems.append(Problem(source, f"row {n}, column posts",
+                                f"posts must be a whole number from 0 to {MAX_ESTABLISHMENT:,}", posts_value, line=line))
+    return key, posts
 
 
 def _check_vacancies(vacancies: Mapping[str, int] | None, force: Force) -> dict[str, int]:
