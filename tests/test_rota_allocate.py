@@ -241,3 +241,22 @@ def test_out_of_time_in_the_later_stages_keeps_the_maximin_posting_as_feasible(m
     assert a.ratios == pytest.approx(exact.ratios)  # the proven levels stand
     later = [s for s in a.solver.stages if s.name in ("proportional", "tie-break")]
     assert later and all(s.status == "feasible" and "time limit" in s.method for s in later)
+
+
+@pytest.mark.parametrize("seed,rules", [(13, None), (14, [{"ratio": {"role": "PCSO", "per": "PC", "at_most": 0.4}}]),
+                                        (15, [{"cap": {"posts": 16}}])])
+def test_later_stages_on_totals_reach_the_whole_formulations_optimum(seed, rules) -> None:
+    from allocator.solve.lexicographic import solve_formulation
+    from allocator.solve.milp import get_backend
+    from allocator.solve.report import SolverReport
+
+    force = rota_force(areas=3, pc=32, pcso=7, minimum={"Night": 1}, rules=rules)
+    f = build_formulation(hours_workload(force, seed), force, days=182)
+    found = {}
+    for route in ("areas", "whole"):
+        report = SolverReport(backend="cpsat", status="optimal")
+        x, levels = solve_formulation(f, get_backend("cpsat"), report, time_limit=60, route=route)
+        assert x is not None and f.admits(x) and report.status == "optimal"
+        found[route] = (levels, {s.name: s.objective for s in report.stages if s.name == "proportional"})
+    assert found["areas"][0] == pytest.approx(found["whole"][0])
+    assert found["areas"][1]["proportional"] == pytest.approx(found["whole"][1]["proportional"])

@@ -395,6 +395,8 @@ def solve_formulation(
 
     if not later:
         return x, levels
+    if split is not None and f.current is None:
+        return _later_on_totals(f, split, solver, report, deadline, seed, tie_break, x), levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
     if f.current is not None and not move_rules:
@@ -426,3 +428,37 @@ def solve_formulation(
         report.add(StageReport(stage.name, "all", "feasible", value, math.nan, st.seconds if st else 0.0,
                                f"{solver.name}, stopped by the time limit (posting of the stage before)"))
     return final, levels
+
+
+def _later_on_totals(f: Formulation, split: AreaRoute, solver: Backend, report: SolverReport, deadline: float,
+                     seed: int, tie_break: bool, x: np.ndarray) -> np.ndarray:
+    """Proportional shares and the tie-break on (area, role) totals, then each total split per area.
+
+    Exact under the per-area route with no current posting (see
+    :meth:`AreaRoute.totals_spec`); the tie-break prefers earlier areas and,
+    within an area, lower teams.
+    """
+    spec, full = split.totals_spec()
+    A, R, _ = f.shape
+    targets = np.round(proportional_targets(f).ravel() * TARGET_SCALE).astype(np.int64)
+    stages = [SumStage("proportional", "l1", np.ones(A * R, dtype=np.int64), np.arange(A * R), targets,
+                       TARGET_SCALE)]
+    if tie_break:
+        stages.append(SumStage("tie-break", "linear", np.arange(1, A * R + 1, dtype=np.int64)))
+    totals = f.posts(x).ravel()
+    rest = replace(spec, stages=stages, hint=np.clip(totals, spec.lo, spec.hi))
+    res = solver.solve_linear(rest, max(deadline - time.perf_counter(), 0.01), seed)
+    report.build_seconds += res.build_seconds
+    chosen = res.x if res.x is not None else totals
+    done = {st.name: st for st in res.stages}
+    for stage in stages:
+        scale = 1.0 / TARGET_SCALE if stage.name == "proportional" else 1.0
+        st = done.get(stage.name)
+        if st is not None and st.status in ("optimal", "feasible"):
+            report.add(StageReport(st.name, "all", st.status, st.objective * scale, st.bound * scale, st.seconds,
+                                   f"{solver.name} on (area, role) totals"))
+        else:
+            report.add(StageReport(stage.name, "all", "feasible", rest.objective_value(stage, chosen) * scale,
+                                   math.nan, st.seconds if st else 0.0,
+                                   f"{solver.name} on totals, stopped by the time limit (posting of the stage before)"))
+    return split.posting(chosen, full) if res.x is not None else x

@@ -50,6 +50,7 @@ import numpy as np
 
 from allocator.model import formulation as fm
 from allocator.model.formulation import Formulation
+from allocator.solve.milp.linear import LinearSpec
 
 __all__ = ["AreaRoute", "RoleGrid", "area_route"]
 
@@ -253,6 +254,51 @@ class AreaRoute:
         for r, g in enumerate(self.grids):
             x[g.cols] = g.split(full[r], totals[:, r])
         return x, "feasible"
+
+    def totals_spec(self) -> tuple[LinearSpec, list[np.ndarray]]:
+        """The formulation on (area, role) totals ``n[a * R + r]`` for the stages after the maximin.
+
+        Every posting of the formulation that meets the fixed levels has
+        totals within ``[least, upper]`` meeting the establishment and the rows
+        across roles, and every such total splits within one post into a
+        posting that meets every row (lower-bound rows only inside an area, so
+        more posts never break one): the later stages' optimum over totals is
+        their optimum over postings. Returns the spec (no stages) and each
+        role's rows, for :meth:`posting`.
+        """
+        least, full = self.least({})
+        A, R = least.shape
+        upper = np.stack([g.hi for g in self.grids], axis=1)
+        rows, cols, vals, lo, hi = [], [], [], [], []
+        for r in range(R):
+            rows += [r] * A
+            cols += [a * R + r for a in range(A)]
+            vals += [1] * A
+            lo.append(float(self.est_lo[r]))
+            hi.append(float(self.est_hi[r]))
+        for i in range(self.link_area.size):
+            a = int(self.link_area[i])
+            for k in np.flatnonzero(self.link_coef[i]).tolist():
+                rows.append(R + i)
+                cols.append(a * R + k)
+                vals.append(int(self.link_coef[i, k]))
+            lo.append(float(self.link_lo[i]))
+            hi.append(float(self.link_hi[i]))
+        spec = LinearSpec(
+            name="totals", lo=least.ravel().astype(np.int64), hi=np.maximum(upper, least).ravel().astype(np.int64),
+            rows=np.array(rows, dtype=np.int64), cols=np.array(cols, dtype=np.int64),
+            vals=np.array(vals, dtype=np.int64), row_lo=np.array(lo), row_hi=np.array(hi),
+        )
+        return spec, full
+
+    def posting(self, totals: np.ndarray, full: list[np.ndarray]) -> np.ndarray:
+        """The posting per column for totals ``n[a * R + r]``: each split within one post, lowest teams first."""
+        R = len(self.grids)
+        n = np.asarray(totals, dtype=np.int64).reshape(-1, R)
+        x = np.zeros(self.f.n, dtype=np.int64)
+        for r, g in enumerate(self.grids):
+            x[g.cols] = g.split(full[r], n[:, r])
+        return x
 
     def _linked(self, least: np.ndarray, upper: np.ndarray, time_limit: float) -> tuple[np.ndarray | None, str]:
         """Totals per (area, role) within bounds, meeting the rows across roles and the establishment."""
