@@ -260,3 +260,18 @@ def test_later_stages_on_totals_reach_the_whole_formulations_optimum(seed, rules
         found[route] = (levels, {s.name: s.objective for s in report.stages if s.name == "proportional"})
     assert found["areas"][0] == pytest.approx(found["whole"][0])
     assert found["areas"][1]["proportional"] == pytest.approx(found["whole"][1]["proportional"])
+
+
+def test_the_route_can_be_forced_and_every_stage_says_which_and_why() -> None:
+    force = rota_force(areas=2, pc=20)
+    W = hours_workload(force, 16)
+    split = allocator.allocate(W, force, route="areas")
+    whole = allocator.allocate(W, force, route="whole")
+    assert split.ratios == pytest.approx(whole.ratios)
+    assert all(s.method == "exact bisection, per area" for s in split.solver.stages if s.name == "maximin")
+    assert all("whole formulation was asked for" in s.method for s in whole.solver.stages if s.name == "maximin")
+    budget = rota_force(areas=2, pc=20, budget={"moves": 2})
+    with pytest.raises(ValueError, match="per-area route does not apply"):
+        allocator.allocate(W, budget, current=split.x, route="areas")
+    auto = allocator.allocate(W, budget, current=split.x)
+    assert all("not split by area" in s.method for s in auto.solver.stages if s.name == "maximin")

@@ -342,11 +342,13 @@ def solve_formulation(
     deadline = start + max(time_limit, 0.0)
     spec = base_spec(f)
     split: AreaRoute | None = None
+    why = "the whole formulation was asked for"
     if route != "whole":
         built = area_route(f)
         if isinstance(built, str):
             if route == "areas":
                 raise ValueError(f"the per-area route does not apply: {built}")
+            why = f"not split by area: {built}"
             logger.info("maximin on the whole formulation: %s", built)
         else:
             split = built
@@ -382,7 +384,7 @@ def solve_formulation(
             ask, upper, method = _per_area(rows, split), rows.upper(f), "exact bisection, per area"
         else:
             ask = _whole(rows, spec, solver, seed)
-            upper, method = min(rows.upper(f), lp_upper(rows, spec)), f"exact bisection ({solver.name})"
+            upper, method = min(rows.upper(f), lp_upper(rows, spec)), f"exact bisection ({solver.name}; {why})"
         level, bound, x, status = _maximin(rows, ask, x, upper, deadline)
         report.add(StageReport("maximin", label, status, level, bound, time.perf_counter() - t0, method))
         if label != "all":

@@ -97,6 +97,7 @@ def allocate(
     structured: bool = True,
     exact_stages: bool = True,
     equal_teams: bool = False,
+    route: Literal["auto", "areas", "whole"] = "auto",
 ) -> Allocation | RotaAllocation:
     """Allocate each role's establishment to (area, shift) cells, or to patterns and teams.
 
@@ -143,6 +144,13 @@ def allocate(
         hinted with the posting closest to the current one (for checks).
     equal_teams
         Forces on patterns: a rota's teams exactly equal (default: within one post).
+    route
+        Forces on patterns: how the maximin's level questions are answered.
+        ``"auto"`` splits them by area when only the establishment links
+        areas, else asks the backend on the whole formulation; ``"areas"``
+        insists on the split (``ValueError`` naming why it does not apply);
+        ``"whole"`` always asks the backend. Every stage report names the
+        route, and why the whole formulation was used.
 
     Returns
     -------
@@ -173,7 +181,7 @@ def allocate(
 
         return allocate_on_patterns(workload, force, current, backend=backend, time_limit=time_limit,
                                     max_moves=max_moves, allow_unallocated=allow_unallocated, seed=seed,
-                                    tie_break=tie_break, equal_teams=equal_teams)
+                                    tie_break=tie_break, equal_teams=equal_teams, route=route)
     t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
     built = time.perf_counter() - t0

@@ -138,6 +138,7 @@ def allocate_on_patterns(
     seed: int = 0,
     tie_break: bool = True,
     equal_teams: bool = False,
+    route: str = "auto",
 ) -> Any:
     """Allocate a force with duty patterns (see :func:`allocator.allocate`); returns a ``RotaAllocation``."""
     from allocator.model.build import build_formulation
@@ -160,7 +161,7 @@ def allocate_on_patterns(
     for w in warnings:
         logger.warning("%s", w)
     remaining = time_limit - (time.perf_counter() - start)
-    x, levels = solve_formulation(f, solver, report, remaining, seed, tie_break)
+    x, levels = solve_formulation(f, solver, report, remaining, seed, tie_break, route=route)
     report.seconds = time.perf_counter() - start
     if x is None:
         if report.status == "infeasible":
