@@ -117,13 +117,15 @@ def test_least_posts_by_hand_on_teams_that_differ() -> None:
 def test_routes_are_named_in_the_stage_reports() -> None:
     force = rota_force(areas=2, pc=20, pcso=6)
     f = build_formulation(hours_workload(force, 0), force)
-    for route, method in (("auto", "exact bisection, per area"), ("whole", "exact bisection (cpsat)")):
+    for route, method in (("auto", "exact bisection, per area"),
+                          ("whole", "exact bisection (cpsat; the whole formulation was asked for)")):
         report = _solve(f, route)[2]
         assert {s.method for s in report.stages if s.name == "maximin"} == {method}
     # a move budget links areas: the default route is the whole formulation
     moved = tiny(seed=3, budget=1, establishment=(4, 3))
     assert area_route(moved) == "a move limit or budget links areas"
-    assert {s.method for s in _solve(moved, "auto")[2].stages if s.name == "maximin"} == {"exact bisection (cpsat)"}
+    assert {s.method for s in _solve(moved, "auto")[2].stages if s.name == "maximin"} == {
+        "exact bisection (cpsat; not split by area: a move limit or budget links areas)"}
     with pytest.raises(ValueError, match="the per-area route does not apply: a move limit or budget links areas"):
         _solve(moved, "areas")
 
