@@ -53,7 +53,7 @@ _COVERAGE_CMAP = "RdYlBu"
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
-def _figure(width: float, height: float, margins: tuple[float, float, float, float] = (0.8, 0.3, 0.5, 0.6),
+def new_figure(width: float, height: float, margins: tuple[float, float, float, float] = (0.8, 0.3, 0.5, 0.6),
             hspace: float = 0.45, wspace: float = 0.3) -> Figure:
     """A new figure on the Agg canvas, detached from pyplot.
 
@@ -181,7 +181,7 @@ def plot_allocation(allocation: Any, role: str | None = None) -> Figure:
     table = table.assign(before=before_coverage(table)) if with_before else table
     ncols = 2 if with_before else 1
     label_in = 0.09 * max(len(a) for a in areas) + 0.3
-    fig = _figure(3.6 * ncols + label_in * ncols + 1.2, (0.42 * len(areas) + 1.3) * len(roles) + 0.2,
+    fig = new_figure(3.6 * ncols + label_in * ncols + 1.2, (0.42 * len(areas) + 1.3) * len(roles) + 0.2,
                   margins=(label_in, 0.2, 0.35, 0.6), hspace=0.4, wspace=0.05 + 1.2 * label_in / 3.6)
     axes = np.atleast_2d(fig.subplots(len(roles), ncols, squeeze=False))
     for r, name in enumerate(roles):
@@ -229,7 +229,7 @@ def plot_workload(workload: Any, labels: dict[str, str] | None = None) -> Figure
     )
     label_in = 0.09 * max(len(a) for a in areas) + 0.3
     legend_in = 0.075 * max(len((labels or {}).get(t, t)) for t in types) + 0.6
-    fig = _figure(7.0 + label_in + legend_in, 0.4 * len(areas) + 1.2, margins=(label_in, legend_in, 0.4, 0.55))
+    fig = new_figure(7.0 + label_in + legend_in, 0.4 * len(areas) + 1.2, margins=(label_in, legend_in, 0.4, 0.55))
     ax = fig.subplots()
     left = np.zeros(len(areas))
     cmap = _colormap("tab20")
@@ -297,7 +297,7 @@ def plot_hour_profile(by_hour: pd.DataFrame, on_duty: pd.DataFrame, weeks: float
         The same as ``on_duty`` for the current posting.
     """
     roles = _ordered(by_hour["role"])
-    fig = _figure(9.0, 2.0 * len(roles) + 1.05, margins=(0.7, 0.5, 0.65, 0.4), hspace=0.3)
+    fig = new_figure(9.0, 2.0 * len(roles) + 1.05, margins=(0.7, 0.5, 0.65, 0.4), hspace=0.3)
     axes = fig.subplots(len(roles), 1, squeeze=False)[:, 0]
     hours = np.arange(168)
     for ax, role in zip(axes, roles, strict=True):

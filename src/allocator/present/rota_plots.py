@@ -17,6 +17,8 @@ figure into deterministic PNG bytes with
 Examples
 --------
 >>> import pandas as pd
+
+from allocator.present.plots import new_figure
 >>> from allocator.present.plots import figure_png
 >>> buckets = pd.DataFrame({"area": ["North", "North", "South", "South"], "role": "PC",
 ...                         "bucket": ["Mon Early", "Mon Night"] * 2,
@@ -35,36 +37,19 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from allocator.present.plots import new_figure
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = ["UTILISATION_MAX", "plot_on_duty", "plot_utilisation", "utilisation_grid"]
 
-_DPI = 100
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 #: the top of the utilisation colour scale, percent (CPSM's benchmark, 60%, sits in its middle)
 UTILISATION_MAX = 120.0
 #: utilisation colours: pale at low committed time, dark red past the benchmark
 _CMAP = "YlOrRd"
 _ROLE_COLOURS = ("tab:blue", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive")
-
-
-def _figure(width: float, height: float, margins: tuple[float, float, float, float],
-            hspace: float = 0.45) -> Figure:
-    """A new figure on the Agg canvas with fixed margins (left, right, top, bottom, inches)."""
-    try:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-    except ImportError as exc:  # pragma: no cover - exercised only without matplotlib
-        raise ImportError(
-            "plots need matplotlib: install the plot extra, pip install 'allocator[plot]'"
-        ) from exc
-    fig = Figure(figsize=(width, height), dpi=_DPI)
-    FigureCanvasAgg(fig)
-    left, right, top, bottom = margins
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height,
-                        bottom=bottom / height, hspace=hspace)
-    return fig
 
 
 def _ordered(values: pd.Series) -> list[str]:
@@ -108,7 +93,7 @@ def plot_utilisation(buckets: pd.DataFrame, role: str | None = None, title: str 
     cmap = colormaps[_CMAP].with_extremes(bad="#d9d9d9")
     width = max(6.0, 2.2 + 0.42 * len(names))
     panel = 0.32 * len(areas) + 0.9
-    fig = _figure(width, (panel + 0.7) * len(roles) + 0.3, margins=(1.9, 1.1, 0.3, 0.8), hspace=0.6)
+    fig = new_figure(width, (panel + 0.7) * len(roles) + 0.3, margins=(1.9, 1.1, 0.3, 0.8), hspace=0.6)
     axes = fig.subplots(len(roles), 1, squeeze=False)[:, 0]
     image = None
     for ax, r in zip(axes, roles, strict=True):
@@ -146,7 +131,7 @@ def plot_on_duty(by_hour: pd.DataFrame, area: str | None = None) -> Figure:
     """
     areas = [area] if area is not None else _ordered(by_hour["area"])
     roles = _ordered(by_hour["role"])
-    fig = _figure(10.0, 1.9 * len(areas) + 1.0, margins=(0.7, 0.2, 0.75, 0.4), hspace=0.35)
+    fig = new_figure(10.0, 1.9 * len(areas) + 1.0, margins=(0.7, 0.2, 0.75, 0.4), hspace=0.35)
     axes = fig.subplots(len(areas), 1, squeeze=False, sharex=True)[:, 0]
     hours = np.arange(168)
     has_current = "current_on_duty" in by_hour.columns

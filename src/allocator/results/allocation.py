@@ -25,7 +25,7 @@ import pandas as pd
 from allocator.model.problem import AllocationProblem
 from allocator.solve.report import SolverReport
 
-__all__ = ["Allocation", "CellExplanation", "SolverReport", "gini"]
+__all__ = ["Allocation", "CellExplanation", "SolverReport", "explanation_dict", "gini", "workload_from"]
 
 _TOL = 1e-9
 
@@ -42,6 +42,22 @@ def gini(values: np.ndarray) -> float:
         return math.nan if n == 0 else 0.0
     i = np.arange(1, n + 1)
     return float(((2 * i - n - 1) * v).sum() / (n * v.sum()))
+
+
+def explanation_dict(explanation: Any) -> dict[str, Any]:
+    """An explanation's fields as plain values, its demand-type breakdown as a list of records."""
+    out = {k: v for k, v in vars(explanation).items() if k != "by_type"}
+    by_type = explanation.by_type
+    out["by_type"] = None if by_type is None else by_type.to_dict("records")
+    return out
+
+
+def workload_from(by_type: pd.DataFrame | None, top: int = 5) -> list[str]:
+    """The line naming the demand types a workload comes from (none without a breakdown)."""
+    if by_type is None or not len(by_type):
+        return []
+    parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in by_type.head(top).itertuples()]
+    return ["  workload from: " + ", ".join(parts)]
 
 
 @dataclass
@@ -68,9 +84,7 @@ class CellExplanation:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (the demand-type breakdown as a list of records)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "by_type"}
-        out["by_type"] = None if self.by_type is None else self.by_type.to_dict("records")
-        return out
+        return explanation_dict(self)
 
     def __str__(self) -> str:
         lines = [
@@ -81,10 +95,7 @@ class CellExplanation:
             f"  one more post: coverage {self.coverage_plus_one:.4g}; one fewer: "
             f"{self.coverage_minus_one:.4g}, role's smallest would be {self.role_min_if_minus_one:.4g}",
         ]
-        if self.by_type is not None and len(self.by_type):
-            top = self.by_type.head(5)
-            parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in top.itertuples()]
-            lines.append("  workload from: " + ", ".join(parts))
+        lines += workload_from(self.by_type)
         return "\n".join(lines)
 
 

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from allocator.model.formulation import Formulation
-from allocator.results.allocation import gini
+from allocator.results.allocation import explanation_dict, gini, workload_from
 from allocator.solve.report import SolverReport
 
 __all__ = ["BucketExplanation", "RotaAllocation"]
@@ -57,9 +57,7 @@ class BucketExplanation:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain values (the demand-type breakdown as a list of records)."""
-        out = {k: v for k, v in self.__dict__.items() if k != "by_type"}
-        out["by_type"] = None if self.by_type is None else self.by_type.to_dict("records")
-        return out
+        return explanation_dict(self)
 
     def __str__(self) -> str:
         patterns = ", ".join(f"{n} {k}" for n, k in self.by_pattern.items())
@@ -72,10 +70,7 @@ class BucketExplanation:
         if self.current is not None:
             lines.append(f"  currently {self.current} posts")
         lines.append("  bound by: " + ("; ".join(self.binding) if self.binding else "its proportional share"))
-        if self.by_type is not None and len(self.by_type):
-            top = self.by_type.head(5)
-            parts = [f"{row.demand_type} {row.hours:.1f} h ({row.share:.0%})" for row in top.itertuples()]
-            lines.append("  workload from: " + ", ".join(parts))
+        lines += workload_from(self.by_type)
         if self.by_type is not None:
             carried = self.workload_hours - float(self.by_type["hours"].sum())
             if carried > 1e-6 * max(self.workload_hours, 1.0):
