@@ -56,6 +56,7 @@ from allocator.workload.engine import Workload
 from allocator.workload.kernel import HOURS_PER_WEEK, LocalClock, Partials, judged_hours
 
 __all__ = [
+    "NEGLIGIBLE_LOAD",
     "ResponseDemand",
     "ResponseFloors",
     "effective_weeks",
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 _NS_PER_HOUR = 3_600_000_000_000
+#: a load in progress below this many Erlangs (one job in progress in about 114,000 years) is 0
+NEGLIGIBLE_LOAD = 1e-9
 #: on-duty officers are rounded down to whole units with this tolerance (3.9999999 is 4)
 _UNIT_TOLERANCE = 1e-9
 
@@ -124,15 +127,16 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     ``L[k] = sum_d rate[k - d] g_d(s[k - d])`` (see :func:`_lag_weights`). With a
     constant rate and length it is ``rate x s``, the stationary offered load.
     The mean service time of the load in progress weighs each arrival hour's
-    ``s`` by its part of the load. Returns ``(load, mean_hours)``, both 0 where
-    no job is in progress.
+    ``s`` by its part of the load. A load below :data:`NEGLIGIBLE_LOAD` (the
+    far tail of jobs long gone) is taken as 0. Returns ``(load, mean_hours)``,
+    both 0 where no job is in progress.
 
     >>> load, s = in_progress(np.full((1, 168), 2.0), np.full((1, 168), 1.5))
     >>> bool(np.allclose(load, 3.0)), bool(np.allclose(s, 1.5))
     (True, True)
     >>> rate = np.zeros((1, 168)); rate[0, 10] = 1.0        # one job an hour, in hour 10 only
     >>> load, _ = in_progress(rate, np.ones((1, 168)))
-    >>> round(float(load.sum()), 12), round(float(load[0, 10]), 4), round(float(load[0, 11]), 4)
+    >>> round(float(load.sum()), 6), round(float(load[0, 10]), 4), round(float(load[0, 11]), 4)
     (1.0, 0.3679, 0.3996)
     """
     rate = np.asarray(rate, dtype=np.float64)
@@ -152,6 +156,7 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
         part = np.roll(g, d, axis=1)
         load += part
         weighted += np.roll(g * s, d, axis=1)
+    load[load < NEGLIGIBLE_LOAD] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(load > 0, weighted / load, 0.0)
     return load, mean
@@ -496,8 +501,10 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``area, hour, weekday, time, on_duty, busy, servers, load, p_wait,
-        mean_wait`` (minutes; infinite where the queue never empties),
+        ``area, hour, weekday, time, on_duty, busy, servers, load,
+        occupancy`` (load / servers; above 1 or infinite where the queue never
+        empties), ``p_wait``, ``mean_wait`` (minutes; infinite where the queue
+        never empties),
         ``within_<grade>`` for each grade (share of its calls attended within
         its target), ``met`` (the first grade's share reaches the service level;
         true where there is no load), ``never_empties`` and ``note`` ("the queue
@@ -533,6 +540,9 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     frame["busy"] = floors.busy.reshape(-1)
     frame["servers"] = servers.reshape(-1)
     frame["load"] = load.reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        occupancy = np.where(load > 0, load / servers, 0.0)
+    frame["occupancy"] = occupancy.reshape(-1)
     frame["p_wait"] = p_wait.reshape(-1)
     frame["mean_wait"] = wait.reshape(-1)
     first = None
