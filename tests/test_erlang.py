@@ -18,6 +18,7 @@ from allocator.queueing.erlang import (
     mean_wait,
     servers_for,
     service_level,
+    wait_measures,
 )
 
 
@@ -200,3 +201,17 @@ def test_bad_input_is_named(call: object, argument: str, words: str) -> None:
         call()  # type: ignore[operator]
     assert err.value.argument == argument
     assert words in str(err.value)
+
+
+def test_wait_measures_are_the_separate_functions_at_once() -> None:
+    rng = np.random.default_rng(11)
+    load = rng.uniform(0, 12, size=(3, 50))
+    load[0, :5] = 0.0
+    servers = rng.integers(0, 20, size=(3, 50))
+    s = rng.uniform(10, 120, size=(3, 50))
+    targets = [np.array([[5.0], [10.0], [0.0]]), 60.0]
+    p, w, levels = wait_measures(load, servers, s, targets)
+    np.testing.assert_array_equal(p, erlang_c(load, servers))
+    np.testing.assert_array_equal(w, mean_wait(load, servers, s))
+    for t, sl in zip(targets, levels, strict=True):
+        np.testing.assert_array_equal(sl, service_level(load, servers, t, s))

@@ -51,7 +51,7 @@ import pandas as pd
 from allocator.errors import ArgumentError, Problem, WorkloadError
 from allocator.model.force import WEEKDAYS, Force
 from allocator.model.service_levels import ServiceLevels
-from allocator.queueing.erlang import erlang_c, mean_wait, servers_for, service_level
+from allocator.queueing.erlang import servers_for, wait_measures
 from allocator.workload.engine import Workload
 from allocator.workload.kernel import HOURS_PER_WEEK, LocalClock, Partials, judged_hours
 
@@ -106,6 +106,11 @@ def _lag_weights(mean_hours: np.ndarray, lag: int) -> np.ndarray:
     ``s`` hours; ``q = exp(-1/s)``. Lag 0: ``s - s^2 (1 - q)``; lag ``d >= 1``:
     ``s^2 (1 - q)^2 q^(d-1)``. The week repeats, so lags ``d + 168 m`` are folded
     in (``/(1 - q^168)``). Summed over the 168 lags the weights give ``s``.
+
+    >>> s = np.array([0.5, 2.0, 40.0])
+    >>> total = sum(_lag_weights(s, d) for d in range(168))
+    >>> bool(np.allclose(total, s, rtol=1e-12))
+    True
     """
     s = mean_hours
     one_minus_q = -np.expm1(-1.0 / s)
@@ -144,18 +149,24 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     s = np.where(active, mean_hours, 1.0)
     if np.any(s <= 0) or not np.all(np.isfinite(s)):
         raise ValueError("mean job lengths must be finite and above 0 where jobs arrive")
-    load = np.zeros_like(rate)
-    weighted = np.zeros_like(rate)
+    rows = rate.shape[0]
     if not active.any():
-        return load, weighted
+        return np.zeros_like(rate), np.zeros_like(rate)
     # beyond this lag every weight is below 1e-17 of the job's hours
-    longest = float(s[active].max())
-    lags = min(HOURS_PER_WEEK, math.ceil(40.0 * longest) + 2)
-    for d in range(lags):
-        g = rate * _lag_weights(s, d)
-        part = np.roll(g, d, axis=1)
-        load += part
-        weighted += np.roll(g * s, d, axis=1)
+    lags = min(HOURS_PER_WEEK, math.ceil(40.0 * float(s[active].max())) + 2)
+    one_minus_q = -np.expm1(-1.0 / s)
+    q = 1.0 - one_minus_q
+    # both sums at once: [0] jobs in progress, [1] jobs in progress x their mean length
+    term = np.stack([rate, rate * s])
+    ext = np.zeros((2, rows, HOURS_PER_WEEK + lags))
+    ext[:, :, :HOURS_PER_WEEK] = term * _lag_weights(s, 0)
+    term *= s * s * one_minus_q * one_minus_q / -np.expm1(-HOURS_PER_WEEK / s)  # lag 1
+    for d in range(1, lags):
+        ext[:, :, d : d + HOURS_PER_WEEK] += term
+        term *= q
+    total = ext[:, :, :HOURS_PER_WEEK]
+    total[:, :, :lags] += ext[:, :, HOURS_PER_WEEK:]  # lags past Sunday night fold into Monday
+    load, weighted = total[0].copy(), total[1]
     load[load < NEGLIGIBLE_LOAD] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(load > 0, weighted / load, 0.0)
@@ -378,7 +389,7 @@ class ResponseFloors:
             "hour": hours,
             "weekday": pd.Categorical.from_codes(hours // 24, categories=pd.Index(WEEKDAYS),
                                                  ordered=True),
-            "time": [f"{h % 24:02d}:00" for h in hours],
+            "time": np.tile(np.array([f"{h % 24:02d}:00" for h in range(HOURS_PER_WEEK)], dtype=object), n),
             "bucket": pd.Categorical.from_codes(np.tile(self.bucket_of_hour, n),
                                                 categories=pd.Index(self.buckets), ordered=True),
             "calls": self.calls.reshape(-1),
@@ -532,8 +543,8 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     free = (duty - floors.busy) / floors.crew[:, None] + _UNIT_TOLERANCE
     servers = np.maximum(np.floor(free), 0.0).astype(np.int64)
     load, s = floors.load, floors.mean_service
-    p_wait = np.asarray(erlang_c(load, servers))
-    wait = np.asarray(mean_wait(load, servers, s))
+    grade_targets = [floors.targets[:, g][:, None] for g in range(len(floors.grades))]
+    p_wait, wait, within = wait_measures(load, servers, s, grade_targets)
     never = (load > 0) & (servers <= load)
     frame = floors.frame()[["area", "hour", "weekday", "time"]]
     frame["on_duty"] = duty.reshape(-1)
@@ -545,14 +556,9 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     frame["occupancy"] = occupancy.reshape(-1)
     frame["p_wait"] = p_wait.reshape(-1)
     frame["mean_wait"] = wait.reshape(-1)
-    first = None
-    for g, grade in enumerate(floors.grades):
-        within = np.asarray(service_level(load, servers, floors.targets[:, g][:, None], s))
-        frame[f"within_{grade}"] = within.reshape(-1)
-        if first is None:
-            first = within
-    assert first is not None
-    frame["met"] = (first >= floors.service_level).reshape(-1)
+    for grade, share in zip(floors.grades, within, strict=True):
+        frame[f"within_{grade}"] = share.reshape(-1)
+    frame["met"] = (within[0] >= floors.service_level).reshape(-1)
     frame["never_empties"] = never.reshape(-1)
     frame["note"] = np.where(never, "the queue never empties", "").reshape(-1)
     return frame
