@@ -286,6 +286,27 @@ def test_no_section_gives_none() -> None:
         response_demand(force, wl)
 
 
+def test_a_force_of_shifts_worked_every_day_gets_floors_per_shift_bucket() -> None:
+    sample = allocator.load_force(allocator.sample_path("force.yaml"))
+    data = allocator.load_force(allocator.sample_path("force_shifts.yaml")).to_dict()
+    data["service_levels"] = sample.to_dict()["service_levels"]
+    force = allocator.load_force(data)
+    floors = response_floors(force, allocator.compute_workload(allocator.sample_demand(force, 5000, seed=2), force))
+    assert floors is not None and floors.officers.shape == (6, 168)
+    assert (floors.required >= floors.officers).all() and len(floors.buckets) > 1
+
+
+def test_records_in_hours_a_short_window_never_covers_are_named() -> None:
+    force = tiny_force().model_copy(update={"settings": Settings(data_weight=1.0, window_days=2, timezone="UTC")})
+    rows = every_hour("North", "DA", 60, weeks=1)
+    with pytest.raises(WorkloadError) as err:
+        response_floors(force, workload(force, rows))
+    first = err.value.problems[0]
+    assert first.where == "hour Mon 00:00"
+    assert "1 record falls in an hour of the week the 2.0-day window never covers" in first.message
+    assert len(err.value.problems) == 168 - 48
+
+
 def test_zero_service_times_are_named_by_area_type_and_hour() -> None:
     force = tiny_force()
     rows = every_hour("North", "DA", 0.0)[:3] + every_hour("South", "DA", 30)[:3]

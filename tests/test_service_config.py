@@ -70,7 +70,7 @@ service_levels:
 def test_every_fault_is_named_at_once_with_its_line(tmp_path: Path) -> None:
     path = with_section(tmp_path, """
 service_levels:
-  responders: [PC, Sergeant]
+  responders: [PC, Sergeant, PC]
   service_level: 0.9
   grades:
     immediate: {target_minutes: {urban: 15, rural: 20}}
@@ -87,6 +87,7 @@ service_levels:
     found = problems(err)
     text = "\n".join(found)
     assert "service_levels.responders: unknown role 'Sergeant'" in text
+    assert "service_levels.responders: 'PC' appears more than once" in text
     assert "service_levels.areas: unknown area 'Swindon Nrth'; did you mean 'Swindon North'?" in text
     assert "no demand type has grade 'emergency'" in text
     assert ("Swindon North: the immediate target of 15 minutes is shorter than the travel "

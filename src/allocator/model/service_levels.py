@@ -200,6 +200,8 @@ def service_level_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     for role in responders:
         if role not in roles:
             out.append(("service_levels.responders", did_you_mean("role", role, roles)))
+    for role in sorted({r for r in responders if responders.count(r) > 1}):
+        out.append(("service_levels.responders", f"{role!r} appears more than once"))
 
     entries = _mapping(section.get("areas"))
     for area in entries:

@@ -209,6 +209,10 @@ def _hour_name(k: int) -> str:
     return f"{WEEKDAYS[k // 24]} {k % 24:02d}:00"
 
 
+def _records(n: int) -> str:
+    return f"{n} record falls" if n == 1 else f"{n} records fall"
+
+
 def _grade_of_types(force: Force, sl: ServiceLevels) -> np.ndarray:
     """Grade index of each demand type (force order), -1 for non-response types."""
     order = {g.strip().lower(): i for i, g in enumerate(sl.grade_names)}
@@ -249,8 +253,9 @@ def response_demand(force: Force, workload: Workload) -> ResponseDemand:
     uncovered = np.flatnonzero((weeks <= 0) & (counted > 0))
     for k in uncovered:
         problems.append(Problem("<Workload>", f"hour {_hour_name(int(k))}",
-                                f"{int(counted[k])} records fall in an hour of the week the "
-                                f"{workload.days:.1f}-day window never covers"))
+                                f"{_records(int(counted[k]))} in an hour of the week the "
+                                f"{workload.days:.1f}-day window never covers: widen "
+                                "settings.window_days or leave out the older records"))
     safe_weeks = np.where(weeks > 0, weeks, 1.0)
 
     # one unit per response call; its minutes are the responders' share-weighted standard minutes
