@@ -104,8 +104,10 @@ service_levels:
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
-        ("service_level: 1.0", "service_levels.service_level: Input should be less than 1"),
-        ("service_level: 0", "service_levels.service_level: Input should be greater than 0"),
+        ("service_level: 1.0", "service_levels.service_level: must be above 0 and below 1: no number "
+         "of officers attends every call within a target, so a level of 1 can never be met (got 1.0)"),
+        ("service_level: 0", "service_levels.service_level: must be above 0 and below 1"),
+        ("service_level: .nan", "service_levels.service_level: must be above 0 and below 1"),
         ("service_level: true", "must be a number, not true/false"),
         ("service_level: 0.9\n  crew: 0", "service_levels.crew: Input should be greater than or equal to 1"),
         ("service_level: 0.9\n  crew: 1.5", "service_levels.crew: must be a whole number"),
