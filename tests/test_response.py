@@ -339,13 +339,13 @@ def test_measure_refuses_bad_on_duty(sample: tuple[Force, allocator.Workload]) -
 
 
 @pytest.mark.parametrize("s", [0.3, 1.0, 2.5])
-def test_lag_weights_match_the_integral_they_stand_for(s: float) -> None:
+def testlag_weights_match_the_integral_they_stand_for(s: float) -> None:
     """Hours in service during hour d of a job arriving uniformly in hour 0, exponential of mean s.
 
     E = int_0^1 int_d^(d+1) P(S > x - u) dx du (x >= u): the inner integral in closed form,
     the outer by the midpoint rule, weeks folded in, against the closed form of both.
     """
-    from allocator.queueing.response import _lag_weights
+    from allocator.queueing.response import lag_weights
 
     u = (np.arange(2000) + 0.5) / 2000
     for d in (0, 1, 2, 5):
@@ -354,7 +354,7 @@ def test_lag_weights_match_the_integral_they_stand_for(s: float) -> None:
             lo = np.maximum(d + 168 * week, u)
             hi = d + 168 * week + 1.0
             expected += float((s * (np.exp(-(lo - u) / s) - np.exp(-(hi - u) / s))).mean())
-        got = float(_lag_weights(np.array([s]), d)[0])
+        got = float(lag_weights(np.array([s]), d)[0])
         assert got == pytest.approx(expected, rel=2e-4, abs=1e-12)
 
 
