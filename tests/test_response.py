@@ -207,7 +207,8 @@ def test_sample_floors_are_the_least_that_meet_the_target(sample: tuple[Force, a
     assert floors.officers.shape == (6, 168) and floors.units.dtype == np.int64
     active = floors.load > 0
     assert (floors.units[active] > floors.load[active]).all()
-    np.testing.assert_allclose(floors.officers, np.where(active, 2 * floors.units + floors.busy, 0))
+    np.testing.assert_allclose(floors.officers, np.where(active, floors.crew[:, None] * floors.units
+                                                         + floors.busy, 0))
     # the least: each cell recomputed alone
     for a, k in [(0, 0), (3, 100), (5, 167)]:
         assert floors.units[a, k] == servers_for(

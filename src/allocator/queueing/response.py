@@ -31,7 +31,7 @@ Examples
 >>> wl = allocator.compute_workload(allocator.sample_demand(force, 20_000, seed=1), force)
 >>> floors = response_floors(force, wl)
 >>> floors.officers.shape, floors.grades, floors.crew.tolist()
-((6, 168), ('immediate', 'priority'), [2, 2, 2, 2, 2, 2])
+((6, 168), ('immediate', 'priority'), [1, 1, 1, 1, 1, 1])
 >>> bool((floors.units > floors.load).all())
 True
 >>> service = measure(floors, floors.required)
