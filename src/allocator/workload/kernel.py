@@ -51,6 +51,7 @@ __all__ = [
     "LocalClock",
     "Partials",
     "by_shift",
+    "contract",
     "judged_hours",
     "partial_sums",
     "shift_shares",
@@ -193,44 +194,73 @@ def _block_sums(
     n_bins: int,
     lo: int,
     hi: int,
+    span: int = CHUNK,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, chunk by chunk.
+    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, ``span`` records a bincount.
 
-    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built in the
-    narrowest integer type in reused buffers, so a chunk's work stays in cache.
+    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built chunk
+    by chunk in the narrowest integer type in reused buffers, so a chunk's work
+    stays in cache. A bincount costs its records plus its bins: a small force
+    takes one per chunk (its bins stay in cache too); a force with more bins
+    than a chunk has records takes one per ``span`` of at least as many
+    records as bins, so the cost per record does not grow with the areas.
     """
-    count = np.zeros(n_bins, dtype=np.int64)
-    w_sum = np.zeros(n_bins, dtype=np.float64)
-    minutes = np.zeros(n_bins, dtype=np.float64)
+    if hi - lo > span or hi <= lo:
+        count = np.zeros(n_bins, dtype=np.int64)
+        w_sum = np.zeros(n_bins, dtype=np.float64)
+        minutes = np.zeros(n_bins, dtype=np.float64)
     kd = _key_dtype(n_bins)
     size = min(CHUNK, max(hi - lo, 0))
+    room = min(span, max(hi - lo, 0))
     small, tmp = np.empty(size, dtype=kd), np.empty(size, dtype=kd)
-    key, has, wd = np.empty(size, dtype=np.intp), np.empty(size, dtype=bool), np.empty(size)
+    key, has, wd = np.empty(room, dtype=np.intp), np.empty(size, dtype=bool), np.empty(room)
     area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
-    for start in range(lo, hi, CHUNK):
-        s = slice(start, min(start + CHUNK, hi))
-        m = s.stop - start
-        k, t, h = small[:m], tmp[:m], has[:m]
-        np.multiply(area[s], area_step, out=k, dtype=kd)
-        np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
-        k += t
-        np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
-        k += t
-        np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
-        k += h
-        kk = key[:m]
-        kk[...] = k
-        count += np.bincount(kk, minlength=n_bins)
+    for first in range(lo, hi, span):
+        last = min(first + span, hi)
+        for start in range(first, last, CHUNK):
+            s = slice(start, min(start + CHUNK, last))
+            m = s.stop - start
+            k, t, h = small[:m], tmp[:m], has[:m]
+            np.multiply(area[s], area_step, out=k, dtype=kd)
+            np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
+            k += t
+            np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
+            k += t
+            np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
+            k += h
+            key[start - first : s.stop - first] = k
+        s = slice(first, last)
+        kk = key[: last - first]
+        c_sum = np.bincount(kk, minlength=n_bins)
         if weight is None:
-            w_sum += np.bincount(kk, minlength=n_bins)
+            ws_sum = c_sum.astype(np.float64)
             # NaN durations land in the "no duration" bins only, which are left out
             m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
         else:
-            w_sum += np.bincount(kk, weights=weight[s], minlength=n_bins)
-            np.multiply(weight[s], duration[s], out=wd[:m])
-            m_sum = np.bincount(kk, weights=wd[:m], minlength=n_bins)
-        minutes[1::2] += m_sum[1::2]
+            ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins)
+            np.multiply(weight[s], duration[s], out=wd[: last - first])
+            m_sum = np.bincount(kk, weights=wd[: last - first], minlength=n_bins)
+        m_sum[0::2] = 0.0
+        if hi - lo <= span:  # one bincount: its sums are the block's
+            return c_sum, ws_sum, m_sum
+        count += c_sum
+        w_sum += ws_sum
+        minutes += m_sum
     return count, w_sum, minutes
+
+
+def _layout(n_bins: int) -> tuple[int, int]:
+    """(records per block, records per bincount) for a force with ``n_bins`` bins.
+
+    Up to :data:`CHUNK` bins: blocks of :data:`BLOCK`, a bincount per chunk.
+    Beyond: one bincount per block, of at least as many records as bins
+    (whole chunks), so a bincount's fixed cost (its bins) is at most its
+    records' and the cost follows the records, not the areas.
+    """
+    if n_bins <= CHUNK:
+        return BLOCK, CHUNK
+    block = max(BLOCK, -(-n_bins // CHUNK) * CHUNK)
+    return block, block
 
 
 def partial_sums(
@@ -280,26 +310,32 @@ def partial_sums(
     duration = np.asarray(duration, dtype=np.float64)
     weight = None if weight is None else np.asarray(weight, dtype=np.float64)
     n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
-    blocks = [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    block, span = _layout(n_bins)
+    blocks = [(lo, min(lo + block, n)) for lo in range(0, n, block)]
     workers = min(threads or min(os.cpu_count() or 1, 2), max(len(blocks), 1))
 
     def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _block_sums(
-            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds
+            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds, span
         )
 
+    if not blocks:
+        blocks = [(0, 0)]
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(run, blocks))
+            results = pool.map(run, blocks)
+            count, w_sum, minutes = next(results)
+            for c, w, m in results:  # in block order: deterministic
+                count += c
+                w_sum += w
+                minutes += m
     else:
-        results = [run(b) for b in blocks]
-    count = np.zeros(n_bins, dtype=np.int64)
-    w_sum = np.zeros(n_bins, dtype=np.float64)
-    minutes = np.zeros(n_bins, dtype=np.float64)
-    for c, w, m in results:  # in block order: deterministic
-        count += c
-        w_sum += w
-        minutes += m
+        count, w_sum, minutes = run(blocks[0])
+        for b in blocks[1:]:
+            c, w, m = run(b)
+            count += c
+            w_sum += w
+            minutes += m
     shape = (n_areas, HOURS_PER_WEEK, n_types, 2)
     return Partials(
         count.reshape(shape), w_sum.reshape(shape), minutes.reshape(shape)[..., 1].copy()
@@ -382,3 +418,63 @@ def by_shift(
     on_duty = (to_shift > 0).astype(np.int64)
     records = np.matmul(count.sum(axis=3).transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
     return np.ascontiguousarray(hours_by_shift), np.ascontiguousarray(records)
+
+
+def contract(
+    partials: Partials,
+    share: np.ndarray,
+    minutes: np.ndarray,
+    impact: np.ndarray,
+    area_factor: np.ndarray,
+    data_weight: float,
+    to_shift: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Judged hours by (area, shift, type, role) and by (area, hour, role), and records by shift.
+
+    The same numbers as :func:`judged_hours` followed by :func:`by_shift`, without
+    building the (areas, 168, types, roles) array: the formula of
+    :func:`judged_hours` is linear in the partials, so the hour axis is
+    contracted with ``to_shift`` while the partials still have no role axis,
+    and the type axis with the judgement while they still have no shift
+    axis. The largest array made is the (areas, shifts, types, roles) result.
+
+    Returns
+    -------
+    by_type
+        float64 ``(areas, shifts, types, roles)``.
+    records
+        int64 ``(areas, shifts, types)``: records whose hour a shift is on duty for.
+    hour_hours
+        float64 ``(areas, 168, roles)``: judged hours by local hour of the week.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> p = partial_sums(rng.integers(0, 3, 500).astype(np.int16), rng.integers(0, 2, 500).astype(np.int16),
+    ...                  rng.integers(0, 168, 500).astype(np.int16), rng.uniform(5, 90, 500), None, 3, 2)
+    >>> share, minutes, impact = np.ones((2, 2)) / 2, np.full((2, 2), 30.0), np.ones((2, 2))
+    >>> factor, to_shift = np.ones((3, 2)), np.full((168, 3), 1 / 3)
+    >>> by_type, records, hours = contract(p, share, minutes, impact, factor, 0.5, to_shift)
+    >>> old = judged_hours(p, share, minutes, impact, factor, 0.5)
+    >>> bool(np.allclose(by_type, by_shift(old, p.count, to_shift)[0], rtol=1e-12))
+    True
+    >>> bool(np.allclose(hours, old.sum(axis=2), rtol=1e-12))
+    True
+    """
+    k = share * impact / 60.0  # (types, roles)
+    k_standard = minutes * k
+    standard = partials.weight[..., 0] + (1.0 - data_weight) * partials.weight[..., 1]  # (a, 168, t)
+    recorded = data_weight * partials.minutes  # (a, 168, t)
+    # by hour: contract types first, (a, 168, t) @ (t, r)
+    hour_hours = standard @ k_standard
+    hour_hours += recorded @ k
+    hour_hours *= area_factor[:, None, :]
+    # by shift: contract hours first, (a, t, 168) @ (168, s) -> (a, s, t)
+    standard_s = np.matmul(standard.transpose(0, 2, 1), to_shift).transpose(0, 2, 1)
+    recorded_s = np.matmul(recorded.transpose(0, 2, 1), to_shift).transpose(0, 2, 1)
+    by_type = standard_s[..., None] * k_standard
+    by_type += recorded_s[..., None] * k
+    by_type *= area_factor[:, None, None, :]
+    on_duty = (to_shift > 0).astype(np.int64)
+    records = np.matmul(partials.count.sum(axis=3).transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
+    return np.ascontiguousarray(by_type), np.ascontiguousarray(records), hour_hours
