@@ -237,7 +237,7 @@ def _block_sums(
             # NaN durations land in the "no duration" bins only, which are left out
             m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
         else:
-            ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins)
+            ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins).astype(np.float64, copy=False)
             np.multiply(weight[s], duration[s], out=wd[: last - first])
             m_sum = np.bincount(kk, weights=wd[: last - first], minlength=n_bins)
         m_sum[0::2] = 0.0
