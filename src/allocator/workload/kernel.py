@@ -204,6 +204,7 @@ def _block_sums(
     takes one per chunk (its bins stay in cache too); a force with more bins
     than a chunk has records takes one per ``span`` of at least as many
     records as bins, so the cost per record does not grow with the areas.
+    ``minutes`` is meaningful in the odd bins (records with a duration) only.
     """
     if hi - lo > span or hi <= lo:
         count = np.zeros(n_bins, dtype=np.int64)
@@ -234,13 +235,12 @@ def _block_sums(
         c_sum = np.bincount(kk, minlength=n_bins)
         if weight is None:
             ws_sum = c_sum.astype(np.float64)
-            # NaN durations land in the "no duration" bins only, which are left out
+            # NaN durations land in the "no duration" (even) bins only, which are left out
             m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
         else:
             ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins).astype(np.float64, copy=False)
             np.multiply(weight[s], duration[s], out=wd[: last - first])
             m_sum = np.bincount(kk, weights=wd[: last - first], minlength=n_bins)
-        m_sum[0::2] = 0.0
         if hi - lo <= span:  # one bincount: its sums are the block's
             return c_sum, ws_sum, m_sum
         count += c_sum
