@@ -105,12 +105,14 @@ def kernel_part(sizes: list[int], repeat: int, seed: int) -> dict[str, float]:
     print("     records   6 areas ns/rec   3,000 areas ns/rec   ratio")
     ratios = {}
     for n in sizes:
-        per = {}
-        for areas in (6, 3000):
-            codes = random_codes(n, areas, seed)
-            t, _ = best_of(repeat, lambda codes=codes, areas=areas: partial_sums(*codes, areas, TYPES))
-            per[areas] = t / n * 1e9
-            del codes
+        codes = {areas: random_codes(n, areas, seed) for areas in (6, 3000)}
+        best = {6: float("inf"), 3000: float("inf")}
+        for _ in range(repeat):  # interleaved, so that a shared machine's load falls on both alike
+            for areas in (6, 3000):
+                t, _ = best_of(1, lambda c=codes[areas], areas=areas: partial_sums(*c, areas, TYPES))
+                best[areas] = min(best[areas], t)
+        per = {areas: t / n * 1e9 for areas, t in best.items()}
+        del codes
         ratios[f"kernel_{n}"] = per[3000] / per[6]
         print(f"{n:>12,}   {per[6]:14.1f}   {per[3000]:18.1f}   {per[3000] / per[6]:5.1f}x")
     n = sizes[0]
