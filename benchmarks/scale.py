@@ -226,7 +226,7 @@ def partitioned_part(total: int, per_file: int, in_memory: int, seed: int, keep:
         diff = max_rel_diff(same.workload.array, ref.array)
         agree = diff <= 1e-9 and same.workload.n_records == ref.n_records
 
-        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+        with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                                       silence_logs=logging.CRITICAL) as cluster, distributed.Client(cluster) as client:
             client.run(importlib.import_module, "allocator.workload.partitioned")  # warm workers before the clock
             t0 = time.perf_counter()

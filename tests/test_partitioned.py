@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import allocator
 from allocator import DemandError, load_demand, load_partitioned_workload
@@ -58,7 +60,7 @@ def messy(sample_force) -> pd.DataFrame:
 def cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as lc, distributed.Client(lc) as client:
+                                  dashboard_address=":0") as lc, distributed.Client(lc) as client:
         yield client
 
 
@@ -172,3 +174,26 @@ def test_without_dask_the_error_names_the_extra(monkeypatch, sample_force, tmp_p
     monkeypatch.setitem(sys.modules, "dask", None)  # import dask -> ImportError
     with pytest.raises(ImportError, match=r"allocator\[distributed\]"):
         load_partitioned_workload(tmp_path, sample_force, as_of=AS_OF)
+
+
+@pytest.fixture(scope="module")
+def clean(sample_force) -> pd.DataFrame:
+    return allocator.sample_demand(sample_force, 1200, seed=31)
+
+
+@settings(max_examples=min(settings().max_examples, 8))
+@given(cuts=st.lists(st.integers(0, 1200), max_size=5), scheduler=st.sampled_from(["sync", "threads"]))
+def test_any_split_into_files_gives_the_workload_of_the_whole(tmp_path_factory, sample_force, clean, cuts,
+                                                              scheduler) -> None:
+    """However the rows are cut into files (empty ones included), the workload is the whole's."""
+    folder = tmp_path_factory.mktemp("split")
+    bounds = [0, *sorted(cuts), len(clean)]
+    for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        clean.iloc[lo:hi].to_parquet(folder / f"part.{k:02d}.parquet", index=False)
+    as_of = clean["timestamp"].max()
+    got = load_partitioned_workload(folder, sample_force, as_of=as_of, now=as_of, scheduler=scheduler)
+    whole = allocator.compute_workload(clean, sample_force, as_of=as_of)
+    assert got.summary.accepted == len(clean) and got.summary.rejected == {}
+    assert list(got.partitions["rows_read"]) == list(np.diff(bounds))
+    assert_close(got.workload.array, whole.array)
+    assert_close(got.workload.hour_array, whole.hour_array)
