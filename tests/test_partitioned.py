@@ -197,3 +197,19 @@ def test_any_split_into_files_gives_the_workload_of_the_whole(tmp_path_factory, 
     assert list(got.partitions["rows_read"]) == list(np.diff(bounds))
     assert_close(got.workload.array, whole.array)
     assert_close(got.workload.hour_array, whole.hour_array)
+
+
+def test_a_demand_type_without_judgement_is_reported_not_raised_from_a_worker(tmp_path, sample_force) -> None:
+    theft = [r for r in sample_force.judgement if r.demand_type != "THEFT"]
+    force = sample_force.model_copy(update={"judgement": theft})
+    df = allocator.sample_demand(sample_force, 900, seed=12)
+    for k in range(2):
+        df.iloc[k::2].to_parquet(tmp_path / f"part.{k}.parquet", index=False)
+    as_of = df["timestamp"].max()
+    with pytest.raises(allocator.WorkloadError) as memory:
+        allocator.compute_workload(df, force, as_of=as_of)
+    with pytest.raises(DemandError) as info:
+        load_partitioned_workload(tmp_path, force, as_of=as_of, now=as_of, scheduler="sync")
+    assert {p.source for p in info.value.problems} == {"part.0.parquet", "part.1.parquet"}
+    assert all("'THEFT' has no judgement rows" in str(p) for p in info.value.problems)
+    assert "'THEFT' has no judgement rows" in str(memory.value)

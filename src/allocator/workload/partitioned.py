@@ -41,7 +41,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -54,7 +54,7 @@ from allocator.data.mapping import as_mapping
 from allocator.data.records import prepare_records
 from allocator.data.rejects import check_reject_share
 from allocator.data.summary import DemandSummary
-from allocator.errors import ArgumentError, DemandError, Problem
+from allocator.errors import ArgumentError, DemandError, Problem, WorkloadError
 from allocator.model.force import Force
 from allocator.workload.engine import Workload, workload_from_partials
 from allocator.workload.kernel import Partials
@@ -188,7 +188,10 @@ def _load_part(
         return None, _Report(name, None, None, tuple(exc.problems))
     partials = None
     if len(load.records):
-        prepared = prepare_records(load.records, force, as_of, source=name)
+        try:
+            prepared = prepare_records(load.records, force, as_of, source=name)
+        except WorkloadError as exc:  # records of a demand type the judgement leaves out: named by file
+            return None, _Report(name, None, None, tuple(replace(p, source=name) for p in exc.problems))
         partials = prepared.partials(threads=1)
     log.debug("%s: %d rows read, %d accepted", name, load.summary.rows_read, load.summary.accepted)
     return partials, _Report(name, load.summary, load.rejects, ())
@@ -399,7 +402,12 @@ def load_partitioned_workload(
     partials: Partials | None = computed[0]
     reports: list[_Report] = list(computed[1:])
 
-    problems = [p for r in reports for p in r.problems]
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for problem in (p for r in reports for p in r.problems):  # a problem of the force once, not per file
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            problems.append(problem)
     if problems:
         bad = [r.name for r in reports if r.problems]
         log.warning("%s: %d of %d files cannot be used: %s", name, len(bad), len(reports), ", ".join(bad))
