@@ -9,9 +9,10 @@ Two steps, both plain numpy:
    partials of their union (``p1 + p2``), so a data set too big for one
    machine, or split into partitions (Dask, Parquet row groups), is reduced
    partition by partition and the partials summed.
-2. :func:`judged_hours` and :func:`shift_shares` contract the partials with the
-   judgement matrices and the hour -> shift matrix (``einsum``): the cost no
-   longer depends on the number of records.
+2. :func:`contract` (and the plainer :func:`judged_hours` with :func:`by_shift`)
+   contract the partials with the judgement matrices and the hour -> shift
+   matrix (:func:`shift_shares`): the cost no longer depends on the number of
+   records.
 
 :class:`LocalClock` turns UTC instants into local hours of the week through a
 table of the zone's UTC offsets, one per quarter hour of the records' span.
@@ -19,6 +20,11 @@ table of the zone's UTC offsets, one per quarter hour of the records' span.
 No Python loop runs over records or cells; records are processed in fixed-size
 chunks so memory stays bounded, and chunks are grouped in fixed-size blocks
 summed in block order, so the result does not depend on how many threads ran.
+A force with more bins than a chunk has records (thousands of areas) takes
+one bincount per block of at least as many records as bins instead of one
+per chunk: the cost then follows the records, not the areas, and the memory
+is bounded by the force's size (16 bytes a bin for the block's keys, besides
+the partial sums).
 
 Examples
 --------
