@@ -213,3 +213,17 @@ def test_a_demand_type_without_judgement_is_reported_not_raised_from_a_worker(tm
     assert {p.source for p in info.value.problems} == {"part.0.parquet", "part.1.parquet"}
     assert all("'THEFT' has no judgement rows" in str(p) for p in info.value.problems)
     assert "'THEFT' has no judgement rows" in str(memory.value)
+
+
+def test_a_list_of_csv_and_parquet_files(tmp_path, sample_force, monkeypatch) -> None:
+    """Files named one by one, in any format load_demand reads, relative paths too."""
+    df = allocator.sample_demand(sample_force, 800, seed=14, messy=True)
+    df.iloc[:300].to_csv(tmp_path / "a.csv", index=False)
+    df.iloc[300:].to_parquet(tmp_path / "b.parquet", index=False)
+    monkeypatch.chdir(tmp_path)
+    got = load_partitioned_workload(["a.csv", "b.parquet"], sample_force, as_of=AS_OF, now=NOW,
+                                    accept_rejects=True, scheduler="threads")
+    load, whole = in_memory(df, sample_force, tmp_path)
+    assert list(got.partitions["file"]) == ["a.csv", "b.parquet"]
+    assert got.summary.rejected == load.summary.rejected
+    assert_close(got.workload.array, whole.array)

@@ -388,7 +388,8 @@ def load_partitioned_workload(
     mapping_d = dask.delayed(m, name=f"allocator-mapping-{token}", traverse=False)
     parts = [
         dask.delayed(_load_part, nout=2)(
-            path, part_name, force_d, mapping_d, end, now_ts, dask_key_name=f"allocator-part-{token}-{i}"
+            path.absolute(), part_name, force_d, mapping_d, end, now_ts,  # workers may run elsewhere
+            dask_key_name=f"allocator-part-{token}-{i}",
         )
         for i, (part_name, path) in enumerate(files)
     ]
