@@ -19,7 +19,14 @@ from hypothesis import strategies as st
 import allocator
 from allocator.workload import kernel
 from allocator.workload.engine import hour_shift_matrix, workload_from_partials
-from allocator.workload.kernel import HOURS_PER_WEEK, by_shift, contract, judged_hours, partial_sums
+from allocator.workload.kernel import (
+    HOURS_PER_WEEK,
+    by_shift,
+    contract,
+    judged_hours,
+    partial_sums,
+    sparse_partial_sums,
+)
 
 FEW = settings(max_examples=min(settings().max_examples, 40))
 #: (CHUNK, BLOCK): the library's, and small ones so that small data crosses chunks and blocks on
@@ -153,3 +160,36 @@ def test_workload_of_a_large_force_equals_the_old_path(areas) -> None:
     np.testing.assert_array_equal(chunked.count, p.count)
     np.testing.assert_allclose(chunked.weight, p.weight, rtol=1e-12, atol=0)
     np.testing.assert_allclose(chunked.minutes, p.minutes, rtol=1e-12, atol=0)
+
+
+@FEW
+@given(data=records(max_areas=3000, max_size=3000), cut=st.floats(0, 1))
+def test_sparse_partials_equal_the_reference_and_add_up(data, cut) -> None:
+    """The occupied bins only: dense again they are the plain sums, and two halves add up to the whole."""
+    area, dtype, hour, duration, weight, n_areas, n_types = data
+    sparse = sparse_partial_sums(*data)
+    count, wsum, minutes = reference_partials(*data)
+    assert sparse.keys.size == np.count_nonzero(count)  # the occupied bins, no more
+    assert np.all(np.diff(sparse.keys) > 0)
+    dense = sparse.dense()
+    np.testing.assert_array_equal(dense.count, count)
+    np.testing.assert_allclose(dense.weight, wsum, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(dense.minutes, minutes, rtol=1e-9, atol=0)
+    k = int(cut * len(area))
+    halves = [
+        sparse_partial_sums(area[s], dtype[s], hour[s], duration[s], None if weight is None else weight[s],
+                            n_areas, n_types)
+        for s in (slice(0, k), slice(k, None))
+    ]
+    added = (halves[0] + halves[1]).dense()
+    np.testing.assert_array_equal(added.count, count)
+    np.testing.assert_allclose(added.weight, wsum, rtol=1e-9, atol=0)
+    np.testing.assert_allclose(added.minutes, minutes, rtol=1e-9, atol=0)
+
+
+def test_sparse_partials_of_different_forces_do_not_add() -> None:
+    one = np.zeros(1, dtype=np.int16)
+    a = sparse_partial_sums(one, one, one, np.ones(1), None, 3, 2)
+    b = sparse_partial_sums(one, one, one, np.ones(1), None, 4, 2)
+    with pytest.raises(ValueError, match="different forces"):
+        a + b

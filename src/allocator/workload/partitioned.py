@@ -8,12 +8,16 @@ path as one extract in memory:
 1. :func:`allocator.load_demand` reads and checks the file (every rejection
    reason, counted per reason, rows named by their row in that file);
 2. :func:`allocator.prepare_records` and the kernel reduce its accepted
-   records to summable :class:`~allocator.workload.kernel.Partials`.
+   records to summable partial sums, kept sparse
+   (:class:`~allocator.workload.kernel.SparsePartials`: the occupied bins
+   only, so that a file's result, and what crosses the network, follows its
+   records even for a force of thousands of areas).
 
 The partials are added up in a fixed binary tree over the files in path
 order (so the sum, to the last bit, does not depend on which worker finished
-first), and :func:`allocator.workload_from_partials` contracts the total with
-the force's judgement. The result equals the in-memory engine on the same
+first), made dense once (:class:`~allocator.workload.kernel.Partials`), and
+:func:`allocator.workload_from_partials` contracts the total with the
+force's judgement. The result equals the in-memory engine on the same
 records (``load_demand`` of all the rows, then ``compute_workload``) to
 floating-point rounding (1e-9 relative is tested).
 
@@ -57,7 +61,7 @@ from allocator.data.summary import DemandSummary
 from allocator.errors import ArgumentError, DemandError, Problem, WorkloadError
 from allocator.model.force import Force
 from allocator.workload.engine import Workload, workload_from_partials
-from allocator.workload.kernel import Partials
+from allocator.workload.kernel import SparsePartials, sparse_partial_sums
 
 __all__ = ["PartitionedWorkload", "load_partitioned_workload", "partition_files"]
 
@@ -180,8 +184,8 @@ def _load_part(
     mapping: DemandMapping,
     as_of: pd.Timestamp,
     now: pd.Timestamp,
-) -> tuple[Partials | None, _Report]:
-    """One partition: checked by ``load_demand``, reduced to partials (None when it has no record)."""
+) -> tuple[SparsePartials | None, _Report]:
+    """One partition: checked by ``load_demand``, reduced to sparse partials (None when it has no record)."""
     try:
         load = load_demand(path, force, mapping, as_of=as_of, source_name=name, now=now, part=True)
     except DemandError as exc:
@@ -192,12 +196,16 @@ def _load_part(
             prepared = prepare_records(load.records, force, as_of, source=name)
         except WorkloadError as exc:  # records of a demand type the judgement leaves out: named by file
             return None, _Report(name, None, None, tuple(replace(p, source=name) for p in exc.problems))
-        partials = prepared.partials(threads=1)
+        sums = sparse_partial_sums(
+            prepared.area, prepared.demand_type, prepared.hour_of_week, prepared.duration, prepared.weight,
+            len(prepared.areas), len(prepared.demand_types),
+        )
+        partials = replace(sums, first_ns=prepared.first_ns)
     log.debug("%s: %d rows read, %d accepted", name, load.summary.rows_read, load.summary.accepted)
     return partials, _Report(name, load.summary, load.rejects, ())
 
 
-def _add(a: Partials | None, b: Partials | None) -> Partials | None:
+def _add(a: SparsePartials | None, b: SparsePartials | None) -> SparsePartials | None:
     if a is None:
         return b
     if b is None:
@@ -400,7 +408,7 @@ def load_partitioned_workload(
         computed = client.gather(client.compute(wanted))
     else:
         computed = dask.compute(*wanted, scheduler=scheduler, num_workers=num_workers)
-    partials: Partials | None = computed[0]
+    sparse: SparsePartials | None = computed[0]
     reports: list[_Report] = list(computed[1:])
 
     problems: list[Problem] = []
@@ -416,8 +424,8 @@ def load_partitioned_workload(
     summary = _summary(name, reports, force, end)
     rejects = _rejects_table(reports)
     check_reject_share(summary, rejects, force.settings.max_reject_share, accept_rejects)
-    assert partials is not None  # some record was accepted (checked above)
-    workload = workload_from_partials(partials, force, end, overlap_rule)
+    assert sparse is not None  # some record was accepted (checked above)
+    workload = workload_from_partials(sparse.dense(), force, end, overlap_rule)
     log.info("%s", summary)
     return PartitionedWorkload(
         workload=workload,
