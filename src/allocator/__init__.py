@@ -59,6 +59,7 @@ from allocator.workload.engine import (
     prepare_records,
     workload_from_partials,
 )
+from allocator.workload.partitioned import PartitionedWorkload, load_partitioned_workload
 
 try:
     __version__ = version("allocator")
@@ -99,6 +100,7 @@ __all__ = [
     "MaximinResult",
     "MoveBudget",
     "Pattern",
+    "PartitionedWorkload",
     "PatternProfile",
     "Pin",
     "PreparedRecords",
@@ -125,6 +127,7 @@ __all__ = [
     "load_demand",
     "load_force",
     "load_judgement",
+    "load_partitioned_workload",
     "make_buckets",
     "maximin_posts",
     "pattern_profiles",

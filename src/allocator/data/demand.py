@@ -129,6 +129,7 @@ def load_demand(
     source_name: str | None = None,
     now: str | pd.Timestamp | None = None,
     accept_rejects: bool = False,
+    part: bool = False,
 ) -> DemandLoad:
     """Read a demand extract, check every row against ``force``, and split it into records and rejects.
 
@@ -158,6 +159,10 @@ def load_demand(
     accept_rejects
         Go on when more than ``force.settings.max_reject_share`` of the rows
         are rejected (the CLI's ``--accept-rejects``).
+    part
+        The extract is one part of a larger set of records (a file of a
+        partitioned dataset): no check of the share rejected, nor of usable
+        records, which the caller makes over the whole set.
 
     Returns
     -------
@@ -301,7 +306,8 @@ def load_demand(
     if summary.rows_read != summary.accepted + summary.rejected_total or len(rejects) != summary.rejected_total:
         raise AssertionError(f"{name}: rows read != accepted + rejected; this is a bug")
     log.info("%s", summary)
-    check_reject_share(summary, rejects, force.settings.max_reject_share, accept_rejects)
+    if not part:
+        check_reject_share(summary, rejects, force.settings.max_reject_share, accept_rejects)
     return DemandLoad(records=records, rejects=rejects, summary=summary, mapping=m, inputs=inputs)
 
 

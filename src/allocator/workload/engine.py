@@ -49,8 +49,7 @@ from allocator.model.force import Force
 from allocator.workload.kernel import (
     HOURS_PER_WEEK,
     Partials,
-    by_shift,
-    judged_hours,
+    contract,
     shift_shares,
 )
 
@@ -311,16 +310,15 @@ def workload_from_partials(
     rule = _overlap_rule(force, overlap_rule)
     to_shift = hour_shift_matrix(force, rule)
     share, minutes, impact, _ = force.judgement_arrays()
-    hours = judged_hours(
-        partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight
+    by_type, records, hour_hours = contract(
+        partials, share, minutes, impact, force.area_factor_array(), force.settings.data_weight, to_shift
     )
-    by_type, records = by_shift(hours, partials.count, to_shift)
     days = covered_days(partials, force, as_of)
     return Workload(
         array=by_type.sum(axis=2),
         by_type_array=by_type,
         records_by_type=records,
-        hour_array=hours.sum(axis=2),
+        hour_array=hour_hours,
         areas=force.area_names,
         shifts=force.shift_names if force.is_legacy else list(_bucket_names(force)),
         roles=force.role_names,

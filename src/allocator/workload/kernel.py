@@ -9,9 +9,10 @@ Two steps, both plain numpy:
    partials of their union (``p1 + p2``), so a data set too big for one
    machine, or split into partitions (Dask, Parquet row groups), is reduced
    partition by partition and the partials summed.
-2. :func:`judged_hours` and :func:`shift_shares` contract the partials with the
-   judgement matrices and the hour -> shift matrix (``einsum``): the cost no
-   longer depends on the number of records.
+2. :func:`contract` (and the plainer :func:`judged_hours` with :func:`by_shift`)
+   contract the partials with the judgement matrices and the hour -> shift
+   matrix (:func:`shift_shares`): the cost no longer depends on the number of
+   records.
 
 :class:`LocalClock` turns UTC instants into local hours of the week through a
 table of the zone's UTC offsets, one per quarter hour of the records' span.
@@ -19,6 +20,11 @@ table of the zone's UTC offsets, one per quarter hour of the records' span.
 No Python loop runs over records or cells; records are processed in fixed-size
 chunks so memory stays bounded, and chunks are grouped in fixed-size blocks
 summed in block order, so the result does not depend on how many threads ran.
+A force with more bins than a chunk has records (thousands of areas) takes
+one bincount per block of at least as many records as bins instead of one
+per chunk: the cost then follows the records, not the areas, and the memory
+is bounded by the force's size (16 bytes a bin for the block's keys, besides
+the partial sums).
 
 Examples
 --------
@@ -51,8 +57,11 @@ __all__ = [
     "LocalClock",
     "Partials",
     "by_shift",
+    "contract",
     "judged_hours",
+    "SparsePartials",
     "partial_sums",
+    "sparse_partial_sums",
     "shift_shares",
 ]
 
@@ -193,44 +202,73 @@ def _block_sums(
     n_bins: int,
     lo: int,
     hi: int,
+    span: int = CHUNK,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, chunk by chunk.
+    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, ``span`` records a bincount.
 
-    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built in the
-    narrowest integer type in reused buffers, so a chunk's work stays in cache.
+    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built chunk
+    by chunk in the narrowest integer type in reused buffers, so a chunk's work
+    stays in cache. A bincount costs its records plus its bins: a small force
+    takes one per chunk (its bins stay in cache too); a force with more bins
+    than a chunk has records takes one per ``span`` of at least as many
+    records as bins, so the cost per record does not grow with the areas.
+    ``minutes`` is meaningful in the odd bins (records with a duration) only.
     """
-    count = np.zeros(n_bins, dtype=np.int64)
-    w_sum = np.zeros(n_bins, dtype=np.float64)
-    minutes = np.zeros(n_bins, dtype=np.float64)
+    if hi - lo > span or hi <= lo:
+        count = np.zeros(n_bins, dtype=np.int64)
+        w_sum = np.zeros(n_bins, dtype=np.float64)
+        minutes = np.zeros(n_bins, dtype=np.float64)
     kd = _key_dtype(n_bins)
     size = min(CHUNK, max(hi - lo, 0))
+    room = min(span, max(hi - lo, 0))
     small, tmp = np.empty(size, dtype=kd), np.empty(size, dtype=kd)
-    key, has, wd = np.empty(size, dtype=np.intp), np.empty(size, dtype=bool), np.empty(size)
+    key, has, wd = np.empty(room, dtype=np.intp), np.empty(size, dtype=bool), np.empty(room)
     area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
-    for start in range(lo, hi, CHUNK):
-        s = slice(start, min(start + CHUNK, hi))
-        m = s.stop - start
-        k, t, h = small[:m], tmp[:m], has[:m]
-        np.multiply(area[s], area_step, out=k, dtype=kd)
-        np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
-        k += t
-        np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
-        k += t
-        np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
-        k += h
-        kk = key[:m]
-        kk[...] = k
-        count += np.bincount(kk, minlength=n_bins)
+    for first in range(lo, hi, span):
+        last = min(first + span, hi)
+        for start in range(first, last, CHUNK):
+            s = slice(start, min(start + CHUNK, last))
+            m = s.stop - start
+            k, t, h = small[:m], tmp[:m], has[:m]
+            np.multiply(area[s], area_step, out=k, dtype=kd)
+            np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
+            k += t
+            np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
+            k += t
+            np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
+            k += h
+            key[start - first : s.stop - first] = k
+        s = slice(first, last)
+        kk = key[: last - first]
+        c_sum = np.bincount(kk, minlength=n_bins)
         if weight is None:
-            w_sum += np.bincount(kk, minlength=n_bins)
-            # NaN durations land in the "no duration" bins only, which are left out
+            ws_sum = c_sum.astype(np.float64)
+            # NaN durations land in the "no duration" (even) bins only, which are left out
             m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
         else:
-            w_sum += np.bincount(kk, weights=weight[s], minlength=n_bins)
-            np.multiply(weight[s], duration[s], out=wd[:m])
-            m_sum = np.bincount(kk, weights=wd[:m], minlength=n_bins)
-        minutes[1::2] += m_sum[1::2]
+            ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins).astype(np.float64, copy=False)
+            np.multiply(weight[s], duration[s], out=wd[: last - first])
+            m_sum = np.bincount(kk, weights=wd[: last - first], minlength=n_bins)
+        if hi - lo <= span:  # one bincount: its sums are the block's
+            return c_sum, ws_sum, m_sum
+        count += c_sum
+        w_sum += ws_sum
+        minutes += m_sum
     return count, w_sum, minutes
+
+
+def _layout(n_bins: int) -> tuple[int, int]:
+    """(records per block, records per bincount) for a force with ``n_bins`` bins.
+
+    Up to :data:`CHUNK` bins: blocks of :data:`BLOCK`, a bincount per chunk.
+    Beyond: one bincount per block, of at least as many records as bins
+    (whole chunks), so a bincount's fixed cost (its bins) is at most its
+    records' and the cost follows the records, not the areas.
+    """
+    if n_bins <= CHUNK:
+        return BLOCK, CHUNK
+    block = max(BLOCK, -(-n_bins // CHUNK) * CHUNK)
+    return block, block
 
 
 def partial_sums(
@@ -280,30 +318,177 @@ def partial_sums(
     duration = np.asarray(duration, dtype=np.float64)
     weight = None if weight is None else np.asarray(weight, dtype=np.float64)
     n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
-    blocks = [(lo, min(lo + BLOCK, n)) for lo in range(0, n, BLOCK)]
+    block, span = _layout(n_bins)
+    blocks = [(lo, min(lo + block, n)) for lo in range(0, n, block)]
     workers = min(threads or min(os.cpu_count() or 1, 2), max(len(blocks), 1))
 
     def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return _block_sums(
-            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds
+            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds, span
         )
 
+    if not blocks:
+        blocks = [(0, 0)]
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            results = list(pool.map(run, blocks))
+            results = pool.map(run, blocks)
+            count, w_sum, minutes = next(results)
+            for c, w, m in results:  # in block order: deterministic
+                count += c
+                w_sum += w
+                minutes += m
     else:
-        results = [run(b) for b in blocks]
-    count = np.zeros(n_bins, dtype=np.int64)
-    w_sum = np.zeros(n_bins, dtype=np.float64)
-    minutes = np.zeros(n_bins, dtype=np.float64)
-    for c, w, m in results:  # in block order: deterministic
-        count += c
-        w_sum += w
-        minutes += m
+        count, w_sum, minutes = run(blocks[0])
+        for b in blocks[1:]:
+            c, w, m = run(b)
+            count += c
+            w_sum += w
+            minutes += m
     shape = (n_areas, HOURS_PER_WEEK, n_types, 2)
     return Partials(
         count.reshape(shape), w_sum.reshape(shape), minutes.reshape(shape)[..., 1].copy()
     )
+
+
+@dataclass(frozen=True)
+class SparsePartials:
+    """:class:`Partials` of the occupied bins only: the form partitions are reduced and sent in.
+
+    A partition of a large force occupies a small part of its bins (3,000
+    areas x 15 demand types have 15 million; a file of a million records fills
+    at most a million), so its partial sums are kept as sorted flat bin
+    numbers and their sums, and cost what the records cost to make, send and
+    add. :meth:`dense` gives the :class:`Partials`.
+
+    Attributes
+    ----------
+    n_areas, n_types
+        Sizes of the force's axes.
+    keys
+        int64, sorted and distinct: flat positions in the ``(areas, 168,
+        types, 2)`` arrays of :class:`Partials`.
+    count, weight
+        int64 and float64 per key: as :attr:`Partials.count` and :attr:`Partials.weight`.
+    minutes
+        float64 per key: :attr:`Partials.minutes` for odd keys (records with a
+        duration), 0 for even ones.
+    first_ns
+        As :attr:`Partials.first_ns`.
+
+    Examples
+    --------
+    >>> p = sparse_partial_sums(np.array([2, 0, 2], dtype=np.int16), np.zeros(3, dtype=np.int16),
+    ...                         np.array([5, 5, 5], dtype=np.int16), np.array([30.0, np.nan, 60.0]),
+    ...                         None, n_areas=3000, n_types=15)
+    >>> p.keys.size, p.count.tolist(), p.minutes.tolist()
+    (2, [1, 2], [0.0, 90.0])
+    >>> q = (p + p).dense()
+    >>> int(q.count[2, 5, 0, 1]), float(q.minutes[2, 5, 0])
+    (4, 180.0)
+    """
+
+    n_areas: int
+    n_types: int
+    keys: np.ndarray
+    count: np.ndarray
+    weight: np.ndarray
+    minutes: np.ndarray
+    first_ns: int | None = None
+
+    @property
+    def n_records(self) -> int:
+        """Number of records summed."""
+        return int(self.count.sum())
+
+    def __add__(self, other: SparsePartials) -> SparsePartials:
+        if not isinstance(other, SparsePartials):
+            return NotImplemented
+        if (self.n_areas, self.n_types) != (other.n_areas, other.n_types):
+            raise ValueError(
+                f"cannot add partials of {self.n_areas} areas x {self.n_types} types and "
+                f"{other.n_areas} x {other.n_types} (computed for different forces?)"
+            )
+        keys = np.union1d(self.keys, other.keys)
+        mine, theirs = np.searchsorted(keys, self.keys), np.searchsorted(keys, other.keys)
+        sums = []
+        for a, b, dtype in ((self.count, other.count, np.int64), (self.weight, other.weight, np.float64),
+                            (self.minutes, other.minutes, np.float64)):
+            out = np.zeros(keys.size, dtype=dtype)
+            out[mine] = a  # keys are distinct in each: plain fancy indexing, self first, then other
+            out[theirs] += b
+            sums.append(out)
+        firsts = [f for f in (self.first_ns, other.first_ns) if f is not None]
+        count, weight, minutes = sums
+        return SparsePartials(self.n_areas, self.n_types, keys, count, weight, minutes, min(firsts) if firsts else None)
+
+    def dense(self) -> Partials:
+        """The same sums as :class:`Partials` (arrays over every bin)."""
+        shape = (self.n_areas, HOURS_PER_WEEK, self.n_types, 2)
+        n_bins = self.n_areas * HOURS_PER_WEEK * self.n_types * 2
+        count, weight, minutes = np.zeros(n_bins, np.int64), np.zeros(n_bins), np.zeros(n_bins)
+        count[self.keys] = self.count
+        weight[self.keys] = self.weight
+        minutes[self.keys] = self.minutes
+        return Partials(
+            count.reshape(shape), weight.reshape(shape), minutes.reshape(shape)[..., 1].copy(), self.first_ns
+        )
+
+
+def sparse_partial_sums(
+    area: np.ndarray,
+    demand_type: np.ndarray,
+    hour_of_week: np.ndarray,
+    duration: np.ndarray,
+    weight: np.ndarray | None,
+    n_areas: int,
+    n_types: int,
+) -> SparsePartials:
+    """The :class:`SparsePartials` of records (arguments as :func:`partial_sums`).
+
+    Each record's flat bin (the key of :func:`partial_sums`) is packed with its
+    position into one int64 and the keys sorted once, so equal keys come
+    together in record order; the runs are summed with ``np.add.reduceat``.
+    Time and memory follow the records, whatever the number of bins.
+    """
+    n = len(area)
+    for name, arr in (("demand_type", demand_type), ("hour_of_week", hour_of_week), ("duration", duration)):
+        if len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} entries, area has {n}")
+    if weight is not None and len(weight) != n:
+        raise ValueError(f"weight has {len(weight)} entries, area has {n}")
+    duration = np.asarray(duration, dtype=np.float64)
+    n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
+    key = np.asarray(area, dtype=np.int64) * HOURS_PER_WEEK
+    key += hour_of_week
+    key *= n_types
+    key += demand_type
+    key *= 2
+    key += duration == duration  # False for NaN: no duration
+    pos_bits = max(n - 1, 1).bit_length()
+    if (n_bins - 1).bit_length() + pos_bits <= 63:
+        key <<= pos_bits
+        key |= np.arange(n, dtype=np.int64)
+        key.sort()
+        order = key & ((1 << pos_bits) - 1)
+        key >>= pos_bits
+    else:  # a force beyond 2**39 bins: a stable argsort instead
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+    starts = np.flatnonzero(key[1:] != key[:-1]) + 1 if n else np.zeros(0, dtype=np.int64)
+    if n:
+        starts = np.concatenate(([0], starts))
+    keys = key[starts]
+    count = np.diff(np.append(starts, n)).astype(np.int64)
+    if weight is None:
+        w_sum = count.astype(np.float64)
+        recorded = duration[order]
+    else:
+        w = np.asarray(weight, dtype=np.float64)[order]
+        w_sum = np.add.reduceat(w, starts) if n else np.zeros(0)
+        recorded = w * duration[order]
+    recorded[np.isnan(recorded)] = 0.0  # where no duration was recorded
+    minutes = np.add.reduceat(recorded, starts) if n else np.zeros(0)
+    return SparsePartials(n_areas, n_types, keys, count, w_sum, minutes)
 
 
 def shift_shares(cover: np.ndarray, rule: Literal["equal", "time"]) -> np.ndarray:
@@ -382,3 +567,64 @@ def by_shift(
     on_duty = (to_shift > 0).astype(np.int64)
     records = np.matmul(count.sum(axis=3).transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
     return np.ascontiguousarray(hours_by_shift), np.ascontiguousarray(records)
+
+
+def contract(
+    partials: Partials,
+    share: np.ndarray,
+    minutes: np.ndarray,
+    impact: np.ndarray,
+    area_factor: np.ndarray,
+    data_weight: float,
+    to_shift: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Judged hours by (area, shift, type, role) and by (area, hour, role), and records by shift.
+
+    The same numbers as :func:`judged_hours` followed by :func:`by_shift`, without
+    building the (areas, 168, types, roles) array: the formula of
+    :func:`judged_hours` is linear in the partials, so the hour axis is
+    contracted with ``to_shift`` while the partials still have no role axis,
+    and the type axis with the judgement while they still have no shift
+    axis. The largest array made is the (areas, shifts, types, roles) result.
+
+    Returns
+    -------
+    by_type
+        float64 ``(areas, shifts, types, roles)``.
+    records
+        int64 ``(areas, shifts, types)``: records whose hour a shift is on duty for.
+    hour_hours
+        float64 ``(areas, 168, roles)``: judged hours by local hour of the week.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> p = partial_sums(rng.integers(0, 3, 500).astype(np.int16), rng.integers(0, 2, 500).astype(np.int16),
+    ...                  rng.integers(0, 168, 500).astype(np.int16), rng.uniform(5, 90, 500), None, 3, 2)
+    >>> share, minutes, impact = np.ones((2, 2)) / 2, np.full((2, 2), 30.0), np.ones((2, 2))
+    >>> factor, to_shift = np.ones((3, 2)), np.full((168, 3), 1 / 3)
+    >>> by_type, records, hours = contract(p, share, minutes, impact, factor, 0.5, to_shift)
+    >>> old = judged_hours(p, share, minutes, impact, factor, 0.5)
+    >>> bool(np.allclose(by_type, by_shift(old, p.count, to_shift)[0], rtol=1e-12))
+    True
+    >>> bool(np.allclose(hours, old.sum(axis=2), rtol=1e-12))
+    True
+    """
+    k = share * impact / 60.0  # (types, roles)
+    k_standard = minutes * k
+    standard = partials.weight[..., 0] + (1.0 - data_weight) * partials.weight[..., 1]  # (a, 168, t)
+    recorded = data_weight * partials.minutes  # (a, 168, t)
+    # by hour: contract types first, (a, 168, t) @ (t, r)
+    hour_hours = standard @ k_standard
+    hour_hours += recorded @ k
+    hour_hours *= area_factor[:, None, :]
+    # by shift: contract hours first, (a, t, 168) @ (168, s) -> (a, s, t)
+    standard_s = np.matmul(standard.transpose(0, 2, 1), to_shift).transpose(0, 2, 1)
+    recorded_s = np.matmul(recorded.transpose(0, 2, 1), to_shift).transpose(0, 2, 1)
+    by_type = standard_s[..., None] * k_standard
+    by_type += recorded_s[..., None] * k
+    by_type *= area_factor[:, None, None, :]
+    on_duty = (to_shift > 0).astype(np.int64)
+    counts = partials.count[..., 0] + partials.count[..., 1]  # (a, 168, t); a sum over a last axis of 2 is slow
+    records = np.matmul(counts.transpose(0, 2, 1), on_duty).transpose(0, 2, 1)
+    return np.ascontiguousarray(by_type), np.ascontiguousarray(records), hour_hours
