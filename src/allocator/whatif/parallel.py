@@ -56,8 +56,9 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any = None, pr
         (``client.map`` with ``pure=False``, then ``client.gather``).
     processes
         Without a client: local worker processes (default the CPU count;
-        1 runs every task here, in order). Workers are started fresh
-        (``spawn``), so a solver's threads in this process are never copied.
+        1 runs every task here, in order). Workers start the platform's
+        way (``fork`` on Linux; ``spawn`` on macOS and Windows, where a
+        script must guard its work with ``if __name__ == "__main__":``).
     """
     tasks = list(tasks)
     if client is not None:
@@ -69,5 +70,5 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any = None, pr
         return [fn(t) for t in tasks]
     log.info("running %d tasks on %d local processes", len(tasks), n)
     chunk = max(1, len(tasks) // (4 * n))
-    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context()) as pool:
         return list(pool.map(fn, tasks, chunksize=chunk))
