@@ -49,6 +49,18 @@ from allocator.solve.exact.apportion import apportion
 from allocator.solve.exact.maximin import MaximinResult, maximin_posts
 from allocator.solve.planner import allocate
 from allocator.solve.report import SolverReport
+from allocator.whatif import (
+    BootstrapResult,
+    ScenarioError,
+    ScenarioResults,
+    ScenarioSpec,
+    SensitivityResult,
+    bootstrap,
+    load_base,
+    load_scenarios,
+    run_scenarios,
+    sensitivity,
+)
 from allocator.workload.engine import (
     PreparedRecords,
     Workload,
@@ -73,6 +85,16 @@ def sample_path(name: str = "") -> Path:
 
 
 __all__ = [
+    "sensitivity",
+    "run_scenarios",
+    "load_scenarios",
+    "load_base",
+    "bootstrap",
+    "SensitivityResult",
+    "ScenarioSpec",
+    "ScenarioResults",
+    "ScenarioError",
+    "BootstrapResult",
     "REASONS",
     "Allocation",
     "AllocationProblem",

@@ -166,11 +166,15 @@ def scenario_force(force: Force, scenario: Scenario, source: str = "<scenarios>"
     try:
         return load_force(data)
     except ForceError as exc:
-        raise ScenarioError(source, [
-            Problem(source, f"scenario {scenario.name!r}, varied force: {p.where}", p.message,
-                    *(() if p.as_dict()["value"] is None else (p.value,)), line=scenario.line)
-            for p in exc.problems
-        ]) from None
+        raise ScenarioError(source, [_reworded(p, source, scenario) for p in exc.problems]) from None
+
+
+def _reworded(p: Problem, source: str, scenario: Scenario) -> Problem:
+    """A problem of the varied force, named by the scenario file, the scenario and its line."""
+    where = f"scenario {scenario.name!r}, varied force: {p.where}"
+    if p.as_dict()["value"] is None:
+        return Problem(source, where, p.message, line=scenario.line)
+    return Problem(source, where, p.message, p.value, line=scenario.line)
 
 
 def apply_scenario(force: Force, partials: Partials, scenario: Scenario, source: str = "<scenarios>"

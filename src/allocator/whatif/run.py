@@ -170,6 +170,11 @@ class ScenarioOutcome:
     ratios: dict[str, float] = field(default_factory=dict)
 
 
+def _num(value: Any) -> float:
+    """A table cell as a float."""
+    return float(value)
+
+
 def _solver_dict(report: Any) -> dict[str, Any]:
     if report is None:
         return {}
@@ -208,7 +213,7 @@ def solve_scenario(task: tuple[Any, ...]) -> ScenarioOutcome:
 
 
 def _tasks(spec: ScenarioSpec, base: Base, forces: list[Force]) -> list[tuple[Any, ...]]:
-    tasks = [(BASE_NAME, "", base.force, base.partials, base.as_of, base.current, None, spec.backend,
+    tasks: list[tuple[Any, ...]] = [(BASE_NAME, "", base.force, base.partials, base.as_of, base.current, None, spec.backend,
               spec.time_limit)]
     est = {r.name: r.establishment for r in base.force.roles}
     for s, f in zip(spec.scenarios, forces, strict=True):
@@ -298,9 +303,9 @@ class ScenarioResults:
         for o in self.outcomes:
             row: dict[str, Any] = {"scenario": o.name, "status": o.status}
             m = o.metrics
-            row["min_coverage"] = float(m.loc["all", "min_coverage"]) if m is not None else math.nan
+            row["min_coverage"] = _num(m.loc["all", "min_coverage"]) if m is not None else math.nan
             for role in roles:
-                row[f"min_coverage_{role}"] = (float(m.loc[role, "min_coverage"])
+                row[f"min_coverage_{role}"] = (_num(m.loc[role, "min_coverage"])
                                                if m is not None and role in m.index else math.nan)
             busiest = {"busiest_area": "", "busiest_role": "", "busiest_bucket": "", "busiest_utilisation": math.nan}
             if o.buckets is not None:
@@ -311,8 +316,8 @@ class ScenarioResults:
                     busiest = {"busiest_area": str(top["area"]), "busiest_role": str(top["role"]),
                                "busiest_bucket": str(top["bucket"]), "busiest_utilisation": float(u[i])}
             row.update(busiest)
-            row["moves"] = float(m.loc["all", "moves"]) if m is not None else math.nan
-            row["unallocated"] = int(m.loc["all", "unallocated"]) if m is not None else -1
+            row["moves"] = _num(m.loc["all", "moves"]) if m is not None else math.nan
+            row["unallocated"] = int(_num(m.loc["all", "unallocated"])) if m is not None else -1
             if o.buckets is not None:
                 cov = o.buckets["coverage"].to_numpy(dtype=np.float64)
                 row["buckets_short"] = int(np.sum(np.isfinite(cov) & (cov < 1.0)))

@@ -86,6 +86,10 @@ def perturbed_force(force: Force, demand_type: str, role: str, field: str, facto
     return force.model_copy(update={"judgement": rows})
 
 
+def _num(value: Any) -> float:
+    return float(value)
+
+
 def _solve_batch(task: tuple[Any, ...]) -> list[tuple[str, np.ndarray | None, dict[str, float]]]:
     """Solve a batch of perturbed forces on one set of partial sums: (status, posts per column, ratios)."""
     partials, as_of, backend, time_limit, forces = task
@@ -226,7 +230,7 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
     judgement = force.judgement_table().set_index(["demand_type", "role"])
     rows = []
     for k, (t, r, f, _) in enumerate(keys):
-        value = float(judgement.loc[(t, r), f])
+        value = _num(judgement.loc[(t, r), f])
         row: dict[str, Any] = {"demand_type": t, "role": r, "field": f, "base_value": value}
         for side, factor, (status, x, ratios) in (("low", 1 - change, solved[1 + 2 * k]),
                                                   ("high", 1 + change, solved[2 + 2 * k])):

@@ -190,7 +190,11 @@ class _Reader:
         where = _fmt(path)
         if scenario is not None:
             where = f"scenario {scenario!r}, {where}"
-        self.problems.append(Problem(self.source, where, message, *value, line=self.line(path)))
+        line = self.line(path)
+        if value:
+            self.problems.append(Problem(self.source, where, message, value[0], line=line))
+        else:
+            self.problems.append(Problem(self.source, where, message, line=line))
 
     def mapping(self, value: Any, path: tuple[Any, ...], keys: tuple[str, ...], scenario: str | None = None
                 ) -> dict[str, Any]:
