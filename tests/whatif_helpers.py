@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import allocator
 from allocator.whatif import Base, ScenarioSpec, parse_scenarios
 
 
-@lru_cache(maxsize=None)
+@cache
 def rota_force() -> allocator.Force:
     return allocator.load_force(allocator.sample_path("force.yaml"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def small_base(n: int = 3000, seed: int = 1) -> Base:
     """A base of ``n`` generated records on the sample force (no current posting)."""
     force = rota_force()

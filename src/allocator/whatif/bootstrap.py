@@ -116,9 +116,9 @@ def week_partials(base: Base) -> WeekPartials:
     return WeekPartials(count, w_sum, minutes, factor, base.partials.first_ns)
 
 
-def _measure(task: tuple[Any, ...]) -> tuple[np.ndarray, np.ndarray]:
+def _measure(shared: tuple[Any, ...], draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Utilisation and coverage (resamples, areas, roles, buckets) of posting ``x`` under each draw."""
-    weeks, draws, force, as_of, x = task
+    weeks, force, as_of, x = shared
     util, cov = [], []
     for draw in draws:
         workload = workload_from_partials(weeks.resample(draw), force, as_of)
@@ -220,9 +220,9 @@ def bootstrap(base: Base | ScenarioSpec | str | Path, posting: RotaAllocation | 
     draws = np.random.default_rng(seed).integers(0, weeks.weeks, size=(resamples, weeks.weeks))
     n = workers(processes, resamples) if client is None else max(1, min(resamples, 16))
     size = -(-resamples // n)
-    tasks = [(weeks, draws[i:i + size], force, base.as_of, x) for i in range(0, resamples, size)]
+    tasks = [draws[i:i + size] for i in range(0, resamples, size)]
     log.info("bootstrap: %d resamples of %d weeks in %d tasks", resamples, weeks.weeks, len(tasks))
-    parts = map_ordered(_measure, tasks, client=client, processes=n)
+    parts = map_ordered(_measure, tasks, client=client, processes=n, shared=(weeks, force, base.as_of, x))
     util = np.concatenate([p[0] for p in parts])
     cov = np.concatenate([p[1] for p in parts])
 

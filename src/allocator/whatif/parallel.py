@@ -41,9 +41,9 @@ def workers(processes: int | None, n_tasks: int) -> int:
     return max(1, min(wanted, n_tasks))
 
 
-def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any = None, processes: int | None = None
-                ) -> list[R]:
-    """``[fn(t) for t in tasks]``, run in parallel, results in the tasks' order.
+def map_ordered(fn: Callable[..., R], tasks: Sequence[T], client: Any = None, processes: int | None = None,
+                shared: Any = None) -> list[R]:
+    """``[fn(t) for t in tasks]`` (``fn(shared, t)`` with ``shared``), run in parallel, in the tasks' order.
 
     Parameters
     ----------
@@ -54,6 +54,7 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any = None, pr
     client
         A ``dask.distributed.Client``: the tasks run on its cluster
         (``client.map`` with ``pure=False``, then ``client.gather``).
+        ``shared`` is scattered to the workers once, not sent with each task.
     processes
         Without a client: local worker processes (default the CPU count;
         1 runs every task here, in order). Workers start the platform's
@@ -63,12 +64,18 @@ def map_ordered(fn: Callable[[T], R], tasks: Sequence[T], client: Any = None, pr
     tasks = list(tasks)
     if client is not None:
         log.info("running %d tasks on the Dask cluster", len(tasks))
-        futures = client.map(fn, tasks, pure=False)
+        if shared is None:
+            futures = client.map(fn, tasks, pure=False)
+        else:
+            scattered = client.scatter(shared, broadcast=True, hash=False)
+            futures = client.map(fn, [scattered] * len(tasks), tasks, pure=False)
         return list(client.gather(futures))
     n = workers(processes, len(tasks))
     if n == 1:
-        return [fn(t) for t in tasks]
+        return [fn(t) if shared is None else fn(shared, t) for t in tasks]
     log.info("running %d tasks on %d local processes", len(tasks), n)
     chunk = max(1, len(tasks) // (4 * n))
     with ProcessPoolExecutor(n, mp_context=multiprocessing.get_context()) as pool:
-        return list(pool.map(fn, tasks, chunksize=chunk))
+        if shared is None:
+            return list(pool.map(fn, tasks, chunksize=chunk))
+        return list(pool.map(fn, [shared] * len(tasks), tasks, chunksize=chunk))

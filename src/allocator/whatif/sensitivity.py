@@ -90,9 +90,10 @@ def _num(value: Any) -> float:
     return float(value)
 
 
-def _solve_batch(task: tuple[Any, ...]) -> list[tuple[str, np.ndarray | None, dict[str, float]]]:
+def _solve_batch(shared: tuple[Any, ...], forces: list[Force]
+                 ) -> list[tuple[str, np.ndarray | None, dict[str, float]]]:
     """Solve a batch of perturbed forces on one set of partial sums: (status, posts per column, ratios)."""
-    partials, as_of, backend, time_limit, forces = task
+    partials, as_of, backend, time_limit = shared
     out: list[tuple[str, np.ndarray | None, dict[str, float]]] = []
     for force in forces:
         workload = workload_from_partials(partials, force, as_of)
@@ -219,10 +220,10 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
         keys.append((t, r, f, 0.0))
     n = workers(processes, len(forces)) if client is None else max(1, min(len(forces), 16))
     size = -(-len(forces) // n)
-    batches = [(base.partials, base.as_of, backend, time_limit, forces[i:i + size])
-               for i in range(0, len(forces), size)]
+    batches = [forces[i:i + size] for i in range(0, len(forces), size)]
     log.info("sensitivity: %d solves in %d batches", len(forces), len(batches))
-    solved = [s for batch in map_ordered(_solve_batch, batches, client=client, processes=n) for s in batch]
+    solved = [s for batch in map_ordered(_solve_batch, batches, client=client, processes=n,
+                                                     shared=(base.partials, base.as_of, backend, time_limit)) for s in batch]
     status0, x0, ratios0 = solved[0]
     if x0 is None:
         raise InfeasibleError([f"the base itself is {status0}: there is no posting to measure movement from"])
