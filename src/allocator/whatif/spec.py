@@ -381,21 +381,31 @@ def _areas(value: Any, path: tuple[Any, ...], r: _Reader, name: str) -> dict[str
 def parse_scenarios(text: str, source: str, base_dir: str | Path) -> ScenarioSpec:
     """Parse the text of a scenario file (see the module docstring); paths relative to ``base_dir``.
 
+    Names are not checked against the force here (:func:`load_scenarios` does).
+
     Raises
     ------
     ScenarioError
         Every fault at once, each naming the scenario, its line and the field.
     """
+    spec, problems = _parse(text, source, base_dir)
+    if problems or spec is None:
+        raise ScenarioError(source, problems)
+    return spec
+
+
+def _parse(text: str, source: str, base_dir: str | Path) -> tuple[ScenarioSpec | None, list[Problem]]:
+    """The spec (its valid parts; None without the base's paths) and every problem found."""
     from allocator.errors import ForceError
 
     try:
         data, lines = load_yaml(text, source)
     except ForceError as exc:
-        raise ScenarioError(source, exc.problems) from None
+        return None, list(exc.problems)
     r = _Reader(source, lines)
     if not isinstance(data, dict):
         r.add((), "expected a mapping with base and scenarios", data)
-        raise ScenarioError(source, r.problems)
+        return None, r.problems
     top = r.mapping(data, (), _TOP_KEYS)
     base_dir = Path(base_dir)
     base = r.mapping(top.get("base"), ("base",), _BASE_KEYS)
@@ -486,18 +496,21 @@ def parse_scenarios(text: str, source: str, base_dir: str | Path) -> ScenarioSpe
         if "seed" in bootstrap:
             r.integer(bootstrap["seed"], ("bootstrap", "seed"), None, lo=0, what="a seed, 0 or more")
 
-    if r.problems:
-        raise ScenarioError(source, r.problems)
-    assert force is not None and demand is not None
+    if force is None or demand is None:
+        return None, r.problems
     return ScenarioSpec(
         force=force, demand=demand, current=current, mapping=mapping, as_of=as_of, scenarios=tuple(scenarios),
         backend=backend, time_limit=time_limit, processes=processes, sensitivity=sensitivity,
         bootstrap=bootstrap, source=source,
-    )
+    ), r.problems
 
 
 def load_scenarios(path: str | Path) -> ScenarioSpec:
     """Read a scenario file (see the module docstring); paths in it are relative to it.
+
+    The names the scenarios use (roles, areas, patterns, demand types) are
+    checked against the base's force too, when it can be read, so that every
+    fault of the file is reported in one error.
 
     Raises
     ------
@@ -506,12 +519,28 @@ def load_scenarios(path: str | Path) -> ScenarioSpec:
     FileNotFoundError
         When the file does not exist.
     """
+    from dataclasses import replace
+
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(p.name, [Problem(str(p), "", f"not UTF-8 text ({exc.reason})")]) from None
-    spec = parse_scenarios(text, str(p), p.parent)
-    from dataclasses import replace
+        raise ScenarioError(str(p), [Problem(str(p), "", f"not UTF-8 text ({exc.reason})")]) from None
+    spec, problems = _parse(text, str(p), p.parent)
+    if spec is not None and spec.force.is_file():
+        from allocator.model.forcefile import load_force
+        from allocator.whatif.apply import scenario_problems
 
+        try:
+            force = load_force(spec.force)
+        except InputError:
+            if not problems:
+                raise
+        else:
+            if not force.is_legacy:
+                for s in spec.scenarios:
+                    problems += scenario_problems(force, s, str(p))
+    if problems or spec is None:
+        problems.sort(key=lambda q: q.line if q.line is not None else 0)
+        raise ScenarioError(str(p), problems)
     return replace(spec, path=p)
