@@ -48,3 +48,42 @@ def test_bootstrap_on_a_cluster_equals_bootstrap_in_process(client: object) -> N
     there = bootstrap(base, posting, resamples=5, seed=11, client=client)
     np.testing.assert_array_equal(here.samples, there.samples)
     pd.testing.assert_frame_equal(here.utilisation, there.utilisation)
+
+
+def test_the_command_line_on_a_scheduler_writes_the_same_tables(client: object, tmp_path) -> None:
+    import contextlib
+    import io
+
+    from allocator.cli import main
+
+    s = allocator.sample_path
+    spec_file = tmp_path / "what-if.yaml"
+    spec_file.write_text(
+        f"base: {{force: {s('force.yaml')}, demand: {s('demand.csv')}}}\n"
+        "scenarios:\n  - name: DA up\n    demand: [{type: DA, multiplier: 1.2}]\n"
+        "bootstrap: {resamples: 3, seed: 1}\n", encoding="utf-8")
+    address = client.scheduler.address  # type: ignore[attr-defined]
+    outputs = {}
+    for name, extra in (("here", ["--processes", "1"]), ("there", ["--dask", address])):
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = main(["scenarios", str(spec_file), "--out", str(tmp_path / name), "--quiet", *extra])
+        assert code == 0
+        outputs[name] = tmp_path / name
+    for table in ("comparison.csv", "scenarios.csv", "bootstrap.csv", "report.md"):
+        assert (outputs["here"] / table).read_bytes() == (outputs["there"] / table).read_bytes(), table
+
+
+def test_an_unusable_scheduler_address_is_an_input_error(tmp_path) -> None:
+    import contextlib
+    import io
+
+    from allocator.cli import main
+
+    spec_file = tmp_path / "what-if.yaml"
+    s = allocator.sample_path
+    spec_file.write_text(f"base: {{force: {s('force.yaml')}, demand: {s('demand.csv')}}}\nscenarios: []\n",
+                         encoding="utf-8")
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        code = main(["scenarios", str(spec_file), "--out", str(tmp_path / "run"), "--dask", "bogus://nowhere"])
+    assert code == 2 and "cannot connect to the scheduler" in err.getvalue()

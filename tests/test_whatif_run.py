@@ -120,3 +120,14 @@ def test_a_force_of_shifts_is_refused_by_name() -> None:
     force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
     with pytest.raises(allocator.InputError, match="need a force on duty patterns"):
         allocator.whatif.Base.from_records(allocator.sample_demand(force, 100, seed=1), force)
+
+
+def test_a_bad_current_posting_is_reported_before_the_demand_is_read(tmp_path) -> None:
+    current = pd.read_csv(allocator.sample_path("current.csv"))
+    current.loc[3, "area"] = "Swindon Nowhere"
+    current.to_csv(tmp_path / "current.csv", index=False)
+    text = (f"base: {{force: {allocator.sample_path('force.yaml')}, demand: {tmp_path / 'missing.csv'}, "
+            f"current: {tmp_path / 'current.csv'}}}\nscenarios: []\n")
+    (tmp_path / "s.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(allocator.InputError, match="Swindon Nowhere"):
+        load_base(tmp_path / "s.yaml")

@@ -25,9 +25,11 @@ import pandas as pd
 
 from allocator.cli._common import (
     EXIT_INFEASIBLE,
+    EXIT_INPUT,
     EXIT_OK,
     Progress,
     add_common,
+    error,
     example_help,
     jsonable,
     print_json,
@@ -77,6 +79,9 @@ def register(sub: Any) -> None:
                    help="the run directory to write (default ./scenarios-run)")
     p.add_argument("--processes", type=_processes, metavar="N",
                    help="local worker processes (default the file's options.processes, else the CPU count)")
+    p.add_argument("--dask", metavar="ADDRESS",
+                   help="run the sweeps on the dask.distributed scheduler at ADDRESS (tcp://host:8786; "
+                        "needs the distributed extra); the results are the same as on local processes")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the file's sensitivity sweep")
     p.add_argument("--no-bootstrap", action="store_true", help="skip the file's bootstrap")
     p.add_argument("--force", dest="overwrite", action="store_true",
@@ -87,7 +92,7 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator scenarios``; see the module docstring."""
-    from allocator.whatif import bootstrap, load_base, load_scenarios, run_scenarios, sensitivity
+    from allocator.whatif import load_scenarios
 
     progress = Progress(args.quiet)
     spec = load_scenarios(args.spec)
@@ -99,19 +104,49 @@ def run(args: argparse.Namespace) -> int:
         inputs["judgement"] = judgement
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
     progress(f"scenario file {args.spec.name}: {len(spec.scenarios)} scenarios besides the base")
+    client = _client(args.dask, progress) if args.dask else None
+    if args.dask and client is None:
+        return EXIT_INPUT
+    try:
+        return _sweep(args, spec, inputs, out, client, progress)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _client(address: str, progress: Progress) -> Any:
+    """A ``dask.distributed.Client`` on ``address``, or None (the reason on stderr)."""
+    try:
+        from distributed import Client
+    except ImportError:
+        error("--dask needs dask.distributed: pip install 'allocator[distributed]'")
+        return None
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        error(f"--dask {address}: cannot connect to the scheduler ({exc})")
+        return None
+    progress(f"Dask scheduler {address}: {len(client.nthreads())} workers")
+    return client
+
+
+def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Path, client: Any,
+           progress: Progress) -> int:
+    from allocator.whatif import bootstrap, load_base, run_scenarios, sensitivity
+
     with progress.library_logs():
         base = load_base(spec)
         progress(f"base: {len(base.records):,} records, {len(base.force.areas)} areas, "
                  f"{len(base.force.roles)} roles")
         processes = args.processes if args.processes is not None else spec.processes
-        results = run_scenarios(spec, processes=processes, base=base)
+        results = run_scenarios(spec, client=client, processes=processes, base=base)
         progress("scenarios solved: " + ", ".join(f"{o.name} {o.status}" for o in results.outcomes))
         sens = None
         if spec.sensitivity is not None and not args.no_sensitivity:
             s = spec.sensitivity
             sens = sensitivity(base, change=float(s.get("change", 0.2)),
                                fields=tuple(s.get("fields", ("minutes", "impact"))), types=s.get("types"),
-                               roles=s.get("roles"), processes=processes, backend=spec.backend,
+                               roles=s.get("roles"), client=client, processes=processes, backend=spec.backend,
                                time_limit=spec.time_limit)
             progress(f"sensitivity: {len(sens.table)} judgement values, each -{sens.change:.0%} and +{sens.change:.0%}")
         boot = None
@@ -122,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
                 progress("bootstrap skipped: the base has no posting")
             else:
                 boot = bootstrap(base, base_outcome.x, resamples=int(b.get("resamples", 200)),
-                                 seed=int(b.get("seed", 0)), processes=processes)
+                                 seed=int(b.get("seed", 0)), client=client, processes=processes)
                 progress(f"bootstrap: {boot.resamples} resamples of {boot.weeks} weeks")
     try:
         summary = _write(out, spec, inputs, results, sens, boot, args, progress)

@@ -97,8 +97,28 @@ class Base:
     def from_records(cls, records: pd.DataFrame, force: Force, current: Any = None, as_of: Any = None) -> Base:
         """A base from records in memory (``DemandLoad.records`` or any frame :func:`allocator.prepare_records` reads)."""
         _check_patterns(force, "<Force>")
+        if current is not None:
+            check_current(current, force)
         prepared = prepare_records(records, force, as_of)
         return cls(force, records, prepared, prepared.partials(), current)
+
+
+def check_current(current: Any, force: Force) -> None:
+    """Read a current posting of a force on patterns (``area, role, pattern, team, posts``) once, so that
+    every bad row is reported (:class:`~allocator.errors.InputError`) before any work."""
+    from allocator.model.build import read_current_patterns
+    from allocator.model.patterns import pattern_profiles
+
+    profiles = pattern_profiles(force)
+    p_index = {p.name: i for i, p in enumerate(profiles)}
+    cols: list[tuple[int, int, int, int]] = []
+    for a in range(len(force.areas)):
+        for r, role in enumerate(force.roles):
+            for name in force.role_pattern_names(role.name):
+                p = p_index[name]
+                cols += [(a, r, p, t) for t in range(len(profiles[p].teams))]
+    ca, cr, cp, ct = (np.array([c[i] for c in cols], dtype=np.int64) for i in range(4))
+    read_current_patterns(current, force, profiles, ca, cr, cp, ct)
 
 
 def _check_patterns(force: Force, source: str) -> None:
@@ -124,9 +144,7 @@ def load_base(spec: ScenarioSpec | str | Path) -> Base:
     check_scenarios(spec, force)
     current: Any = None
     if spec.current is not None:
-        from allocator.cli.rota_run import check_current_rota
-
-        check_current_rota(spec.current, force)
+        check_current(spec.current, force)
         current = spec.current
     loaded = load_demand(spec.demand, force, spec.mapping, as_of=spec.as_of)
     prepared = prepare_records(loaded.records, force, spec.as_of)
