@@ -58,6 +58,7 @@ from allocator.whatif import (
     bootstrap,
     load_base,
     load_scenarios,
+    robust_posting,
     run_scenarios,
     sensitivity,
 )
@@ -86,6 +87,7 @@ def sample_path(name: str = "") -> Path:
 
 __all__ = [
     "sensitivity",
+    "robust_posting",
     "run_scenarios",
     "load_scenarios",
     "load_base",

@@ -6,6 +6,7 @@ partial sums; its tasks run in this process, on local processes or on a
 """
 
 from allocator.whatif.bootstrap import BootstrapResult, bootstrap, week_partials
+from allocator.whatif.robust import RobustResult, robust_posting
 from allocator.whatif.run import Base, ScenarioOutcome, ScenarioResults, load_base, run_scenarios
 from allocator.whatif.sensitivity import SensitivityResult, perturbed_force, sensitivity
 from allocator.whatif.spec import (
@@ -19,6 +20,7 @@ from allocator.whatif.spec import (
 __all__ = [
     "Base",
     "BootstrapResult",
+    "RobustResult",
     "Scenario",
     "ScenarioError",
     "ScenarioOutcome",
@@ -30,6 +32,7 @@ __all__ = [
     "load_scenarios",
     "parse_scenarios",
     "perturbed_force",
+    "robust_posting",
     "run_scenarios",
     "sensitivity",
     "week_partials",

@@ -233,15 +233,15 @@ def solve_scenario(task: tuple[Any, ...]) -> ScenarioOutcome:
 def _tasks(spec: ScenarioSpec, base: Base, forces: list[Force]) -> list[tuple[Any, ...]]:
     tasks: list[tuple[Any, ...]] = [(BASE_NAME, "", base.force, base.partials, base.as_of, base.current, None, spec.backend,
               spec.time_limit)]
-    est = {r.name: r.establishment for r in base.force.roles}
+    before = {r.name: (r.establishment, tuple(r.patterns)) for r in base.force.roles}
     for s, f in zip(spec.scenarios, forces, strict=True):
         _, partials = apply_scenario(base.force, base.partials, s, spec.source)
         current, note = base.current, s.note
-        changed = [r.name for r in f.roles if r.establishment != est[r.name]]
+        changed = [r.name for r in f.roles if (r.establishment, tuple(r.patterns)) != before[r.name]]
         if changed and current is not None:
             current = None
-            note = "; ".join(x for x in (note, f"establishment of {', '.join(changed)} changed: solved without "
-                                         "the current posting, moves not counted") if x)
+            note = "; ".join(x for x in (note, f"establishment or patterns of {', '.join(changed)} changed: solved "
+                                         "without the current posting, moves not counted") if x)
         tasks.append((s.name, note, f, partials, base.as_of, current, s.max_moves if current is not None else None,
                       spec.backend, spec.time_limit))
     return tasks
