@@ -105,3 +105,18 @@ def test_an_existing_directory_is_not_overwritten_without_force(run_dir, tmp_pat
     assert (tmp_path / "busy" / "notes.txt").read_text(encoding="utf-8") == "keep"
     code, _, err = _run("scenarios", str(tmp_path / "missing.yaml"))
     assert code == 2 and "missing.yaml" in err
+
+
+def test_a_base_without_a_posting_skips_the_sweeps_and_exits_1(tmp_path: Path) -> None:
+    s = allocator.sample_path
+    force = (tmp_path / "force.yaml")
+    force.write_text(s("force.yaml").read_text(encoding="utf-8").replace("establishment: 400", "establishment: 100")
+                     .replace("judgement: judgement.csv", f"judgement: {s('judgement.csv')}"), encoding="utf-8")
+    spec = tmp_path / "what-if.yaml"
+    spec.write_text(f"base: {{force: {force}, demand: {s('demand.csv')}}}\noptions: {{processes: 1}}\n"
+                    f"scenarios: []\n{SWEEPS}", encoding="utf-8")
+    code, out, err = _run("scenarios", str(spec), "--out", str(tmp_path / "run"))
+    assert code == 1, err
+    assert "sensitivity skipped: the base has no posting" in err and "bootstrap skipped" in err
+    assert "base: infeasible" in out
+    assert not (tmp_path / "run" / "sensitivity.csv").exists()

@@ -132,6 +132,7 @@ def _client(address: str, progress: Progress) -> Any:
 
 def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Path, client: Any,
            progress: Progress) -> int:
+    from allocator.solve.diagnose import InfeasibleError
     from allocator.whatif import bootstrap, load_base, run_scenarios, sensitivity
 
     with progress.library_logs():
@@ -142,17 +143,24 @@ def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Pa
         results = run_scenarios(spec, client=client, processes=processes, base=base)
         progress("scenarios solved: " + ", ".join(f"{o.name} {o.status}" for o in results.outcomes))
         sens = None
-        if spec.sensitivity is not None and not args.no_sensitivity:
+        base_outcome = results.outcomes[0]
+        if base_outcome.x is None and spec.sensitivity is not None and not args.no_sensitivity:
+            progress("sensitivity skipped: the base has no posting")
+        elif spec.sensitivity is not None and not args.no_sensitivity:
             s = spec.sensitivity
-            sens = sensitivity(base, change=float(s.get("change", 0.2)),
-                               fields=tuple(s.get("fields", ("minutes", "impact"))), types=s.get("types"),
-                               roles=s.get("roles"), client=client, processes=processes, backend=spec.backend,
-                               time_limit=spec.time_limit)
-            progress(f"sensitivity: {len(sens.table)} judgement values, each -{sens.change:.0%} and +{sens.change:.0%}")
+            try:
+                sens = sensitivity(base, change=float(s.get("change", 0.2)),
+                                   fields=tuple(s.get("fields", ("minutes", "impact"))), types=s.get("types"),
+                                   roles=s.get("roles"), client=client, processes=processes, backend=spec.backend,
+                                   time_limit=spec.time_limit)
+            except InfeasibleError as exc:
+                progress(f"sensitivity skipped: {exc.reasons[0] if exc.reasons else exc}")
+            else:
+                progress(f"sensitivity: {len(sens.table)} judgement values, each -{sens.change:.0%} and "
+                         f"+{sens.change:.0%}")
         boot = None
         if spec.bootstrap is not None and not args.no_bootstrap:
             b = spec.bootstrap
-            base_outcome = results.outcomes[0]
             if base_outcome.x is None:
                 progress("bootstrap skipped: the base has no posting")
             else:

@@ -59,7 +59,10 @@ def plot_comparison(comparison: pd.DataFrame) -> Figure:
     ax.set_yticks(y, names)
     ax.invert_yaxis()
     ax.set_xlabel("smallest coverage (capacity / judged workload)")
-    ax.legend(loc="lower right", fontsize=8)
+    if roles:
+        ax.legend(loc="lower right", fontsize=8)
+    else:
+        ax.text(0.5, 0.5, "no scenario has a posting", transform=ax.transAxes, ha="center", va="center")
     ax.set_title("Smallest coverage per role, by scenario", fontsize=10)
     return fig
 

@@ -207,7 +207,11 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
         base = load_base(base)
     force = base.force
     pairs = _pairs(force, fields, types, roles)
-    forces: list[Force] = [force]
+    shared = (base.partials, base.as_of, backend, time_limit)
+    ((status0, x0, ratios0),) = _solve_batch(shared, [force])  # the base first, here: no sweep without it
+    if x0 is None:
+        raise InfeasibleError([f"the base itself is {status0}: there is no posting to measure movement from"])
+    forces: list[Force] = []
     keys: list[tuple[str, str, str, float]] = []
     skipped: list[str] = []
     for t, r, f in pairs:
@@ -218,23 +222,20 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
             continue
         forces += [low, high]
         keys.append((t, r, f, 0.0))
-    n = workers(processes, len(forces)) if client is None else max(1, min(len(forces), 16))
+    n = workers(processes, max(len(forces), 1)) if client is None else max(1, min(len(forces), 16))
     size = -(-len(forces) // n)
     batches = [forces[i:i + size] for i in range(0, len(forces), size)]
     log.info("sensitivity: %d solves in %d batches", len(forces), len(batches))
-    solved = [s for batch in map_ordered(_solve_batch, batches, client=client, processes=n,
-                                                     shared=(base.partials, base.as_of, backend, time_limit)) for s in batch]
-    status0, x0, ratios0 = solved[0]
-    if x0 is None:
-        raise InfeasibleError([f"the base itself is {status0}: there is no posting to measure movement from"])
+    solved = [s for batch in map_ordered(_solve_batch, batches, client=client, processes=n, shared=shared)
+              for s in batch] if forces else []
     role_names = force.role_names
     judgement = force.judgement_table().set_index(["demand_type", "role"])
     rows = []
     for k, (t, r, f, _) in enumerate(keys):
         value = _num(judgement.loc[(t, r), f])
         row: dict[str, Any] = {"demand_type": t, "role": r, "field": f, "base_value": value}
-        for side, factor, (status, x, ratios) in (("low", 1 - change, solved[1 + 2 * k]),
-                                                  ("high", 1 + change, solved[2 + 2 * k])):
+        for side, factor, (status, x, ratios) in (("low", 1 - change, solved[2 * k]),
+                                                  ("high", 1 + change, solved[2 * k + 1])):
             new = min(1.0, value * factor) if f == "share" else value * factor
             row[f"{side}_value"] = new
             cov = ratios.get(r, math.nan)
