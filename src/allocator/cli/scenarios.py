@@ -31,6 +31,7 @@ from allocator.cli._common import (
     add_common,
     error,
     example_help,
+    input_map,
     jsonable,
     print_json,
 )
@@ -96,12 +97,8 @@ def run(args: argparse.Namespace) -> int:
 
     progress = Progress(args.quiet)
     spec = load_scenarios(args.spec)
-    inputs = spec.inputs()
-    from allocator.cli._common import judgement_file
-
-    judgement = judgement_file(spec.force)
-    if judgement is not None:
-        inputs["judgement"] = judgement
+    # every file the run reads: the scenario file, then as for allocate (judgement table, code lookup)
+    inputs = {"scenarios": args.spec, **input_map(spec.force, spec.demand, spec.mapping, spec.current)}
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
     progress(f"scenario file {args.spec.name}: {len(spec.scenarios)} scenarios besides the base")
     client = _client(args.dask, progress) if args.dask else None
