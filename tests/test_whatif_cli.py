@@ -73,18 +73,6 @@ def test_the_same_file_gives_the_same_tables_and_report_byte_for_byte(run_dir, t
         assert (tmp_path / "again" / name).read_bytes() == (out / name).read_bytes(), name
 
 
-def test_an_infeasible_scenario_exits_1_and_the_others_are_still_written(tmp_path: Path) -> None:
-    spec = _spec(tmp_path, "  - name: Eighty on nights\n    roles: {PC: {min_on_duty: {Night: 80}}}\n")
-    code, out, err = _run("scenarios", str(spec), "--out", str(tmp_path / "run"), "--quiet", "--json")
-    assert code == 1
-    summary = json.loads(out)
-    rows = {r["scenario"]: r for r in summary["scenarios"]}
-    assert rows["base"]["status"] == "optimal"
-    assert rows["Eighty on nights"]["status"] == "infeasible"
-    assert "minimum staffing needs" in rows["Eighty on nights"]["reasons"]
-    assert "Scenarios without a posting" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
-
-
 def test_bad_scenarios_exit_2_listing_every_problem_with_lines(tmp_path: Path) -> None:
     spec = _spec(tmp_path, "  - name: Typo\n    roles: {PCC: {abstraction: 0.6}}\n"
                            "  - name: Shrink\n    demand: [{type: DA, multiplier: -1}]\n")
@@ -107,16 +95,26 @@ def test_an_existing_directory_is_not_overwritten_without_force(run_dir, tmp_pat
     assert code == 2 and "missing.yaml" in err
 
 
-def test_a_base_without_a_posting_skips_the_sweeps_and_exits_1(tmp_path: Path) -> None:
+def test_an_infeasible_base_is_written_with_its_reasons_the_others_beside_it_and_exits_1(tmp_path: Path) -> None:
+    """A base no posting can meet: its reasons in the comparison, a feasible scenario still solved, the sweeps
+    (which measure against the base's posting) skipped, exit code 1."""
     s = allocator.sample_path
     force = (tmp_path / "force.yaml")
     force.write_text(s("force.yaml").read_text(encoding="utf-8").replace("establishment: 400", "establishment: 100")
                      .replace("judgement: judgement.csv", f"judgement: {s('judgement.csv')}"), encoding="utf-8")
     spec = tmp_path / "what-if.yaml"
     spec.write_text(f"base: {{force: {force}, demand: {s('demand.csv')}}}\noptions: {{processes: 1}}\n"
-                    f"scenarios: []\n{SWEEPS}", encoding="utf-8")
-    code, out, err = _run("scenarios", str(spec), "--out", str(tmp_path / "run"))
+                    "scenarios:\n  - name: Back to 400\n    roles: {PC: {establishment_change: 300}}\n"
+                    f"{SWEEPS}", encoding="utf-8")
+    code, out, err = _run("scenarios", str(spec), "--out", str(tmp_path / "run"), "--json")
     assert code == 1, err
+    rows = {r["scenario"]: r for r in json.loads(out)["scenarios"]}
+    assert rows["base"]["status"] == "infeasible" and rows["Back to 400"]["status"] == "optimal"
+    assert "minimum staffing needs 260 PCs; the establishment is 100" in rows["base"]["reasons"]
     assert "sensitivity skipped: the base has no posting" in err and "bootstrap skipped" in err
-    assert "base: infeasible" in out
+    comparison = pd.read_csv(tmp_path / "run" / "comparison.csv").set_index("scenario")
+    assert comparison.loc["base", "reasons"].startswith("minimum staffing needs")
+    assert pd.isna(comparison.loc["base", "min_coverage"]) and pd.isna(comparison.loc["base", "unallocated"])
+    assert comparison.loc["Back to 400", "min_coverage"] > 0
+    assert "Scenarios without a posting" in (tmp_path / "run" / "report.md").read_text(encoding="utf-8")
     assert not (tmp_path / "run" / "sensitivity.csv").exists()

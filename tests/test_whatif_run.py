@@ -15,7 +15,6 @@ from tests.whatif_helpers import rota_force, small_base, spec
 @pytest.fixture(scope="module")
 def sample_run() -> tuple[ScenarioResults, allocator.whatif.Base]:
     s = spec("  - name: Unchanged\n"
-             "  - name: Too few PCs\n    roles: {PC: {establishment: 100}}\n"
              "  - name: Abstraction 60%\n    roles: {PC: {abstraction: 0.6}}\n", current=True)
     base = load_base(s)
     return run_scenarios(s, processes=1, base=base), base
@@ -36,18 +35,6 @@ def test_a_scenario_without_variation_equals_a_plain_allocate(sample_run) -> Non
     row = results.comparison.set_index("scenario").loc["Unchanged"]
     assert row["min_coverage"] == pytest.approx(float(plain.metrics.loc["all", "min_coverage"]), rel=0, abs=0)
     assert row["moves"] == float(plain.metrics.loc["all", "moves"])
-
-
-def test_an_infeasible_scenario_is_reported_with_its_reasons_and_the_others_still_run(sample_run) -> None:
-    results, _ = sample_run
-    comp = results.comparison.set_index("scenario")
-    assert list(comp.index) == ["base", "Unchanged", "Too few PCs", "Abstraction 60%"]
-    bad = comp.loc["Too few PCs"]
-    assert bad["status"] == "infeasible"
-    assert "minimum staffing needs" in bad["reasons"] and "the establishment is 100" in bad["reasons"]
-    assert pd.isna(bad["min_coverage"]) and pd.isna(bad["unallocated"])
-    assert comp.loc["Abstraction 60%", "status"] == "optimal"
-    assert set(results.table["scenario"].astype(str)) == {"base", "Unchanged", "Abstraction 60%"}
 
 
 def test_more_abstraction_lowers_coverage_in_proportion_to_the_officers_available(sample_run) -> None:
