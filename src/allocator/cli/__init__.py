@@ -19,7 +19,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from allocator.cli import _common, allocate, compare, explain, sample, validate, workload
+from allocator.cli import _common, allocate, compare, explain, sample, scenarios, validate, workload
 from allocator.errors import InputError
 from allocator.io.rundir import OutputError, RunError
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"allocator {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for module in (allocate, validate, workload, explain, compare, sample):
+    for module in (allocate, validate, workload, explain, compare, sample, scenarios):
         module.register(sub)
     return parser
 
