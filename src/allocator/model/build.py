@@ -137,7 +137,8 @@ def build_formulation(
         Response floors: None (no service levels), a float (areas, 168) array
         of least responder officers on duty per hour of the week, or an object
         with such an ``officers`` array (and optionally ``responders``, role
-        names, and ``target``, minutes per area), as
+        names, ``target``, minutes per area, ``level``, ``percentile`` and
+        ``chance``, which take precedence over the force file's), as
         :func:`allocator.queueing.response.response_floors` returns. The
         force's ``service_levels`` section (if any) gives the responders, the
         level (``"hour"`` or ``"bucket"``), the percentile and the chance;
@@ -200,7 +201,8 @@ def build_formulation(
     if floors is not None:
         service, fam = _response_floors(force, floors, buckets, profiles, ca, cr, cp, ct, by_ar, on_minutes,
                                         period_weeks, available)
-        families.append(fam)
+        if fam.n_rows:
+            families.append(fam)
     cur = None if current is None else read_current_patterns(current, force, profiles, ca, cr, cp, ct)
     col_hi = np.minimum(establishment[cr], np.iinfo(np.int32).max).astype(np.int64)
     if cur is not None and max_moves is not None:
@@ -423,11 +425,15 @@ def _floor_settings(force: Force, floors: Any) -> tuple[np.ndarray, list[str], s
         if name not in force.role_names:
             problems.append(Problem(where, "responders", f"not a role of the force ({', '.join(force.role_names)})",
                                     name))
-    level = str(getattr(config, "level", None) or "hour")
+    def setting(name: str) -> Any:  # the floors' own setting first, then the force file's
+        own = getattr(floors, name, None)
+        return own if own is not None else getattr(config, name, None)
+
+    level = str(setting("level") or "hour")
     if level not in ("hour", "bucket"):
         problems.append(Problem(where, "level", "must be 'hour' or 'bucket'", level))
-    percentile = getattr(config, "percentile", None)
-    chance = getattr(config, "chance", None)
+    percentile = setting("percentile")
+    chance = setting("chance")
     if problems:
         raise InputError(where, problems)
     target = getattr(floors, "target", None)

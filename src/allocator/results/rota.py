@@ -365,16 +365,16 @@ class RotaAllocation:
         f = self.formulation
         sv = f.service
         fam = f.family(RESPONSE_FLOORS)
-        if sv is None or fam is None:
+        if sv is None:
             return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
         duty = self.responders_on_duty
-        values = fam.values(self.x)
+        values = fam.values(self.x) if fam is not None else np.zeros(0)
         met_h = sv.hours_met(values)
         tight_h = np.zeros(met_h.shape, dtype=bool)
         row, area, hour, tight = self._floor_cover_tight()
         np.logical_or.at(tight_h, (area, hour), tight)
         applied = sv.applied
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(applied > 0, duty / np.where(applied > 0, applied, 1.0), np.inf)
         short_h = np.where(met_h, 0.0, np.maximum(applied - duty, 0.0))
         rows = []
@@ -448,8 +448,10 @@ class RotaAllocation:
         assert f.service is not None
         who = "/".join(f.roles[r] for r in f.service.responders)
         level = self.solver.objective.get("service level[all]", math.nan)
-        head = (f"the establishment cannot meet every response floor: at best {level:.0%} of each floor "
-                if math.isfinite(level) else "the establishment cannot meet every response floor ")
+        if math.isfinite(level) and level < 1:
+            head = f"the establishment cannot meet every response floor: at best {level:.0%} of each floor is met"
+        else:
+            head = "some response floors fall in hours when no responder pattern is on duty; no posting meets them"
         parts = []
         for area, part in short.groupby("area", observed=True, sort=True):
             part = part.sort_values(["shortfall", "bucket"], ascending=[False, True], kind="stable")
@@ -459,7 +461,7 @@ class RotaAllocation:
             plural = "bucket" if len(part) == 1 else "buckets"
             parts.append(f"{area}: {len(part)} {plural} short, up to {part['shortfall'].max():.1f} {who}s "
                          f"({', '.join(named)})")
-        return head + "is met. Short: " + "; ".join(parts)
+        return head + ". Short: " + "; ".join(parts)
 
     # ------------------------------------------------------------ binding
     @cached_property

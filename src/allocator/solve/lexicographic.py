@@ -451,6 +451,8 @@ def solve_formulation(
     x = x0
     if floors is not None:
         x, spec = _service_stage(f, floors, x, spec, split, why, solver, report, deadline, seed)
+    elif f.service is not None:  # floors asked for, but none a pattern can meet (or all zero): nothing to do
+        report.add(StageReport("service level", "all", "optimal", 1.0, 1.0, 0.0, "no floor row"))
     levels: dict[str, float] = {}
     R = len(f.roles)
     weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
