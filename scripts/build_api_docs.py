@@ -30,6 +30,8 @@ GROUPS = [
     ("Allocation", ["allocate", "RotaAllocation", "build_formulation", "Formulation", "Family",
                     "read_current", "build_problem", "AllocationProblem", "Allocation",
                     "SolverReport", "apportion", "maximin_posts", "MaximinResult"]),
+    ("Response service levels", ["ServiceLevels", "response_floors", "ResponseFloors", "erlang_c",
+                                 "service_level", "servers_for"]),
     ("Errors", ["AllocatorError", "InputError", "ArgumentError", "ForceError", "DemandError",
                 "WorkloadError", "InfeasibleError", "Problem"]),
 ]

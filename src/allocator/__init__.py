@@ -42,6 +42,9 @@ from allocator.model.patterns import Buckets, PatternProfile, make_buckets, patt
 from allocator.model.problem import AllocationProblem, build_problem
 from allocator.model.rota import DutyWindow, Pattern
 from allocator.model.rules import Cap, MoveBudget, Ratio, Rule
+from allocator.model.service_levels import ServiceLevels
+from allocator.queueing.erlang import erlang_c, servers_for, service_level
+from allocator.queueing.response import ResponseFloors, response_floors
 from allocator.results.allocation import Allocation
 from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError
@@ -101,9 +104,11 @@ __all__ = [
     "PreparedRecords",
     "Problem",
     "Ratio",
+    "ResponseFloors",
     "Role",
     "RotaAllocation",
     "Rule",
+    "ServiceLevels",
     "Settings",
     "Shift",
     "SolverReport",
@@ -115,6 +120,7 @@ __all__ = [
     "build_formulation",
     "build_problem",
     "compute_workload",
+    "erlang_c",
     "force_files",
     "load_demand",
     "load_force",
@@ -124,7 +130,10 @@ __all__ = [
     "pattern_profiles",
     "prepare_records",
     "read_current",
+    "response_floors",
     "sample_demand",
     "sample_path",
+    "servers_for",
+    "service_level",
     "workload_from_partials",
 ]

@@ -59,6 +59,7 @@ from allocator.model.rota import (
 )
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
 from allocator.model.rules import MoveBudget, Rule, rule_problems
+from allocator.model.service_levels import ServiceLevels, service_level_problems
 
 __all__ = [
     "JUDGEMENT_COLUMNS",
@@ -347,6 +348,7 @@ class Force(_Model):
     patterns: list[Pattern] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     move_budget: MoveBudget | None = None
+    service_levels: ServiceLevels | None = None
 
     @model_validator(mode="after")
     def _cross_check(self) -> Force:
@@ -497,7 +499,10 @@ class Force(_Model):
     # ------------------------------------------------------------------ YAML
     def to_dict(self) -> dict[str, Any]:
         """A plain dict that :func:`load_force` reads back to an equal force."""
-        return self.model_dump(mode="json", exclude_defaults=False)
+        data = self.model_dump(mode="json", exclude_defaults=False)
+        if self.service_levels is None:
+            del data["service_levels"]  # a force without the section writes what it wrote before
+        return data
 
     def to_yaml(self, path: str | Path | None = None) -> str:
         """The force as YAML text (judgement inline); written atomically to ``path`` if given."""
@@ -580,6 +585,7 @@ def cross_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     rota_force = is_rota_data(data)
     out.extend(rota_problems(data))
     out.extend(rule_problems(data))
+    out.extend(service_level_problems(data))
     keys = duty_keys(data) if rota_force else shifts
     key_kind = "window or bucket" if rota_force else "shift"
     for k, raw_role in enumerate(data.get("roles") or []):

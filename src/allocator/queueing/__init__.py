@@ -1,0 +1,1 @@
+"""Queueing models for response service levels: Erlang B and C, response floors."""
