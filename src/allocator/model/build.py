@@ -382,14 +382,14 @@ def apply_floor_level(hourly: np.ndarray, of_hour: np.ndarray, level: str = "hou
 
     At the ``"hour"`` level each hour keeps its own floor. At the ``"bucket"``
     level every hour of a bucket asks for the bucket's busiest hour, or, with
-    ``percentile``, that percentile of the bucket's hourly floors (linear
-    interpolation, as :func:`numpy.percentile`).
+    ``percentile``, that percentile of the bucket's hourly floors (a value
+    taken, ``method="higher"``, as the queueing model's bucket floors).
 
-    >>> F = np.array([[1.0, 4.0, 2.0, 3.0]])
-    >>> apply_floor_level(F, np.array([0, 0, 1, 1]), "bucket").tolist()
-    [[4.0, 4.0, 3.0, 3.0]]
-    >>> apply_floor_level(F, np.array([0, 0, 1, 1]), "bucket", 50).tolist()
-    [[2.5, 2.5, 2.5, 2.5]]
+    >>> F = np.array([[1.0, 4.0, 2.0, 3.0, 5.0]])
+    >>> apply_floor_level(F, np.array([0, 0, 1, 1, 1]), "bucket").tolist()
+    [[4.0, 4.0, 5.0, 5.0, 5.0]]
+    >>> apply_floor_level(F, np.array([0, 0, 1, 1, 1]), "bucket", 50).tolist()
+    [[4.0, 4.0, 3.0, 3.0, 3.0]]
     """
     hourly = np.asarray(hourly, dtype=np.float64)
     if level == "hour":
@@ -400,7 +400,7 @@ def apply_floor_level(hourly: np.ndarray, of_hour: np.ndarray, level: str = "hou
     for b in np.unique(of_hour):
         hours = of_hour == b
         part = hourly[:, hours]
-        value = part.max(axis=1) if percentile is None else np.percentile(part, float(percentile), axis=1)
+        value = part.max(axis=1) if percentile is None else np.percentile(part, float(percentile), axis=1, method="higher")
         out[:, hours] = value[:, None]
     return out
 
@@ -436,8 +436,13 @@ def _floor_settings(force: Force, floors: Any) -> tuple[np.ndarray, list[str], s
     chance = setting("chance")
     if problems:
         raise InputError(where, problems)
+    grades = getattr(floors, "grades", None)
     target = getattr(floors, "target", None)
-    if target is not None:
+    if grades and config is not None and hasattr(config, "target_minutes"):  # the force's own target, travel in
+        grade = str(grades[0])
+        purpose = tuple(f"{grade.capitalize()} calls within {config.target_minutes(grade, a):g} min"
+                        for a in force.area_names)
+    elif target is not None:
         minutes = np.broadcast_to(np.asarray(target, dtype=np.float64), (A,))
         purpose = tuple(f"Immediate calls within {m:g} min" for m in minutes)
     else:
@@ -464,10 +469,15 @@ def _response_floors(force: Force, floors: Any, buckets: Buckets, profiles: Sequ
     """
     hourly, responders, level, percentile, chance, purpose = _floor_settings(force, floors)
     R_s = [force.role_names.index(n) for n in responders]
-    applied = apply_floor_level(hourly, np.asarray(buckets.of_hour), level, percentile)
+    required = getattr(floors, "required", None)  # the queueing model's floors with its level applied
+    if required is not None and np.shape(required) == hourly.shape:
+        applied = np.asarray(required, dtype=np.float64)
+    else:
+        applied = apply_floor_level(hourly, np.asarray(buckets.of_hour), level, percentile)
     service = ServiceFloors(hourly=hourly, applied=applied, responders=tuple(R_s), level=level,
                             percentile=None if percentile is None else float(percentile),
-                            chance=None if chance is None else float(chance), purpose=purpose)
+                            chance=None if chance is None else float(chance), purpose=purpose,
+                            source=None if isinstance(floors, np.ndarray) else floors)
     who = "/".join(responders)
     weights, scale = integer_row([available[r] for r in R_s])
     w_of_role = dict(zip(R_s, weights.tolist(), strict=True))

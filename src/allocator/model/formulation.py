@@ -162,6 +162,9 @@ class ServiceFloors:
     unit
         On average: the rows' units per officer on duty
         (``60 * period_weeks * scale``); None on a chance of dates (rows count posts).
+    source
+        The floors as given (a ``ResponseFloors`` carries the queueing model
+        that measures a posting's expected waits).
     """
 
     hourly: np.ndarray
@@ -173,6 +176,7 @@ class ServiceFloors:
     purpose: tuple[str, ...] = ()
     cover: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
     unit: float | None = None
+    source: Any = field(default=None, repr=False)
 
     def hours_met(self, values: np.ndarray) -> np.ndarray:
         """bool (A, 168): whether each hour's floor is met, given the family rows' ``values``.

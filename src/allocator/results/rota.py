@@ -396,8 +396,39 @@ class RotaAllocation:
         return self._with_waits(frame)
 
     def _with_waits(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` with the queueing model's expected waits at each row's worst hour (when it is known)."""
-        return frame
+        """``frame`` with the queueing model's expected service at each row's worst hour (when it is known).
+
+        Adds ``p_wait`` (chance a call waits for a free unit), ``mean_wait``
+        (minutes; infinite where the queue never empties) and
+        ``within_<grade>`` (share of each grade's calls attended within its
+        target) from :func:`allocator.queueing.response.measure` on the
+        responders this posting puts on duty.
+        """
+        service = self.service_measure
+        if service is None or frame.empty:
+            return frame
+        f = self.formulation
+        at = np.array([f.areas.index(str(a)) for a in frame["area"]], dtype=np.int64) * 168 \
+            + frame["worst_hour"].to_numpy(dtype=np.int64)
+        picked = service.iloc[at].reset_index(drop=True)
+        out = frame.copy()
+        for c in ["p_wait", "mean_wait", *[c for c in service.columns if c.startswith("within_")]]:
+            out[c] = picked[c].to_numpy()
+        return out
+
+    @cached_property
+    def service_measure(self) -> pd.DataFrame | None:
+        """The queueing model's service per (area, hour of the week) under this posting (None without it).
+
+        :func:`allocator.queueing.response.measure` on :attr:`responders_on_duty`:
+        servers, chance of waiting, mean wait, shares within target, met.
+        """
+        sv = self.formulation.service
+        if sv is None or sv.source is None or not hasattr(sv.source, "load"):
+            return None
+        from allocator.queueing.response import measure
+
+        return measure(sv.source, self.responders_on_duty)
 
     @cached_property
     def responders_on_duty(self) -> np.ndarray:
