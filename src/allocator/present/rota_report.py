@@ -339,10 +339,11 @@ def _figure_blocks(d: RotaReportData) -> list[Block]:
     return blocks
 
 
-def service_table(frame: pd.DataFrame, rows: pd.Series | None = None, n: int = 12) -> pd.DataFrame:
-    """The service-level rows to show (``rows``: a mask; worst shortfall, then chance of waiting, first)."""
+def service_table(frame: pd.DataFrame, rows: pd.Series | None = None, n: int = 12,
+                  by: Sequence[str] = ("shortfall", "p_wait")) -> pd.DataFrame:
+    """The service-level rows to show: ``rows`` (a mask), the largest ``by`` first, at most ``n``."""
     part = frame if rows is None else frame[rows.to_numpy(dtype=bool)]
-    keys = ["shortfall"] + (["p_wait"] if "p_wait" in part.columns else [])
+    keys = [k for k in by if k in part.columns]
     part = part.sort_values(keys, ascending=False, kind="stable").head(n)
     out = pd.DataFrame({
         "area": part["area"].astype(str).to_numpy(), "bucket": part["bucket"].astype(str).to_numpy(),
@@ -395,7 +396,7 @@ def _service_blocks(d: RotaReportData, with_figures: bool) -> list[Block]:
                    Para("The queueing model on the officers this posting puts on duty, at each bucket's worst "
                         "hour: the chance a call waits for a free unit, the mean wait, and the share of each "
                         "grade's calls attended within target; the longest waits first."),
-                   Table(service_table(frame.assign(shortfall=0.0), None, 10))]
+                   Table(service_table(frame, None, 10, by=("p_wait", "mean_wait")))]
     if with_figures:
         from allocator.present.plots import figure_png
         from allocator.present.service_plots import plot_service

@@ -156,7 +156,13 @@ def allocate_on_patterns(
 
     start = time.perf_counter()
     solver = get_backend(backend)
+    left_out = []
     if floors is None:
+        if service_levels is None and getattr(force, "service_levels", None) is not None \
+                and getattr(workload, "partials", None) is None:
+            left_out.append("service levels left out: the workload is an array of hours, without the demand "
+                            "records the queueing floors are worked out from (pass a Workload)")
+            service_levels = False
         floors = service_floors(workload, force, service_levels)
     f = build_formulation(workload, force, current, max_moves, allow_unallocated, equal_teams, floors=floors)
     built = time.perf_counter() - start
@@ -168,7 +174,7 @@ def allocate_on_patterns(
         report.seconds = time.perf_counter() - start
         raise InfeasibleError(reasons, report)
     profiles = pattern_profiles(force)
-    warnings = [f"{p.name}: {w}" for p in profiles if p.kind == "rota" for w in check_welfare(p)]
+    warnings = [f"{p.name}: {w}" for p in profiles if p.kind == "rota" for w in check_welfare(p)] + left_out
     for w in warnings:
         logger.warning("%s", w)
     remaining = time_limit - (time.perf_counter() - start)
@@ -210,6 +216,10 @@ def service_floors(workload: Any, force: Any, service_levels: bool | None) -> An
     if config is None:
         raise ArgumentError("service_levels", service_levels,
                             "the force file has no service_levels section to take the floors from")
+    if getattr(workload, "partials", None) is None:
+        raise ArgumentError("service_levels", service_levels,
+                            "the queueing floors are worked out from the demand records: pass a Workload "
+                            "(allocator.compute_workload), not an array of hours")
     from allocator.queueing.response import response_floors
 
     return response_floors(force, workload)
