@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 
 import allocator
 from allocator.errors import ArgumentError
-from allocator.queueing.erlang import MAX_LOAD, erlang_b, erlang_c, mean_wait, servers_for, service_level
+from allocator.queueing.erlang import (
+    MAX_LOAD,
+    erlang_b,
+    erlang_c,
+    mean_wait,
+    servers_for,
+    service_level,
+    wait_measures,
+)
 
 
 def reference_b(a: float, c: int) -> float:
@@ -41,7 +49,7 @@ def reference_c(a: float, c: int) -> float:
 def test_textbook_call_centre() -> None:
     """10 Erlangs, 14 agents: P(wait) 0.1741, occupancy 0.7143; 3-minute calls, 20 s target."""
     assert erlang_c(10, 14) == pytest.approx(0.1741, abs=5e-5)
-    assert 10 / 14 == pytest.approx(0.7143, abs=5e-5)
+    # the occupancy a / c = 10 / 14 = 0.7143 is measure()'s ``occupancy`` (tests/test_response.py)
     assert service_level(10, 14, 20, 180) == pytest.approx(0.8884, abs=5e-5)
     assert service_level(10, 13, 20, 180) == pytest.approx(0.7956, abs=5e-5)
     assert servers_for(10, 20, 0.8, 180) == 14
@@ -193,3 +201,17 @@ def test_bad_input_is_named(call: object, argument: str, words: str) -> None:
         call()  # type: ignore[operator]
     assert err.value.argument == argument
     assert words in str(err.value)
+
+
+def test_wait_measures_are_the_separate_functions_at_once() -> None:
+    rng = np.random.default_rng(11)
+    load = rng.uniform(0, 12, size=(3, 50))
+    load[0, :5] = 0.0
+    servers = rng.integers(0, 20, size=(3, 50))
+    s = rng.uniform(10, 120, size=(3, 50))
+    targets = [np.array([[5.0], [10.0], [0.0]]), 60.0]
+    p, w, levels = wait_measures(load, servers, s, targets)
+    np.testing.assert_array_equal(p, erlang_c(load, servers))
+    np.testing.assert_array_equal(w, mean_wait(load, servers, s))
+    for t, sl in zip(targets, levels, strict=True):
+        np.testing.assert_array_equal(sl, service_level(load, servers, t, s))

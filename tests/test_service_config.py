@@ -70,7 +70,7 @@ service_levels:
 def test_every_fault_is_named_at_once_with_its_line(tmp_path: Path) -> None:
     path = with_section(tmp_path, """
 service_levels:
-  responders: [PC, Sergeant]
+  responders: [PC, Sergeant, PC]
   service_level: 0.9
   grades:
     immediate: {target_minutes: {urban: 15, rural: 20}}
@@ -87,6 +87,7 @@ service_levels:
     found = problems(err)
     text = "\n".join(found)
     assert "service_levels.responders: unknown role 'Sergeant'" in text
+    assert "service_levels.responders: 'PC' appears more than once" in text
     assert "service_levels.areas: unknown area 'Swindon Nrth'; did you mean 'Swindon North'?" in text
     assert "no demand type has grade 'emergency'" in text
     assert ("Swindon North: the immediate target of 15 minutes is shorter than the travel "
@@ -103,8 +104,10 @@ service_levels:
 @pytest.mark.parametrize(
     ("section", "expected"),
     [
-        ("service_level: 1.0", "service_levels.service_level: Input should be less than 1"),
-        ("service_level: 0", "service_levels.service_level: Input should be greater than 0"),
+        ("service_level: 1.0", "service_levels.service_level: must be above 0 and below 1: no number "
+         "of officers attends every call within a target, so a level of 1 can never be met (got 1.0)"),
+        ("service_level: 0", "service_levels.service_level: must be above 0 and below 1"),
+        ("service_level: .nan", "service_levels.service_level: must be above 0 and below 1"),
         ("service_level: true", "must be a number, not true/false"),
         ("service_level: 0.9\n  crew: 0", "service_levels.crew: Input should be greater than or equal to 1"),
         ("service_level: 0.9\n  crew: 1.5", "service_levels.crew: must be a whole number"),

@@ -332,7 +332,9 @@ class Force(_Model):
 
     A force gives either ``shifts`` (the older model: each shift worked every
     day, :attr:`is_legacy`) or duty ``windows`` and ``patterns`` (rotas and
-    fixed patterns; see docs/rotas.md).
+    fixed patterns; see docs/rotas.md). ``service_levels`` (optional) marks the
+    response grades and their attendance targets
+    (:class:`~allocator.model.service_levels.ServiceLevels`; docs/data-formats.md).
     """
 
     name: str = "Force"

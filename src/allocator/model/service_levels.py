@@ -49,7 +49,7 @@ import numbers
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from allocator.errors import did_you_mean
 
@@ -124,12 +124,20 @@ class ServiceLevels(_Model):
 
     responders: list[str] = Field(default_factory=lambda: ["PC"], min_length=1)
     crew: Count = Field(default=2, ge=1, le=20)
-    service_level: Number = Field(gt=0, lt=1)
+    service_level: Number
     grades: dict[str, GradeTarget] = Field(min_length=1)
     areas: dict[str, AreaService] = Field(default_factory=dict)
     level: Literal["hour", "bucket"] = "hour"
     percentile: Number = Field(default=100.0, gt=0, le=100)
     chance: Number | None = Field(default=None, gt=0, lt=1)
+
+    @field_validator("service_level")
+    @classmethod
+    def _level(cls, v: float) -> float:
+        if not 0 < v < 1:
+            raise ValueError("must be above 0 and below 1: no number of officers attends every call "
+                             "within a target, so a level of 1 can never be met")
+        return v
 
     @property
     def grade_names(self) -> tuple[str, ...]:
@@ -200,6 +208,8 @@ def service_level_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
     for role in responders:
         if role not in roles:
             out.append(("service_levels.responders", did_you_mean("role", role, roles)))
+    for role in sorted({r for r in responders if responders.count(r) > 1}):
+        out.append(("service_levels.responders", f"{role!r} appears more than once"))
 
     entries = _mapping(section.get("areas"))
     for area in entries:

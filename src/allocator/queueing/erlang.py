@@ -46,7 +46,15 @@ import numpy as np
 
 from allocator.errors import ArgumentError
 
-__all__ = ["MAX_LOAD", "erlang_b", "erlang_c", "mean_wait", "servers_for", "service_level"]
+__all__ = [
+    "MAX_LOAD",
+    "erlang_b",
+    "erlang_c",
+    "mean_wait",
+    "servers_for",
+    "service_level",
+    "wait_measures",
+]
 
 #: the largest offered load accepted, in Erlangs (the recursions take about ``a`` steps)
 MAX_LOAD = 100_000.0
@@ -319,3 +327,31 @@ def servers_for(load: Any, target: Any, service_level: Any, mean_service: Any) -
             idx, aa, tt, ll, ss, b = idx[keep], aa[keep], tt[keep], ll[keep], ss[keep], b[keep]
     result = out.reshape(shape)
     return int(result) if _scalar(load, target, service_level, mean_service) else result
+
+
+def wait_measures(
+    load: Any, servers: Any, mean_service: Any, targets: list[Any]
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+    """P(wait), mean wait and the service level for each target, from one Erlang B recursion.
+
+    The same numbers as :func:`erlang_c`, :func:`mean_wait` and
+    :func:`service_level` (arrays, broadcast together), for measuring many
+    cells against several targets at once.
+
+    >>> p, w, (sl,) = wait_measures(10.0, 14, 180.0, [20.0])
+    >>> round(float(p), 4), round(float(w), 2), round(float(sl), 4)
+    (0.1741, 7.84, 0.8884)
+    """
+    a = _numbers("load", load, upper=MAX_LOAD)
+    c = _servers(servers)
+    s = _mean_service(mean_service, a)
+    ts = [_numbers("target", t) for t in targets]
+    shape = np.broadcast_shapes(a.shape, c.shape, s.shape, *(t.shape for t in ts))
+    a, c, s = (np.broadcast_to(x, shape).reshape(-1) for x in (a, c, s))
+    cf = c.astype(np.float64)
+    p = _c_from_b(a, cf, _erlang_b(a, c))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(cf > a, p * s / (cf - a), np.inf)
+    w = np.where(a > 0, w, 0.0)
+    levels = [_sl(a, cf, p, np.broadcast_to(t, shape).reshape(-1), s).reshape(shape) for t in ts]
+    return p.reshape(shape), w.reshape(shape), levels

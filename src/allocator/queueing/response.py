@@ -51,11 +51,12 @@ import pandas as pd
 from allocator.errors import ArgumentError, Problem, WorkloadError
 from allocator.model.force import WEEKDAYS, Force
 from allocator.model.service_levels import ServiceLevels
-from allocator.queueing.erlang import erlang_c, mean_wait, servers_for, service_level
+from allocator.queueing.erlang import servers_for, wait_measures
 from allocator.workload.engine import Workload
 from allocator.workload.kernel import HOURS_PER_WEEK, LocalClock, Partials, judged_hours
 
 __all__ = [
+    "NEGLIGIBLE_LOAD",
     "ResponseDemand",
     "ResponseFloors",
     "effective_weeks",
@@ -66,6 +67,8 @@ __all__ = [
 ]
 
 _NS_PER_HOUR = 3_600_000_000_000
+#: a load in progress below this many Erlangs (one job in progress in about 114,000 years) is 0
+NEGLIGIBLE_LOAD = 1e-9
 #: on-duty officers are rounded down to whole units with this tolerance (3.9999999 is 4)
 _UNIT_TOLERANCE = 1e-9
 
@@ -103,6 +106,11 @@ def _lag_weights(mean_hours: np.ndarray, lag: int) -> np.ndarray:
     ``s`` hours; ``q = exp(-1/s)``. Lag 0: ``s - s^2 (1 - q)``; lag ``d >= 1``:
     ``s^2 (1 - q)^2 q^(d-1)``. The week repeats, so lags ``d + 168 m`` are folded
     in (``/(1 - q^168)``). Summed over the 168 lags the weights give ``s``.
+
+    >>> s = np.array([0.5, 2.0, 40.0])
+    >>> total = sum(_lag_weights(s, d) for d in range(168))
+    >>> bool(np.allclose(total, s, rtol=1e-12))
+    True
     """
     s = mean_hours
     one_minus_q = -np.expm1(-1.0 / s)
@@ -124,15 +132,16 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     ``L[k] = sum_d rate[k - d] g_d(s[k - d])`` (see :func:`_lag_weights`). With a
     constant rate and length it is ``rate x s``, the stationary offered load.
     The mean service time of the load in progress weighs each arrival hour's
-    ``s`` by its part of the load. Returns ``(load, mean_hours)``, both 0 where
-    no job is in progress.
+    ``s`` by its part of the load. A load below :data:`NEGLIGIBLE_LOAD` (the
+    far tail of jobs long gone) is taken as 0. Returns ``(load, mean_hours)``,
+    both 0 where no job is in progress.
 
     >>> load, s = in_progress(np.full((1, 168), 2.0), np.full((1, 168), 1.5))
     >>> bool(np.allclose(load, 3.0)), bool(np.allclose(s, 1.5))
     (True, True)
     >>> rate = np.zeros((1, 168)); rate[0, 10] = 1.0        # one job an hour, in hour 10 only
     >>> load, _ = in_progress(rate, np.ones((1, 168)))
-    >>> round(float(load.sum()), 12), round(float(load[0, 10]), 4), round(float(load[0, 11]), 4)
+    >>> round(float(load.sum()), 6), round(float(load[0, 10]), 4), round(float(load[0, 11]), 4)
     (1.0, 0.3679, 0.3996)
     """
     rate = np.asarray(rate, dtype=np.float64)
@@ -140,18 +149,25 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     s = np.where(active, mean_hours, 1.0)
     if np.any(s <= 0) or not np.all(np.isfinite(s)):
         raise ValueError("mean job lengths must be finite and above 0 where jobs arrive")
-    load = np.zeros_like(rate)
-    weighted = np.zeros_like(rate)
+    rows = rate.shape[0]
     if not active.any():
-        return load, weighted
+        return np.zeros_like(rate), np.zeros_like(rate)
     # beyond this lag every weight is below 1e-17 of the job's hours
-    longest = float(s[active].max())
-    lags = min(HOURS_PER_WEEK, math.ceil(40.0 * longest) + 2)
-    for d in range(lags):
-        g = rate * _lag_weights(s, d)
-        part = np.roll(g, d, axis=1)
-        load += part
-        weighted += np.roll(g * s, d, axis=1)
+    lags = min(HOURS_PER_WEEK, math.ceil(40.0 * float(s[active].max())) + 2)
+    one_minus_q = -np.expm1(-1.0 / s)
+    q = 1.0 - one_minus_q
+    # both sums at once: [0] jobs in progress, [1] jobs in progress x their mean length
+    term = np.stack([rate, rate * s])
+    ext = np.zeros((2, rows, HOURS_PER_WEEK + lags))
+    ext[:, :, :HOURS_PER_WEEK] = term * _lag_weights(s, 0)
+    term *= s * s * one_minus_q * one_minus_q / -np.expm1(-HOURS_PER_WEEK / s)  # lag 1
+    for d in range(1, lags):
+        ext[:, :, d : d + HOURS_PER_WEEK] += term
+        term *= q
+    total = ext[:, :, :HOURS_PER_WEEK]
+    total[:, :, :lags] += ext[:, :, HOURS_PER_WEEK:]  # lags past Sunday night fold into Monday
+    load, weighted = total[0].copy(), total[1]
+    load[load < NEGLIGIBLE_LOAD] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = np.where(load > 0, weighted / load, 0.0)
     return load, mean
@@ -191,6 +207,10 @@ class ResponseDemand:
 
 def _hour_name(k: int) -> str:
     return f"{WEEKDAYS[k // 24]} {k % 24:02d}:00"
+
+
+def _records(n: int) -> str:
+    return f"{n} record falls" if n == 1 else f"{n} records fall"
 
 
 def _grade_of_types(force: Force, sl: ServiceLevels) -> np.ndarray:
@@ -233,8 +253,9 @@ def response_demand(force: Force, workload: Workload) -> ResponseDemand:
     uncovered = np.flatnonzero((weeks <= 0) & (counted > 0))
     for k in uncovered:
         problems.append(Problem("<Workload>", f"hour {_hour_name(int(k))}",
-                                f"{int(counted[k])} records fall in an hour of the week the "
-                                f"{workload.days:.1f}-day window never covers"))
+                                f"{_records(int(counted[k]))} in an hour of the week the "
+                                f"{workload.days:.1f}-day window never covers: widen "
+                                "settings.window_days or leave out the older records"))
     safe_weeks = np.where(weeks > 0, weeks, 1.0)
 
     # one unit per response call; its minutes are the responders' share-weighted standard minutes
@@ -373,7 +394,7 @@ class ResponseFloors:
             "hour": hours,
             "weekday": pd.Categorical.from_codes(hours // 24, categories=pd.Index(WEEKDAYS),
                                                  ordered=True),
-            "time": [f"{h % 24:02d}:00" for h in hours],
+            "time": np.tile(np.array([f"{h % 24:02d}:00" for h in range(HOURS_PER_WEEK)], dtype=object), n),
             "bucket": pd.Categorical.from_codes(np.tile(self.bucket_of_hour, n),
                                                 categories=pd.Index(self.buckets), ordered=True),
             "calls": self.calls.reshape(-1),
@@ -496,8 +517,10 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``area, hour, weekday, time, on_duty, busy, servers, load, p_wait,
-        mean_wait`` (minutes; infinite where the queue never empties),
+        ``area, hour, weekday, time, on_duty, busy, servers, load,
+        occupancy`` (load / servers; above 1 or infinite where the queue never
+        empties), ``p_wait``, ``mean_wait`` (minutes; infinite where the queue
+        never empties),
         ``within_<grade>`` for each grade (share of its calls attended within
         its target), ``met`` (the first grade's share reaches the service level;
         true where there is no load), ``never_empties`` and ``note`` ("the queue
@@ -525,24 +548,22 @@ def measure(floors: ResponseFloors, on_duty: Any) -> pd.DataFrame:
     free = (duty - floors.busy) / floors.crew[:, None] + _UNIT_TOLERANCE
     servers = np.maximum(np.floor(free), 0.0).astype(np.int64)
     load, s = floors.load, floors.mean_service
-    p_wait = np.asarray(erlang_c(load, servers))
-    wait = np.asarray(mean_wait(load, servers, s))
+    grade_targets = [floors.targets[:, g][:, None] for g in range(len(floors.grades))]
+    p_wait, wait, within = wait_measures(load, servers, s, grade_targets)
     never = (load > 0) & (servers <= load)
     frame = floors.frame()[["area", "hour", "weekday", "time"]]
     frame["on_duty"] = duty.reshape(-1)
     frame["busy"] = floors.busy.reshape(-1)
     frame["servers"] = servers.reshape(-1)
     frame["load"] = load.reshape(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        occupancy = np.where(load > 0, load / servers, 0.0)
+    frame["occupancy"] = occupancy.reshape(-1)
     frame["p_wait"] = p_wait.reshape(-1)
     frame["mean_wait"] = wait.reshape(-1)
-    first = None
-    for g, grade in enumerate(floors.grades):
-        within = np.asarray(service_level(load, servers, floors.targets[:, g][:, None], s))
-        frame[f"within_{grade}"] = within.reshape(-1)
-        if first is None:
-            first = within
-    assert first is not None
-    frame["met"] = (first >= floors.service_level).reshape(-1)
+    for grade, share in zip(floors.grades, within, strict=True):
+        frame[f"within_{grade}"] = share.reshape(-1)
+    frame["met"] = (within[0] >= floors.service_level).reshape(-1)
     frame["never_empties"] = never.reshape(-1)
     frame["note"] = np.where(never, "the queue never empties", "").reshape(-1)
     return frame
