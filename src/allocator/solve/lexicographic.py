@@ -200,8 +200,11 @@ class _FloorRows(_Rows):
         return min(1.0, float((self.fam.values(x) / self.need[0]).min()))
 
 
-def _floor_split(rows: _FloorRows, f: Formulation, route: AreaRoute) -> Ask | str:
-    """Floor questions split by area: the floors become lower-bound rows of the responder's grid."""
+def _floor_split(rows: _FloorRows, f: Formulation, route: AreaRoute) -> tuple[Ask, Callable[[float], None]] | str:
+    """Floor questions split by area: the floors become lower-bound rows of the responder's grid.
+
+    Returns the question and ``hold(t)``, which keeps the floors at level ``t`` in the route.
+    """
     fam = rows.fam
     if len(fam.roles) != 1:
         return "the response floors count several roles together"
@@ -218,13 +221,16 @@ def _floor_split(rows: _FloorRows, f: Formulation, route: AreaRoute) -> Ask | st
     where = route.add_lower_rows(r, uniq)
     A = len(f.areas)
 
-    def ask(t: float, strict: bool, hint: np.ndarray, seconds: float) -> tuple[np.ndarray | None, str]:
+    def hold(t: float, strict: bool = False) -> None:
         arr = np.zeros((A, uniq.shape[0]), dtype=np.int64)
         np.maximum.at(arr, (area, inverse), rows.rhs(t, strict)[0].astype(np.int64))
         route.set_lower(r, where, arr)
+
+    def ask(t: float, strict: bool, hint: np.ndarray, seconds: float) -> tuple[np.ndarray | None, str]:
+        hold(t, strict)
         return route.solve({}, seconds)
 
-    return ask
+    return ask, hold
 
 
 def _service_stage(f: Formulation, fam: Family, x: np.ndarray, spec: LinearSpec, split: AreaRoute | None,
@@ -234,10 +240,11 @@ def _service_stage(f: Formulation, fam: Family, x: np.ndarray, spec: LinearSpec,
     t0 = time.perf_counter()
     rows = _FloorRows(fam)
     ask: Ask
+    hold: Callable[[float], None] | None = None
     if split is not None:
         built = _floor_split(rows, f, split)
         assert not isinstance(built, str), built  # checked before the route was chosen
-        ask, method = built, "exact bisection, per area"
+        (ask, hold), method = built, "exact bisection, per area"
     else:
         ask, method = _whole(rows, spec, solver, seed), f"exact bisection ({solver.name}; {why})"
     got, status = ask(1.0, False, x, max(deadline - time.perf_counter(), 0.01))
@@ -248,8 +255,8 @@ def _service_stage(f: Formulation, fam: Family, x: np.ndarray, spec: LinearSpec,
     else:  # out of time before the first answer: the posting in hand, bound unknown beyond 1
         level, bound, status = rows.level(x), 1.0, "feasible"
     report.add(StageReport("service level", "all", status, level, bound, time.perf_counter() - t0, method))
-    if split is not None:
-        ask(level, False, x, 0.0)  # hold the floors at the level reached
+    if hold is not None:
+        hold(level)  # the floors stay at the level reached for the later stages
     spec = rows.add_to(spec, level)
     if not spec.admits(x):
         raise AssertionError("service level: the posting does not meet its own level")

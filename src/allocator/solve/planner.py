@@ -194,6 +194,9 @@ def allocate(
                                     max_moves=max_moves, allow_unallocated=allow_unallocated, seed=seed,
                                     tie_break=tie_break, equal_teams=equal_teams, route=route,
                                     service_levels=service_levels)
+    if service_levels is None and getattr(force, "service_levels", None) is not None:
+        logger.warning("response floors apply to forces on duty patterns: this force of shifts is allocated "
+                       "without them (its service levels can still be measured)")
     t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
     built = time.perf_counter() - t0
