@@ -233,6 +233,29 @@ def test_service_levels_on_a_force_without_the_section_is_an_argument_error() ->
     assert isinstance(a, RotaAllocation) and a.service_levels.empty
 
 
+def test_floors_counting_two_roles_go_to_the_whole_formulation_and_count_both() -> None:
+    force = rota_force(areas=2, pc=30, pcso=12)
+    F = np.zeros((2, 168))
+    F[:, 8:15] = 2.5  # Monday day hours: PCs on the 2-2-2 and PCSOs on weekday days both count
+
+    class Floors:
+        officers = F
+        responders = ("PC", "PCSO")
+
+    f = build_formulation(hours_workload(force, 3), force, floors=Floors())
+    fam = f.family(fm.RESPONSE_FLOORS)
+    assert fam is not None and fam.links_roles and not fam.links_areas
+    with pytest.raises(ValueError, match="the response floors count several roles together"):
+        solve_formulation(f, get_backend("cpsat"), SolverReport(backend="cpsat", status="optimal"), route="areas")
+    a = allocate_on_patterns(hours_workload(force, 3), force, floors=Floors(), time_limit=30)
+    stage = next(s for s in a.solver.stages if s.name == "service level")
+    assert "the response floors count several roles together" in stage.method and stage.objective == 1.0
+    both = a.on_duty[:, 0, :] + a.on_duty[:, 1, :]  # PCs (half abstracted) and PCSOs (40%) together
+    np.testing.assert_allclose(a.responders_on_duty, both)
+    assert (both[:, 8:15] >= 2.5 - 1e-9).all() and a.service_levels["met"].all()
+    assert "PC/PCSOs on duty" in fam.labels[0]
+
+
 # ------------------------------------------------------------------ properties
 @st.composite
 def floored(draw):

@@ -497,7 +497,8 @@ def _response_floors(force: Force, floors: Any, buckets: Buckets, profiles: Sequ
         mine = np.concatenate([by_ar.get((a, r), _NONE) for r in R_s]) if R_s else _NONE
         for h in np.flatnonzero(applied[a] > 0):
             need = float(applied[a, h])
-            words = (f"{area}, {buckets.names[int(buckets.of_hour[h])]}: {need:.3g} {who}s on duty for "
+            shown = math.ceil(need * 10 - 1e-6) / 10  # in words to a tenth, never below the floor
+            words = (f"{area}, {buckets.names[int(buckets.of_hour[h])]}: {shown:g} {who}s on duty for "
                      f"{purpose[a]}")
             if chance is None:
                 coefs = on_minutes[mine, h] * np.array([w_of_role[int(cr[j])] for j in mine], dtype=np.int64)
