@@ -203,6 +203,9 @@ def test_on_a_chance_of_dates_every_rostered_team_reaches_the_binomial_total() -
     # 60 PCs: teams of 12, 12 of the 14 needed
     assert short.solver.objective["service level[all]"] == pytest.approx(12 / 14)
     assert not short.service_levels["met"].any()
+    assert (short.service_levels["posts_short"] == 2).all()  # every team is 2 posts short of 14
+    assert "Area 0: 14 buckets short, up to 2 PC posts on a rostered team (Mon Late 2" in " ".join(short.warnings)
+    assert (a.service_levels["posts_short"] == 0).all()
 
 
 def test_bad_floors_are_reported_with_the_area_and_hour() -> None:

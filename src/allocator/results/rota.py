@@ -355,7 +355,9 @@ class RotaAllocation:
         worst hour, ``worst_hour``: the hour with the least on duty for its
         floor), ``shortfall`` (officers short in that hour, 0 when met),
         ``met`` (every hour's floor row holds: on average, or on the chance of
-        dates with the binomial rule), ``binding`` (one post fewer on some
+        dates with the binomial rule; then also ``posts_short``, the most
+        posts a rostered set of teams lacks, as ``shortfall`` is on average),
+        ``binding`` (one post fewer on some
         team would break a floor row of the bucket: the service level, not
         workload, holds the posts there). After the queueing model
         (:func:`allocator.queueing.response.measure`) also the expected chance
@@ -391,9 +393,26 @@ class RotaAllocation:
                     "worst_hour": int(worst),
                 })
         frame = pd.DataFrame(rows, columns=cols)
+        if sv.unit is None:  # on a chance of dates the rows count posts: the posts short of the binomial totals
+            frame["posts_short"] = self._posts_short(values, frame)
         frame["area"] = pd.Categorical(frame["area"], categories=list(f.areas), ordered=True)
         frame["bucket"] = pd.Categorical(frame["bucket"], categories=list(f.buckets), ordered=True)
         return self._with_waits(frame)
+
+    def _posts_short(self, values: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """Per row of ``frame``: the most posts any rostered team set of the bucket lacks (chance of dates)."""
+        f = self.formulation
+        sv = f.service
+        assert sv is not None
+        short = np.zeros((len(f.areas), 168))
+        if sv.cover.size:
+            row, area, hour = (sv.cover[:, k].astype(np.int64) for k in range(3))
+            np.maximum.at(short, (area, hour), np.maximum(sv.cover[:, 3] - values[row], 0.0))
+        out = np.zeros(len(frame))
+        for i, (a, b) in enumerate(zip(frame["area"], frame["bucket"], strict=True)):
+            hours = f.bucket_of_hour == f.buckets.index(str(b))
+            out[i] = short[f.areas.index(str(a)), hours].max()
+        return out
 
     def _with_waits(self, frame: pd.DataFrame) -> pd.DataFrame:
         """``frame`` with the queueing model's expected service at each row's worst hour (when it is known).
@@ -483,14 +502,16 @@ class RotaAllocation:
             head = f"the establishment cannot meet every response floor: at best {level:.0%} of each floor is met"
         else:
             head = "some response floors fall in hours when no responder pattern is on duty; no posting meets them"
+        chance = "posts_short" in frame.columns  # rows count posts on rostered teams
+        key, unit = ("posts_short", f"{who} posts on a rostered team") if chance else ("shortfall", f"{who}s")
         parts = []
         for area, part in short.groupby("area", observed=True, sort=True):
-            part = part.sort_values(["shortfall", "bucket"], ascending=[False, True], kind="stable")
-            named = [f"{b} {v:.1f}" for b, v in zip(part["bucket"][:3], part["shortfall"][:3], strict=True)]
+            part = part.sort_values([key, "bucket"], ascending=[False, True], kind="stable")
+            named = [f"{b} {v:.{0 if chance else 1}f}" for b, v in zip(part["bucket"][:3], part[key][:3], strict=True)]
             if len(part) > 3:
                 named.append(f"{len(part) - 3} more")
             plural = "bucket" if len(part) == 1 else "buckets"
-            parts.append(f"{area}: {len(part)} {plural} short, up to {part['shortfall'].max():.1f} {who}s "
+            parts.append(f"{area}: {len(part)} {plural} short, up to {part[key].max():.{0 if chance else 1}f} {unit} "
                          f"({', '.join(named)})")
         return head + ". Short: " + "; ".join(parts)
 
