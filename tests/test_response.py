@@ -207,7 +207,8 @@ def test_sample_floors_are_the_least_that_meet_the_target(sample: tuple[Force, a
     assert floors.officers.shape == (6, 168) and floors.units.dtype == np.int64
     active = floors.load > 0
     assert (floors.units[active] > floors.load[active]).all()
-    np.testing.assert_allclose(floors.officers, np.where(active, 2 * floors.units + floors.busy, 0))
+    np.testing.assert_allclose(floors.officers, np.where(active, floors.crew[:, None] * floors.units
+                                                         + floors.busy, 0))
     # the least: each cell recomputed alone
     for a, k in [(0, 0), (3, 100), (5, 167)]:
         assert floors.units[a, k] == servers_for(
@@ -336,3 +337,29 @@ def test_measure_refuses_bad_on_duty(sample: tuple[Force, allocator.Workload]) -
         measure(floors, duty)
     with pytest.raises(ArgumentError, match="array of numbers"):
         measure(floors, "many")
+
+
+@pytest.mark.parametrize("s", [0.3, 1.0, 2.5])
+def testlag_weights_match_the_integral_they_stand_for(s: float) -> None:
+    """Hours in service during hour d of a job arriving uniformly in hour 0, exponential of mean s.
+
+    E = int_0^1 int_d^(d+1) P(S > x - u) dx du (x >= u): the inner integral in closed form,
+    the outer by the midpoint rule, weeks folded in, against the closed form of both.
+    """
+    from allocator.queueing.response import lag_weights
+
+    u = (np.arange(2000) + 0.5) / 2000
+    for d in (0, 1, 2, 5):
+        expected = 0.0
+        for week in range(3):
+            lo = np.maximum(d + 168 * week, u)
+            hi = d + 168 * week + 1.0
+            expected += float((s * (np.exp(-(lo - u) / s) - np.exp(-(hi - u) / s))).mean())
+        got = float(lag_weights(np.array([s]), d)[0])
+        assert got == pytest.approx(expected, rel=2e-4, abs=1e-12)
+
+
+@given(a=st.floats(0.01, 50), more=st.floats(0, 20), t=st.floats(0, 60), s=st.floats(5, 240),
+       level=st.floats(0.05, 0.99))
+def test_more_load_never_needs_fewer_units(a: float, more: float, t: float, s: float, level: float) -> None:
+    assert servers_for(a, t, level, s) <= servers_for(a + more, t, level, s)

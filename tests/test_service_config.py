@@ -34,7 +34,7 @@ def test_the_sample_force_has_the_issue_targets() -> None:
     force = allocator.load_force(SAMPLE)
     sl = force.service_levels
     assert sl is not None
-    assert sl.responders == ["PC"] and sl.crew == 2 and sl.service_level == 0.9
+    assert sl.responders == ["PC"] and sl.crew == 1 and sl.service_level == 0.9
     assert sl.grade_names == ("immediate", "priority")
     assert sl.target_minutes("immediate", "Swindon North") == 15
     assert sl.target_minutes("immediate", "Wiltshire South") == 20
@@ -62,7 +62,7 @@ service_levels:
     sl = allocator.load_force(path).service_levels
     assert sl is not None
     assert sl.responders == ["PC"] and sl.level == "hour" and sl.percentile == 100 and sl.chance is None
-    assert sl.crew_of("Swindon North") == 2 and sl.crew_of("Wiltshire South") == 1
+    assert sl.crew_of("Swindon North") == 2 and sl.crew_of("Wiltshire South") == 1  # default 2
     assert sl.wait_minutes("immediate", "Swindon North") == 20
     assert sl.wait_minutes("immediate", "Wiltshire South") == 15
 

@@ -31,7 +31,7 @@ Examples
 >>> wl = allocator.compute_workload(allocator.sample_demand(force, 20_000, seed=1), force)
 >>> floors = response_floors(force, wl)
 >>> floors.officers.shape, floors.grades, floors.crew.tolist()
-((6, 168), ('immediate', 'priority'), [2, 2, 2, 2, 2, 2])
+((6, 168), ('immediate', 'priority'), [1, 1, 1, 1, 1, 1])
 >>> bool((floors.units > floors.load).all())
 True
 >>> service = measure(floors, floors.required)
@@ -61,6 +61,7 @@ __all__ = [
     "ResponseFloors",
     "effective_weeks",
     "in_progress",
+    "lag_weights",
     "measure",
     "response_demand",
     "response_floors",
@@ -99,7 +100,7 @@ def effective_weeks(as_of: pd.Timestamp, days: float, half_life_days: float | No
 
 
 # ------------------------------------------------------------------ load in progress
-def _lag_weights(mean_hours: np.ndarray, lag: int) -> np.ndarray:
+def lag_weights(mean_hours: np.ndarray, lag: int) -> np.ndarray:
     """Expected hours in service during hour ``k`` of a job arriving in hour ``k - lag``.
 
     Jobs arrive uniformly in their hour and last an exponential time of mean
@@ -108,7 +109,7 @@ def _lag_weights(mean_hours: np.ndarray, lag: int) -> np.ndarray:
     in (``/(1 - q^168)``). Summed over the 168 lags the weights give ``s``.
 
     >>> s = np.array([0.5, 2.0, 40.0])
-    >>> total = sum(_lag_weights(s, d) for d in range(168))
+    >>> total = sum(lag_weights(s, d) for d in range(168))
     >>> bool(np.allclose(total, s, rtol=1e-12))
     True
     """
@@ -129,7 +130,7 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     length in hours (exponential). The load in hour ``k`` is the expected number
     of jobs in service, averaged over the hour, of jobs arriving in that and
     every earlier hour of the (repeating) week:
-    ``L[k] = sum_d rate[k - d] g_d(s[k - d])`` (see :func:`_lag_weights`). With a
+    ``L[k] = sum_d rate[k - d] g_d(s[k - d])`` (see :func:`lag_weights`). With a
     constant rate and length it is ``rate x s``, the stationary offered load.
     The mean service time of the load in progress weighs each arrival hour's
     ``s`` by its part of the load. A load below :data:`NEGLIGIBLE_LOAD` (the
@@ -159,7 +160,7 @@ def in_progress(rate: np.ndarray, mean_hours: np.ndarray) -> tuple[np.ndarray, n
     # both sums at once: [0] jobs in progress, [1] jobs in progress x their mean length
     term = np.stack([rate, rate * s])
     ext = np.zeros((2, rows, HOURS_PER_WEEK + lags))
-    ext[:, :, :HOURS_PER_WEEK] = term * _lag_weights(s, 0)
+    ext[:, :, :HOURS_PER_WEEK] = term * lag_weights(s, 0)
     term *= s * s * one_minus_q * one_minus_q / -np.expm1(-HOURS_PER_WEEK / s)  # lag 1
     for d in range(1, lags):
         ext[:, :, d : d + HOURS_PER_WEEK] += term
