@@ -59,6 +59,7 @@ __all__ = [
     "build_rota_report",
     "posts_with_teams",
     "role_summary",
+    "service_by_area",
     "service_table",
     "team_sizes",
 ]
@@ -361,6 +362,23 @@ def service_table(frame: pd.DataFrame, rows: pd.Series | None = None, n: int = 1
     return out
 
 
+def service_by_area(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per area: floored buckets, how many are met, the largest floor (and its bucket), the most officers short.
+
+    >>> frame = pd.DataFrame({"area": ["N", "N", "S"], "bucket": ["Mon Early", "Sat Night", "Sat Night"],
+    ...                       "floor": [3.0, 6.5, 4.0], "shortfall": [0.0, 1.25, 0.0], "met": [True, False, True]})
+    >>> service_by_area(frame).to_dict("records")[0]
+    {'area': 'N', 'buckets': 2, 'met': 1, 'largest floor': 6.5, 'in': 'Sat Night', 'most short': 1.2}
+    """
+    rows = []
+    for area, part in frame.groupby(frame["area"].astype(str), sort=False):
+        top = part.iloc[int(np.argmax(part["floor"].to_numpy(dtype="float64")))]
+        rows.append({"area": area, "buckets": len(part), "met": int(part["met"].sum()),
+                     "largest floor": round(float(top["floor"]), 1), "in": str(top["bucket"]),
+                     "most short": round(float(part["shortfall"].max()), 1)})
+    return pd.DataFrame(rows, columns=["area", "buckets", "met", "largest floor", "in", "most short"])
+
+
 def _service_blocks(d: RotaReportData, with_figures: bool) -> list[Block]:
     frame = d.service_levels
     if frame is None:
@@ -380,7 +398,7 @@ def _service_blocks(d: RotaReportData, with_figures: bool) -> list[Block]:
         facts.append(f"The establishment cannot meet every floor: at best {_pct(100 * level)} of each floor is "
                      "met (the smallest share, as large as it can be); the later stages share workload with the "
                      "floors held there.")
-    blocks.append(Bullets(facts))
+    blocks += [Bullets(facts), Table(service_by_area(frame))]
     short = ~frame["met"]
     if short.any():
         blocks += [Heading("Buckets short of the floor", 3),

@@ -641,4 +641,6 @@ class RotaAllocation:
                   "Rota": self.rota}
         if self.formulation.current is not None:
             sheets["Moves"] = self.moves
+        if self.formulation.service is not None:
+            sheets["Service levels"] = self.service_levels
         frames_to_excel(sheets, path)
