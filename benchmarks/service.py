@@ -141,7 +141,12 @@ def case(name: str, force: Force, W: object, floors: object, time_limit: float, 
     line = f"{'':<22} stages per area {area_s:6.3f} s ({area_status}, level {area_level})"
     if whole:
         whole_s, whole_status, whole_level, whole_maximin = stages_only(g, "whole", time_limit)
-        same = "same levels" if (whole_level, whole_maximin) == (area_level, area_maximin) else "LEVELS DIFFER"
+        if (whole_level, whole_maximin) == (area_level, area_maximin):
+            same = "same levels"
+        elif whole_status != "optimal":
+            same = f"stopped by the time limit; service level {whole_level}"
+        else:
+            same = "LEVELS DIFFER"
         line += f"; whole formulation {whole_s:6.2f} s ({whole_status}, {same}); ratio {whole_s / area_s:.0f}x"
     print(line)
     plain_s, plain_status, plain_level = plain_milp(g, time_limit)
