@@ -259,6 +259,25 @@ def test_floors_counting_two_roles_go_to_the_whole_formulation_and_count_both() 
     assert "PC/PCSOs on duty" in fam.labels[0]
 
 
+def test_a_floor_when_no_responder_is_rostered_is_reported_short_not_dropped() -> None:
+    force = rota_force(areas=1, pc=20, pcso=6)
+    F = np.zeros((1, 168))
+    F[0, 6 * 24 + 2] = 1.0  # Sunday 02:00: PCSOs work weekday Earlies only
+
+    class Floors:
+        officers = F
+        responders = ("PCSO",)
+
+    a = allocate_on_patterns(hours_workload(force, 4), force, floors=Floors(), time_limit=30)
+    assert a.formulation.family(fm.RESPONSE_FLOORS) is None  # no row: no posting can meet it
+    stage = next(s for s in a.solver.stages if s.name == "service level")
+    assert stage.method == "no floor row" and a.solver.status == "optimal"
+    row = a.service_levels.iloc[0]
+    assert len(a.service_levels) == 1 and not row["met"] and row["shortfall"] == 1.0 and row["on_duty"] == 0.0
+    assert any("some response floors fall in hours when no responder pattern is on duty" in w and
+               "Area 0: 1 bucket short, up to 1.0 PCSOs" in w for w in a.warnings), a.warnings
+
+
 # ------------------------------------------------------------------ properties
 @st.composite
 def floored(draw):
