@@ -71,7 +71,8 @@ def test_report_sections_and_numbers(data: RotaReportData, allocation: RotaAlloc
     md = rep.markdown
     heads = re.findall(r"^#+ (.*)$", md, flags=re.M)
     assert heads == ["Allocation report: Sample Constabulary", "Summary", "Posts per area and role", "Rotas",
-                     "Figures", "Busiest buckets", "Moves", "Rules that bound the answer", "Run", "Solver stages"]
+                     "Figures", "Busiest buckets", "Service levels", "Buckets short of the floor", "Expected waits",
+                     "Moves", "Rules that bound the answer", "Run", "Solver stages"]
     assert "Figures left out: matplotlib is not installed" in md
     m = allocation.metrics
     assert "Posts allocated: PC 400 of 400, PCSO 120 of 120, LCI 60 of 60" in md
@@ -93,11 +94,12 @@ def test_report_sections_and_numbers(data: RotaReportData, allocation: RotaAlloc
 
 def test_report_figures_are_drawn_and_inline(data: RotaReportData) -> None:
     rep = build_rota_report(data, figures=True)
-    assert list(rep.figures) == ["figures/utilisation.png", "figures/utilisation_before.png", "figures/on_duty.png"]
+    assert list(rep.figures) == ["figures/utilisation.png", "figures/utilisation_before.png", "figures/on_duty.png",
+                                 "figures/service_levels.png"]
     for png in rep.figures.values():
         assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "![utilisation per role, after](figures/utilisation.png)" in rep.markdown
-    assert rep.html.count("data:image/png;base64,") == 3
+    assert rep.html.count("data:image/png;base64,") == 4
     assert build_rota_report(data, figures=True) == rep
 
 

@@ -50,7 +50,7 @@ from allocator.workload.engine import Workload
 OUTPUTS = (
     "allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
     "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md", "report.html",
-    *FIGURE_FILES, "buckets.csv", "rota.csv", *ROTA_FIGURE_FILES, "run.json",
+    *FIGURE_FILES, "buckets.csv", "rota.csv", *ROTA_FIGURE_FILES, "service_levels.csv", "run.json",
 )
 #: Statuses with a posting to write.
 SOLVED = ("optimal", "feasible")
@@ -88,6 +88,11 @@ def register(sub: Any) -> None:
     p.add_argument("--verify", action="store_true",
                    help="also solve each role's plain maximin MILP with the backend and check that its "
                         "smallest coverage equals the exact one (recorded in the solver report)")
+    p.add_argument("--service-levels", action=argparse.BooleanOptionalAction, default=None,
+                   help="keep the response floors of the force file's service_levels section (default: on "
+                        "when the force file has one): responders on duty for the response target, met as "
+                        "far as the establishment allows before workload is shared; shortfalls are "
+                        "reported per area and bucket in service_levels.csv and the report")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
     p.add_argument("--as-of", type=iso_date, metavar="DATE",
                    help="end of the demand window, ISO 8601 (2026-10-01 or 2026-10-01T06:00); "
@@ -117,7 +122,8 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
     progress(f"solving with {args.backend} (time limit {args.time_limit:g} s for the whole solve)")
     with progress.library_logs():
         result = allocate(workload, force, current=current, backend=args.backend,
-                          time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify)
+                          time_limit=args.time_limit, max_moves=args.max_moves, verify=args.verify,
+                          service_levels=args.service_levels)
     return result
 
 
@@ -135,6 +141,13 @@ def run(args: argparse.Namespace) -> int:
 
     force = read_force(args.force, progress)
     on_patterns = bool(getattr(force, "patterns", None))
+    if args.service_levels and getattr(force, "service_levels", None) is None:
+        error(f"--service-levels takes the response floors from the force file's service_levels section; "
+              f"{args.force} has none")
+        return EXIT_INPUT
+    if args.service_levels and not on_patterns:
+        error("--service-levels needs a force on duty patterns (windows and patterns)")
+        return EXIT_INPUT
     current: Any = None
     if args.verify and on_patterns:
         progress("note: --verify re-solves per-role MILPs of forces of shifts; a force on duty patterns is "
@@ -204,6 +217,7 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
         "mapping": str(args.mapping) if args.mapping is not None else None,
         "accept_rejects": bool(args.accept_rejects),
         "current": args.current is not None,
+        "service_levels": args.service_levels,
     }
 
 
@@ -314,6 +328,15 @@ def _print_summary(summary: dict[str, Any], allocation: Any) -> None:
     print(f"outputs in {summary['out']} (report: {Path(summary['out']) / 'report.html'})")
 
 
+def _print_service(service: dict[str, Any] | None) -> None:
+    if not service:
+        return
+    level = service["level"]
+    print(f"service levels: {service['met']} of {service['buckets']} floored buckets met"
+          + (f"; at best {level:.0%} of every floor (the establishment is short)" if level is not None and level < 1
+             else ""))
+
+
 def _print_rota_summary(summary: dict[str, Any]) -> None:
     print(f"allocation {summary['status']}: " + ", ".join(f"{r} {n}" for r, n in summary["posts"].items()))
     print("smallest coverage: " + ", ".join(
@@ -322,6 +345,7 @@ def _print_rota_summary(summary: dict[str, Any]) -> None:
         f"{r} {u['mean']:.0f}% (busiest {u['busiest']['area']} / {u['busiest']['bucket']} "
         f"{u['busiest']['utilisation']:.0f}%)" if u["mean"] is not None and u["busiest"] else f"{r} -"
         for r, u in summary["utilisation"].items()))
+    _print_service(summary.get("service_levels"))
     if summary["officers_moved"]:
         print(f"officers moved: {summary['officers_moved']}")
     print(f"outputs in {summary['out']} (report: {Path(summary['out']) / 'report.html'})")

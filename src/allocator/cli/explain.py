@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -140,6 +141,7 @@ def run(args: argparse.Namespace) -> int:
     if on_patterns and cell.get("workload_hours") is not None:
         # work in buckets the role never works is shared over its duty time (LCIs work the weekend's crimes in the week)
         carried = round(float(cell["workload_hours"]) - float(frame["hours"].sum()), 6)
+    service = _service_row(run_dir, force, args.area, slot, args.role) if on_patterns else {}
     if args.json:
         key = "bucket" if on_patterns else "shift"
         out = {"area": args.area, key: slot, "role": args.role, "source": source,
@@ -147,11 +149,14 @@ def run(args: argparse.Namespace) -> int:
                "demand_types": [{k: _plain(v) for k, v in r.items()} for r in frame.to_dict("records")]}
         if carried is not None:
             out["carried_hours"] = carried
+        if service:
+            out["service_level"] = service
         print_json(out)
         return EXIT_OK
     print(f"{args.area} / {slot} / {args.role}  (run {args.run_dir}; workload {source})")
     if on_patterns:
         _print_bucket(cell)
+        _print_service(service)
     elif "binding" in cell:
         print(f"  bound by: {cell['binding']} - {cell.get('detail', '')}")
     if on_patterns:
@@ -192,6 +197,34 @@ def _print_bucket(cell: dict[str, Any]) -> None:
         if value is not None:
             print(f"  {label:32s} {value:,.3f}" if isinstance(value, float) else f"  {label:32s} {value}")
     print("  bound by: " + (str(cell["binding"]) if cell.get("binding") else "its proportional share"))
+
+
+def _service_row(run_dir: Run, force: Force, area: str, bucket: str, role: str) -> dict[str, Any]:
+    """The bucket's row of ``service_levels.csv`` when ``role`` counts towards the floors (empty otherwise)."""
+    responders = getattr(getattr(force, "service_levels", None), "responders", None) or ["PC"]
+    if role not in {str(r) for r in responders} or not run_dir.has("service_levels.csv"):
+        return {}
+    table = run_dir.require("service_levels.csv", ("area", "bucket"))
+    row = table[(table["area"] == area) & (table["bucket"] == bucket)]
+    return {str(k): _plain(v) for k, v in row.iloc[0].items()} if len(row) else {}
+
+
+def _print_service(row: dict[str, Any]) -> None:
+    """The bucket's response floor: floor, on duty, shortfall, whether the floor binds, expected waits."""
+    if not row:
+        return
+    state = "met" if row.get("met") else f"short by {float(row.get('shortfall') or 0):,.1f}"
+    binds = "; the floor, not the workload, sets the posts" if row.get("binding") else ""
+    print(f"  {'response floor':32s} {float(row['floor']):,.1f} on duty, {float(row['on_duty']):,.1f} "
+          f"at the worst hour ({state}{binds})")
+    if row.get("p_wait") is not None:
+        wait = row.get("mean_wait")
+        wait_text = f"{float(wait):,.1f} min" if wait is not None and math.isfinite(float(wait)) else \
+            "the queue never empties"
+        shares = ", ".join(f"{k.removeprefix('within_')} {100 * float(v):.0f}%" for k, v in row.items()
+                           if k.startswith("within_") and v is not None)
+        print(f"  {'expected service':32s} P(wait) {100 * float(row['p_wait']):.0f}%, mean wait {wait_text}; "
+              f"within target: {shares}")
 
 
 def _plain(value: Any) -> Any:

@@ -6,7 +6,9 @@ the :class:`~allocator.results.rota.RotaAllocation`'s tables
 (``allocation.csv``/``.parquet``, ``buckets.csv``, ``rota.csv``,
 ``allocation.xlsx``, ``moves.csv`` with a current posting), the workload
 tables as for any force (its "shifts" are the buckets), ``explanations.csv``
-(one row per area, role and bucket), ``rejects.csv``, the report
+(one row per area, role and bucket), ``rejects.csv``, ``service_levels.csv``
+(with response floors: per area and bucket the floor, responders on duty,
+shortfall, met, binding and the expected waits), the report
 (:mod:`allocator.present.rota_report`) and ``run.json``.
 """
 
@@ -25,7 +27,7 @@ from allocator.model.force import Force
 from allocator.results.rota import RotaAllocation
 from allocator.workload.engine import Workload
 
-__all__ = ["check_current_rota", "rota_explanations", "rota_summary", "write_rota_run"]
+__all__ = ["check_current_rota", "rota_explanations", "rota_summary", "service_summary", "write_rota_run"]
 
 
 def check_current_rota(path: Path, force: Force) -> None:
@@ -79,11 +81,33 @@ def rota_summary(allocation: RotaAllocation) -> dict[str, Any]:
         teams.setdefault(area, {}).setdefault(pattern, []).append(int(n))
     return {
         "posts": posts,
+        "service_levels": service_summary(allocation),
         "officers_moved": sum(moved.values()) if moved is not None else 0,
         "moved_per_role": moved,
         "min_coverage": {role: _round(m[role]["min_coverage"]) for role in f.roles},
         "utilisation": utilisation,
         "team_sizes": teams,
+    }
+
+
+def service_summary(allocation: RotaAllocation) -> dict[str, Any] | None:
+    """The service levels' headline (None without floors): the level reached, buckets met, shortfalls.
+
+    ``level`` is the smallest share of a floor met (1 when the establishment
+    meets every floor); ``short`` lists the buckets not met, worst first.
+    """
+    if allocation.formulation.service is None:
+        return None
+    frame = allocation.service_levels
+    short = frame[~frame["met"]].sort_values(["shortfall", "area", "bucket"], ascending=[False, True, True],
+                                             kind="stable")
+    return {
+        "level": _round(allocation.solver.objective.get("service level[all]", math.nan)),
+        "buckets": len(frame),
+        "met": int(frame["met"].sum()),
+        "binding": int(frame["binding"].sum()),
+        "short": [{"area": str(r.area), "bucket": str(r.bucket), "officers": _round(r.shortfall, 3)}
+                  for r in short.itertuples()],
     }
 
 
@@ -143,6 +167,8 @@ def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandLoad, workl
     writer.write_csv("workload_by_hour.csv", workload.by_hour)
     writer.write_csv("rejects.csv", loaded.rejects)
     writer.write_csv("explanations.csv", rota_explanations(allocation))
+    if allocation.formulation.service is not None:
+        writer.write_csv("service_levels.csv", allocation.service_levels)
     progress(f"wrote tables ({len(table):,} columns of area, role, pattern and team)")
 
     solver = jsonable(allocation.solver)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +19,13 @@ import numpy as np
 from allocator.errors import InputError, Problem
 from allocator.model import formulation as fm
 from allocator.model.force import Force
-from allocator.model.formulation import Family, Formulation, family_from_rows, integer_row
+from allocator.model.formulation import (
+    Family,
+    Formulation,
+    ServiceFloors,
+    family_from_rows,
+    integer_row,
+)
 from allocator.model.patterns import (
     Buckets,
     PatternProfile,
@@ -28,7 +35,7 @@ from allocator.model.patterns import (
     rostered_sets,
 )
 
-__all__ = ["build_formulation", "carry_forward", "read_current_patterns"]
+__all__ = ["apply_floor_level", "build_formulation", "carry_forward", "read_current_patterns"]
 
 _Row = tuple[list[int], list[int], float, float, str]
 _NONE = np.zeros(0, dtype=np.int64)
@@ -104,6 +111,7 @@ def build_formulation(
     allow_unallocated: bool = False,
     equal_teams: bool = False,
     days: float | None = None,
+    floors: Any = None,
 ) -> Formulation:
     """The formulation of a force on duty patterns.
 
@@ -125,6 +133,17 @@ def build_formulation(
     days
         Days of demand the workload covers (default: the workload's own
         ``days``, else ``settings.window_days``).
+    floors
+        Response floors: None (no service levels), a float (areas, 168) array
+        of least responder officers on duty per hour of the week, or an object
+        with such an ``officers`` array (and optionally ``responders``, role
+        names, ``target``, minutes per area, ``level``, ``percentile`` and
+        ``chance``, which take precedence over the force file's), as
+        :func:`allocator.queueing.response.response_floors` returns. The
+        force's ``service_levels`` section (if any) gives the responders, the
+        level (``"hour"`` or ``"bucket"``), the percentile and the chance;
+        without it: PCs, hour level, on average. They become the
+        ``response floors`` family (see :func:`apply_floor_level`).
     """
     hours_arr = np.asarray(getattr(workload, "hour_array", workload), dtype=np.float64)
     A, R = len(force.areas), len(force.roles)
@@ -178,6 +197,12 @@ def build_formulation(
     for fam in (_ratios(force, ca, cr, on_minutes, available, by_ar), _caps(force, ca, cr)):
         if fam.n_rows:
             families.append(fam)
+    service = None
+    if floors is not None:
+        service, fam = _response_floors(force, floors, buckets, profiles, ca, cr, cp, ct, by_ar, on_minutes,
+                                        period_weeks, available)
+        if fam.n_rows:
+            families.append(fam)
     cur = None if current is None else read_current_patterns(current, force, profiles, ca, cr, cp, ct)
     col_hi = np.minimum(establishment[cr], np.iinfo(np.int32).max).astype(np.int64)
     if cur is not None and max_moves is not None:
@@ -218,6 +243,7 @@ def build_formulation(
         committed=committed,
         allow_unallocated=allow_unallocated,
         source=workload if not isinstance(workload, np.ndarray) else None,
+        service=service,
     )
 
 
@@ -348,6 +374,165 @@ def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[Pattern
                                  f"{role.min_on_duty_chance:.0%} of dates needs {n_star} on "
                                  f"{teams or 'no team'}"))
     return family_from_rows(fm.MIN_STAFFING, rows, ca, cr)
+
+
+def apply_floor_level(hourly: np.ndarray, of_hour: np.ndarray, level: str = "hour",
+                      percentile: float | None = None) -> np.ndarray:
+    """The floor each hour's row asks for, float64 (A, 168).
+
+    At the ``"hour"`` level each hour keeps its own floor. At the ``"bucket"``
+    level every hour of a bucket asks for the bucket's busiest hour, or, with
+    ``percentile``, that percentile of the bucket's hourly floors (a value
+    taken, ``method="higher"``, as the queueing model's bucket floors).
+
+    >>> F = np.array([[1.0, 4.0, 2.0, 3.0, 5.0]])
+    >>> apply_floor_level(F, np.array([0, 0, 1, 1, 1]), "bucket").tolist()
+    [[4.0, 4.0, 5.0, 5.0, 5.0]]
+    >>> apply_floor_level(F, np.array([0, 0, 1, 1, 1]), "bucket", 50).tolist()
+    [[4.0, 4.0, 3.0, 3.0, 3.0]]
+    """
+    hourly = np.asarray(hourly, dtype=np.float64)
+    if level == "hour":
+        return hourly.copy()
+    if level != "bucket":
+        raise ValueError(f"service level floors apply per 'hour' or per 'bucket', not {level!r}")
+    out = np.zeros_like(hourly)
+    for b in np.unique(of_hour):
+        hours = of_hour == b
+        part = hourly[:, hours]
+        value = part.max(axis=1) if percentile is None else np.percentile(part, float(percentile), axis=1, method="higher")
+        out[:, hours] = value[:, None]
+    return out
+
+
+def _floor_settings(force: Force, floors: Any) -> tuple[np.ndarray, list[str], str, float | None, float | None,
+                                                       tuple[str, ...]]:
+    """The hourly floors, responders, level, percentile, chance and purpose words from ``floors`` and the force."""
+    A = len(force.areas)
+    hourly = np.asarray(getattr(floors, "officers", floors), dtype=np.float64)
+    where = "<service levels>"
+    problems = []
+    if hourly.shape != (A, 168):
+        raise InputError(where, [Problem(where, "floors", f"expected (areas, 168) = {(A, 168)}", hourly.shape)])
+    bad = ~np.isfinite(hourly) | (hourly < 0)
+    if bad.any():
+        a, h = (int(v) for v in np.argwhere(bad)[0])
+        problems.append(Problem(where, "floors", f"{int(bad.sum())} floors are not finite and 0 or more; first: "
+                                f"{force.area_names[a]}, {_hour_name(h)}", float(hourly[a, h])))
+    config = getattr(force, "service_levels", None)
+    responders = list(getattr(floors, "responders", None) or getattr(config, "responders", None) or ["PC"])
+    for name in responders:
+        if name not in force.role_names:
+            problems.append(Problem(where, "responders", f"not a role of the force ({', '.join(force.role_names)})",
+                                    name))
+    def setting(name: str) -> Any:  # the floors' own setting first, then the force file's
+        own = getattr(floors, name, None)
+        return own if own is not None else getattr(config, name, None)
+
+    level = str(setting("level") or "hour")
+    if level not in ("hour", "bucket"):
+        problems.append(Problem(where, "level", "must be 'hour' or 'bucket'", level))
+    percentile = setting("percentile")
+    chance = setting("chance")
+    if problems:
+        raise InputError(where, problems)
+    grades = getattr(floors, "grades", None)
+    target = getattr(floors, "target", None)
+    if grades and config is not None and hasattr(config, "target_minutes"):  # the force's own target, travel in
+        grade = str(grades[0])
+        purpose = tuple(f"{grade.capitalize()} calls within {config.target_minutes(grade, a):g} min"
+                        for a in force.area_names)
+    elif target is not None:
+        minutes = np.broadcast_to(np.asarray(target, dtype=np.float64), (A,))
+        purpose = tuple(f"Immediate calls within {m:g} min" for m in minutes)
+    else:
+        purpose = ("response calls",) * A
+    return hourly, responders, level, percentile, chance, purpose
+
+
+def _response_floors(force: Force, floors: Any, buckets: Buckets, profiles: Sequence[PatternProfile],
+                     ca: np.ndarray, cr: np.ndarray, cp: np.ndarray, ct: np.ndarray,
+                     by_ar: dict[tuple[int, ...], np.ndarray], on_minutes: np.ndarray, period_weeks: int,
+                     available: np.ndarray) -> tuple[ServiceFloors, Family]:
+    """Responder officers on duty in every floored hour: on average, or on a chance of dates.
+
+    On average, per (area, hour): ``sum_j minutes_j(h) (1 - abstraction_j) x_j
+    >= floor * 60 * period_weeks``, made whole by the availabilities' common
+    denominator. On a chance q of dates, as minimum staffing: for every set of
+    teams rostered together in the hour, their posts reach the least ``n``
+    with ``P(Binomial(n, 1 - abstraction) >= ceil(floor)) >= q`` (with
+    responders of different abstraction, the lowest availability). Of rows
+    with the same columns and coefficients in an area only the largest floor
+    is kept (it implies the others). Hours in which no responder pattern is
+    on duty get no row: no posting can meet them, and the results show their
+    shortfall.
+    """
+    hourly, responders, level, percentile, chance, purpose = _floor_settings(force, floors)
+    R_s = [force.role_names.index(n) for n in responders]
+    required = getattr(floors, "required", None)  # the queueing model's floors with its level applied
+    if required is not None and np.shape(required) == hourly.shape:
+        applied = np.asarray(required, dtype=np.float64)
+    else:
+        applied = apply_floor_level(hourly, np.asarray(buckets.of_hour), level, percentile)
+    service = ServiceFloors(hourly=hourly, applied=applied, responders=tuple(R_s), level=level,
+                            percentile=None if percentile is None else float(percentile),
+                            chance=None if chance is None else float(chance), purpose=purpose,
+                            source=None if isinstance(floors, np.ndarray) else floors)
+    who = "/".join(responders)
+    weights, scale = integer_row([available[r] for r in R_s])
+    w_of_role = dict(zip(R_s, weights.tolist(), strict=True))
+    best: dict[tuple[Any, ...], tuple[float, str]] = {}  # (area, cols, coefs) -> (rhs, label)
+    needs: list[tuple[tuple[Any, ...], int, int, float]] = []  # (key, area, hour, rhs): what each hour asks
+    if chance is not None:
+        names: list[str] = []
+        role_profiles: list[PatternProfile] = []
+        for r in R_s:
+            for n in force.role_pattern_names(force.roles[r].name):
+                if n not in names:
+                    names.append(n)
+                    role_profiles.append(next(p for p in profiles if p.name == n))
+        avail = float(min(available[r] for r in R_s))
+        sets: dict[int, list[tuple[tuple[int, int], ...]]] = {}
+    for a, area in enumerate(force.area_names):
+        mine = np.concatenate([by_ar.get((a, r), _NONE) for r in R_s]) if R_s else _NONE
+        for h in np.flatnonzero(applied[a] > 0):
+            need = float(applied[a, h])
+            shown = math.ceil(need * 10 - 1e-6) / 10  # in words to a tenth, never below the floor
+            words = (f"{area}, {buckets.names[int(buckets.of_hour[h])]}: {shown:g} {who}s on duty for "
+                     f"{purpose[a]}")
+            if chance is None:
+                coefs = on_minutes[mine, h] * np.array([w_of_role[int(cr[j])] for j in mine], dtype=np.int64)
+                nz = coefs > 0
+                if not nz.any():
+                    continue
+                rhs = float(math.ceil(need * 60 * period_weeks * scale - 1e-9))
+                key: tuple[Any, ...] = (a, tuple(mine[nz].tolist()), tuple(coefs[nz].tolist()))
+                label = f"{words} (hour {_hour_name(int(h))})"
+            else:
+                n_star = least_team_total(math.ceil(need - 1e-9), avail, float(chance))
+                if int(h) not in sets:  # the same in every area
+                    sets[int(h)] = rostered_sets(role_profiles, np.array([h]))
+                for team_set in sets[int(h)]:
+                    members = {(names[i], t) for i, t in team_set}
+                    cols = tuple(int(j) for j in mine if (profiles[cp[j]].name, int(ct[j])) in members)
+                    if not cols:
+                        continue
+                    key = (a, cols, (1,) * len(cols))
+                    label = (f"{words} on {chance:.0%} of dates needs {n_star} posted "
+                             f"(hour {_hour_name(int(h))})")
+                    needs.append((key, a, int(h), float(n_star)))
+                    if key not in best or best[key][0] < n_star:
+                        best[key] = (float(n_star), label)
+                continue
+            needs.append((key, a, int(h), rhs))
+            if key not in best or best[key][0] < rhs:
+                best[key] = (rhs, label)
+    rows: list[_Row] = [(list(cols), list(coefs), rhs, math.inf, label)
+                        for (_, cols, coefs), (rhs, label) in best.items()]
+    index = {key: i for i, key in enumerate(best)}
+    cover = np.array([(index[key], a, h, rhs) for key, a, h, rhs in needs], dtype=np.float64).reshape(-1, 4)
+    service = replace(service, cover=cover, unit=None if chance is not None else 60.0 * period_weeks * scale)
+    return service, family_from_rows(fm.RESPONSE_FLOORS, rows, ca, cr)
 
 
 def _hour_name(h: int) -> str:

@@ -23,14 +23,15 @@ its establishment), ``area bounds``, ``pins``, ``minimum staffing`` (on
 average, or on a chance of dates with the binomial rule), ``team equality``
 (a rota's teams within one post, or equal), ``ratio`` and ``headcount cap``
 (rules across roles), ``move limit`` / ``move budget`` (with a current
-posting).
+posting), and ``response floors`` (responders on duty for the service levels,
+see :class:`ServiceFloors`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property
 from typing import Any
@@ -40,8 +41,10 @@ import pandas as pd
 
 __all__ = [
     "ESTABLISHMENT",
+    "RESPONSE_FLOORS",
     "Family",
     "Formulation",
+    "ServiceFloors",
     "integer_row",
 ]
 
@@ -54,6 +57,7 @@ RATIO = "ratio"
 HEADCOUNT = "headcount cap"
 MOVE_LIMIT = "move limit"
 MOVE_BUDGET = "move budget"
+RESPONSE_FLOORS = "response floors"
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +128,71 @@ class Family:
         return np.flatnonzero((v < self.lo - 1e-9) | (v > self.hi + 1e-9))
 
 
+@dataclass(frozen=True, eq=False)
+class ServiceFloors:
+    """The response floors a formulation carries, as the allocation applies them.
+
+    Attributes
+    ----------
+    hourly
+        float64 (A, 168): least responder officers on duty in each hour of the
+        week to meet the service level (as given, e.g. by
+        :func:`allocator.queueing.response.response_floors`).
+    applied
+        float64 (A, 168): the floor each hour's row asks for: ``hourly`` at
+        the hour level; at the bucket level every hour of a bucket asks for the
+        bucket's busiest hour (or the configured percentile of its hours).
+    responders
+        The roles (indices) whose officers count towards the floors.
+    level
+        ``"hour"`` or ``"bucket"``.
+    percentile
+        At the bucket level, the percentile of the bucket's hourly floors (None: the busiest hour).
+    chance
+        None (floors on average), or the share of dates on which the floor must
+        hold (the binomial rule of minimum staffing).
+    purpose
+        Per area, what the floor is for in the force's words
+        (``"Immediate calls within 20 min"``).
+    cover
+        float64 (K, 4): what each floored hour asks of the family's rows,
+        ``(row, area, hour, right-hand side)``; the row's value must reach the
+        right-hand side for the hour's floor to be met (rows of one area with
+        the same columns and coefficients are merged, the largest kept).
+    unit
+        On average: the rows' units per officer on duty
+        (``60 * period_weeks * scale``); None on a chance of dates (rows count posts).
+    source
+        The floors as given (a ``ResponseFloors`` carries the queueing model
+        that measures a posting's expected waits).
+    """
+
+    hourly: np.ndarray
+    applied: np.ndarray
+    responders: tuple[int, ...]
+    level: str = "hour"
+    percentile: float | None = None
+    chance: float | None = None
+    purpose: tuple[str, ...] = ()
+    cover: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    unit: float | None = None
+    source: Any = field(default=None, repr=False)
+
+    def hours_met(self, values: np.ndarray) -> np.ndarray:
+        """bool (A, 168): whether each hour's floor is met, given the family rows' ``values``.
+
+        An hour with a floor but no row (no responder pattern on duty then) is not met.
+        """
+        met = np.ones(self.applied.shape, dtype=bool)
+        met[self.applied > 0] = False
+        if self.cover.size:
+            row, area, hour = (self.cover[:, k].astype(np.int64) for k in range(3))
+            ok = values[row] >= self.cover[:, 3] - 1e-9
+            met[area, hour] = True
+            np.logical_and.at(met, (area, hour), ok)
+        return met
+
+
 def integer_row(coefs: Sequence[float], max_denominator: int = 100_000) -> tuple[np.ndarray, int]:
     """Scale rational coefficients to whole numbers: ``(ints, scale)`` with ``ints = coefs * scale``.
 
@@ -174,6 +243,10 @@ class Formulation:
         int64 (J,) or None: the current posting per column.
     role_weights
         float64 (R,): weights of each role's coverage when rules couple roles.
+    service
+        The response floors (None without service levels); their rows are the
+        ``response floors`` family, which the solver meets as far as the
+        establishment allows before any other stage.
     """
 
     areas: tuple[str, ...]
@@ -203,6 +276,7 @@ class Formulation:
     allow_unallocated: bool = False
     equal_profiles: tuple[bool, ...] = ()
     source: Any = field(default=None, repr=False)
+    service: ServiceFloors | None = None
 
     # ------------------------------------------------------------------ shape
     @property
@@ -312,6 +386,21 @@ class Formulation:
             for i in f.violated(np.asarray(x, dtype=np.int64), self.current):
                 out.append(f"{f.name}: {f.labels[i]}")
         return out
+
+    def floors_held_at(self, level: float) -> Formulation:
+        """This formulation with its response floors held at ``level`` (the service-level stage's result).
+
+        Below 1 each floor row asks for ``ceil(level * floor)`` and its words
+        say so; at 1 (or without floors) the formulation itself.
+        """
+        fam = self.family(RESPONSE_FLOORS)
+        if fam is None or level >= 1.0:
+            return self
+        lo = np.ceil(fam.lo * level - 1e-9 * np.maximum(fam.lo * level, 1.0))
+        labels = tuple(f"{text}, held at {level:.1%} of the floor (the establishment cannot meet it)"
+                       for text in fam.labels)
+        held = replace(fam, lo=lo, labels=labels)
+        return replace(self, families=[held if g is fam else g for g in self.families])
 
     def min_coverage(self, x: np.ndarray, role: int) -> float:
         """The smallest coverage of ``role`` under ``x`` (NaN if the role has no workload)."""

@@ -12,8 +12,10 @@ Sections: a summary (status, posts against establishment, moves, smallest
 coverage and utilisation per role, the demand window); posts per area and
 role with the team sizes of each rota; the rotas; utilisation heatmaps
 after and, with a current posting, before; officers on duty against demand
-by hour of the week; moves; the rule families that bound the answer; the
-run and its solver stages.
+by hour of the week; with response floors, the service levels (floors met
+or short, the buckets the floors bind, expected waits and a heat map of
+areas x buckets); moves; the rule families that bound the answer; the run
+and its solver stages.
 
 Examples
 --------
@@ -57,13 +59,16 @@ __all__ = [
     "build_rota_report",
     "posts_with_teams",
     "role_summary",
+    "service_by_area",
+    "service_table",
     "team_sizes",
 ]
 
 logger = logging.getLogger(__name__)
 
 #: Every figure file a rota report may have, relative to the report.
-ROTA_FIGURE_FILES = tuple(f"figures/{n}" for n in ("utilisation.png", "utilisation_before.png", "on_duty.png"))
+ROTA_FIGURE_FILES = tuple(f"figures/{n}" for n in ("utilisation.png", "utilisation_before.png", "on_duty.png",
+                                                   "service_levels.png"))
 
 #: What utilisation means, in words a resourcing team uses.
 UTILISATION_NOTE = (
@@ -111,6 +116,12 @@ class RotaReportData:
         Run parameters (``backend``, ``time_limit``, ``max_moves``).
     inputs
         Input name -> SHA-256, listed at the end.
+    service_levels
+        ``RotaAllocation.service_levels`` (with response floors): per area and
+        bucket ``floor, on_duty, shortfall, met, binding`` and the expected
+        waits; its level reached is the solver's ``service level[all]``.
+    responders
+        The responder roles' names (with response floors).
     """
 
     force: Force
@@ -126,16 +137,23 @@ class RotaReportData:
     data: Mapping[str, Any] = field(default_factory=dict)
     parameters: Mapping[str, Any] = field(default_factory=dict)
     inputs: Mapping[str, str] = field(default_factory=dict)
+    service_levels: pd.DataFrame | None = None
+    responders: tuple[str, ...] = ()
 
     @classmethod
     def from_allocation(cls, allocation: Any, force: Force, solver: Mapping[str, Any], **more: Any
                         ) -> RotaReportData:
         """The report data of a ``RotaAllocation`` (``more``: ``data``, ``parameters``, ``inputs``)."""
-        has_current = allocation.formulation.current is not None
+        f = allocation.formulation
+        has_current = f.current is not None
+        service = f.service
         return cls(force=force, table=allocation.table, buckets=allocation.buckets, rota=allocation.rota,
                    metrics=allocation.metrics, solver=solver, by_hour=allocation.by_hour,
                    current_buckets=allocation.current_buckets, binding=allocation.binding,
-                   moves=allocation.moves if has_current else None, **more)
+                   moves=allocation.moves if has_current else None,
+                   service_levels=allocation.service_levels if service is not None else None,
+                   responders=tuple(f.roles[r] for r in service.responders) if service is not None else (),
+                   **more)
 
 
 def team_sizes(sizes: Sequence[int]) -> str:
@@ -322,6 +340,91 @@ def _figure_blocks(d: RotaReportData) -> list[Block]:
     return blocks
 
 
+def service_table(frame: pd.DataFrame, rows: pd.Series | None = None, n: int = 12,
+                  by: Sequence[str] = ("shortfall", "p_wait")) -> pd.DataFrame:
+    """The service-level rows to show: ``rows`` (a mask), the largest ``by`` first, at most ``n``."""
+    part = frame if rows is None else frame[rows.to_numpy(dtype=bool)]
+    keys = [k for k in by if k in part.columns]
+    part = part.sort_values(keys, ascending=False, kind="stable").head(n)
+    out = pd.DataFrame({
+        "area": part["area"].astype(str).to_numpy(), "bucket": part["bucket"].astype(str).to_numpy(),
+        "floor": part["floor"].to_numpy(dtype="float64").round(1),
+        "on duty": part["on_duty"].to_numpy(dtype="float64").round(1),
+        "short": part["shortfall"].to_numpy(dtype="float64").round(1),
+    })
+    if "p_wait" in part.columns:
+        out["P(wait) %"] = (100 * part["p_wait"].to_numpy(dtype="float64")).round(1)
+        wait = part["mean_wait"].to_numpy(dtype="float64")
+        out["mean wait, min"] = [f"{v:.1f}" if np.isfinite(v) else "never empties" for v in wait]
+        for c in [c for c in part.columns if str(c).startswith("within_")]:
+            out[f"{str(c).removeprefix('within_')} within target %"] = (
+                100 * part[c].to_numpy(dtype="float64")).round(1)
+    return out
+
+
+def service_by_area(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per area: floored buckets, how many are met, the largest floor (and its bucket), the most officers short.
+
+    >>> frame = pd.DataFrame({"area": ["N", "N", "S"], "bucket": ["Mon Early", "Sat Night", "Sat Night"],
+    ...                       "floor": [3.0, 6.5, 4.0], "shortfall": [0.0, 1.25, 0.0], "met": [True, False, True]})
+    >>> service_by_area(frame).to_dict("records")[0]
+    {'area': 'N', 'buckets': 2, 'met': 1, 'largest floor': 6.5, 'in': 'Sat Night', 'most short': 1.2}
+    """
+    rows = []
+    for area, part in frame.groupby(frame["area"].astype(str), sort=False):
+        top = part.iloc[int(np.argmax(part["floor"].to_numpy(dtype="float64")))]
+        rows.append({"area": area, "buckets": len(part), "met": int(part["met"].sum()),
+                     "largest floor": round(float(top["floor"]), 1), "in": str(top["bucket"]),
+                     "most short": round(float(part["shortfall"].max()), 1)})
+    return pd.DataFrame(rows, columns=["area", "buckets", "met", "largest floor", "in", "most short"])
+
+
+def _service_blocks(d: RotaReportData, with_figures: bool) -> list[Block]:
+    frame = d.service_levels
+    if frame is None:
+        return []
+    who = "/".join(d.responders) or "responder"
+    objective = d.solver.get("objective") or {}
+    level = objective.get("service level[all]")
+    blocks: list[Block] = [Heading("Service levels")]
+    if frame.empty:
+        return [*blocks, Para("The response floors ask for no officers in any hour.")]
+    met, total = int(frame["met"].sum()), len(frame)
+    facts = [f"Response floors: the least {who}s on duty in each hour for the response target "
+             f"(Erlang C on the response load), kept before workload is shared out.",
+             f"Floored buckets met: {met} of {total}; bound by the floor (one post fewer on some team would "
+             f"break it): {int(frame['binding'].sum())}."]
+    if level is not None and level < 1:
+        facts.append(f"The establishment cannot meet every floor: at best {_pct(100 * level)} of each floor is "
+                     "met (the smallest share, as large as it can be); the later stages share workload with the "
+                     "floors held there.")
+    blocks += [Bullets(facts), Table(service_by_area(frame))]
+    short = ~frame["met"]
+    if short.any():
+        blocks += [Heading("Buckets short of the floor", 3),
+                   Para("Officers on duty at the bucket's worst hour against its floor; 'short' in officers."),
+                   Table(service_table(frame, short))]
+    binding = frame["binding"] & frame["met"]
+    if binding.any():
+        blocks += [Heading("Buckets the service level decides", 3),
+                   Para("Here the floor, not the workload, sets the posts: one post fewer would break it."),
+                   Table(service_table(frame, binding))]
+    if "p_wait" in frame.columns:
+        blocks += [Heading("Expected waits", 3),
+                   Para("The queueing model on the officers this posting puts on duty, at each bucket's worst "
+                        "hour: the chance a call waits for a free unit, the mean wait, and the share of each "
+                        "grade's calls attended within target; the longest waits first."),
+                   Table(service_table(frame, None, 10, by=("p_wait", "mean_wait")))]
+    if with_figures:
+        from allocator.present.plots import figure_png
+        from allocator.present.service_plots import plot_service
+
+        target = getattr(getattr(d.force, "service_levels", None), "service_level", None)
+        blocks.append(Image(figure_png(plot_service(frame, target)), "service levels per area and bucket",
+                            "service_levels.png"))
+    return blocks
+
+
 def _moves_blocks(d: RotaReportData) -> list[Block]:
     if d.moves is None:
         return []
@@ -373,6 +476,7 @@ def build_rota_report(data: RotaReportData, figures: bool | None = None) -> Repo
         blocks += [Heading("Figures"), Para("Figures left out: matplotlib is not installed "
                                             "(pip install 'allocator[plot]').", note=True)]
     blocks += [Heading("Busiest buckets", 3), Table(_busiest(d.buckets))]
+    blocks += _service_blocks(d, with_figures)
     blocks += _moves_blocks(d)
     blocks.append(Heading("Rules that bound the answer"))
     grouped = binding_by_family(d.binding)

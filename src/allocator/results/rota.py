@@ -9,7 +9,9 @@ with ``windows`` and ``patterns``. Its tables are tidy frames:
   coverage and utilisation (committed time, in percent);
 * :attr:`RotaAllocation.metrics`: per role, the smallest coverage, the spread
   of utilisation, moves and unallocated posts;
-* :attr:`RotaAllocation.moves`: officers to move, team changes included.
+* :attr:`RotaAllocation.moves`: officers to move, team changes included;
+* :attr:`RotaAllocation.service_levels`: per (area, bucket) with a response
+  floor, the floor, responders on duty, shortfall and whether it is met.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from allocator.model.formulation import Formulation
+from allocator.model.formulation import RESPONSE_FLOORS, Formulation
 from allocator.results.allocation import explanation_dict, gini, workload_from
 from allocator.solve.report import SolverReport
 
@@ -343,6 +345,176 @@ class RotaAllocation:
         frame["officers"] = frame["officers"].astype("int64")
         return frame
 
+    # ------------------------------------------------------ service levels
+    @cached_property
+    def service_levels(self) -> pd.DataFrame:
+        """One row per (area, bucket) with a response floor (empty without service levels).
+
+        Columns: ``floor`` (the largest floor of the bucket's hours, responder
+        officers on duty), ``on_duty`` (responders on duty in the bucket's
+        worst hour, ``worst_hour``: the hour with the least on duty for its
+        floor), ``shortfall`` (officers short in that hour, 0 when met),
+        ``met`` (every hour's floor row holds: on average, or on the chance of
+        dates with the binomial rule; then also ``posts_short``, the most
+        posts a rostered set of teams lacks, as ``shortfall`` is on average),
+        ``binding`` (one post fewer on some
+        team would break a floor row of the bucket: the service level, not
+        workload, holds the posts there). After the queueing model
+        (:func:`allocator.queueing.response.measure`) also the expected chance
+        of waiting, mean wait and shares attended within target, at the worst hour.
+        """
+        cols = ["area", "bucket", "floor", "on_duty", "shortfall", "met", "binding", "worst_hour"]
+        f = self.formulation
+        sv = f.service
+        fam = f.family(RESPONSE_FLOORS)
+        if sv is None:
+            return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+        duty = self.responders_on_duty
+        values = fam.values(self.x) if fam is not None else np.zeros(0)
+        met_h = sv.hours_met(values)
+        tight_h = np.zeros(met_h.shape, dtype=bool)
+        row, area, hour, tight = self._floor_cover_tight()
+        np.logical_or.at(tight_h, (area, hour), tight)
+        applied = sv.applied
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            ratio = np.where(applied > 0, duty / np.where(applied > 0, applied, 1.0), np.inf)
+        short_h = np.where(met_h, 0.0, np.maximum(applied - duty, 0.0))
+        rows = []
+        for a, area_name in enumerate(f.areas):
+            for b, bucket in enumerate(f.buckets):
+                hours = np.flatnonzero((f.bucket_of_hour == b) & (applied[a] > 0))
+                if not hours.size:
+                    continue
+                worst = int(hours[np.argmin(ratio[a, hours])])
+                rows.append({
+                    "area": area_name, "bucket": bucket, "floor": float(applied[a, hours].max()),
+                    "on_duty": float(duty[a, worst]), "shortfall": float(short_h[a, hours].max()),
+                    "met": bool(met_h[a, hours].all()), "binding": bool(tight_h[a, hours].any()),
+                    "worst_hour": int(worst),
+                })
+        frame = pd.DataFrame(rows, columns=cols)
+        if sv.unit is None:  # on a chance of dates the rows count posts: the posts short of the binomial totals
+            frame["posts_short"] = self._posts_short(values, frame)
+        frame["area"] = pd.Categorical(frame["area"], categories=list(f.areas), ordered=True)
+        frame["bucket"] = pd.Categorical(frame["bucket"], categories=list(f.buckets), ordered=True)
+        return self._with_waits(frame)
+
+    def _posts_short(self, values: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+        """Per row of ``frame``: the most posts any rostered team set of the bucket lacks (chance of dates)."""
+        f = self.formulation
+        sv = f.service
+        assert sv is not None
+        short = np.zeros((len(f.areas), 168))
+        if sv.cover.size:
+            row, area, hour = (sv.cover[:, k].astype(np.int64) for k in range(3))
+            np.maximum.at(short, (area, hour), np.maximum(sv.cover[:, 3] - values[row], 0.0))
+        out = np.zeros(len(frame))
+        for i, (a, b) in enumerate(zip(frame["area"], frame["bucket"], strict=True)):
+            hours = f.bucket_of_hour == f.buckets.index(str(b))
+            out[i] = short[f.areas.index(str(a)), hours].max()
+        return out
+
+    def _with_waits(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` with the queueing model's expected service at each row's worst hour (when it is known).
+
+        Adds ``p_wait`` (chance a call waits for a free unit), ``mean_wait``
+        (minutes; infinite where the queue never empties) and
+        ``within_<grade>`` (share of each grade's calls attended within its
+        target) from :func:`allocator.queueing.response.measure` on the
+        responders this posting puts on duty.
+        """
+        service = self.service_measure
+        if service is None or frame.empty:
+            return frame
+        f = self.formulation
+        at = np.array([f.areas.index(str(a)) for a in frame["area"]], dtype=np.int64) * 168 \
+            + frame["worst_hour"].to_numpy(dtype=np.int64)
+        picked = service.iloc[at].reset_index(drop=True)
+        out = frame.copy()
+        for c in ["p_wait", "mean_wait", *[c for c in service.columns if c.startswith("within_")]]:
+            out[c] = picked[c].to_numpy()
+        return out
+
+    @cached_property
+    def service_measure(self) -> pd.DataFrame | None:
+        """The queueing model's service per (area, hour of the week) under this posting (None without it).
+
+        :func:`allocator.queueing.response.measure` on :attr:`responders_on_duty`:
+        servers, chance of waiting, mean wait, shares within target, met.
+        """
+        sv = self.formulation.service
+        if sv is None or sv.source is None or not hasattr(sv.source, "load"):
+            return None
+        from allocator.queueing.response import measure
+
+        return measure(sv.source, self.responders_on_duty)
+
+    @cached_property
+    def responders_on_duty(self) -> np.ndarray:
+        """Expected responder officers on duty per (area, hour of the week), float64 (A, 168)."""
+        f = self.formulation
+        roles = list(f.service.responders) if f.service is not None else []
+        return self.on_duty[:, roles, :].sum(axis=1)
+
+    def _floor_cover_tight(self) -> tuple[np.ndarray, ...]:
+        """Per floored (area, hour) and row: ``(row, area, hour, tight)``, tight when met within one post.
+
+        A row merged over several hours is tight only for the hours whose own
+        floor it meets within one post.
+        """
+        f = self.formulation
+        fam = f.family(RESPONSE_FLOORS)
+        if fam is None or f.service is None or not f.service.cover.size:
+            empty = np.zeros(0, dtype=np.int64)
+            return empty, empty, empty, np.zeros(0, dtype=bool)
+        cover = f.service.cover
+        row, area, hour = (cover[:, k].astype(np.int64) for k in range(3))
+        values = fam.values(self.x)
+        top = np.zeros(fam.n_rows)
+        np.maximum.at(top, fam.rows, fam.vals.astype(float))
+        need = np.minimum(cover[:, 3], fam.lo[row])  # below the floor when the floors are held at a level
+        v = values[row]
+        return row, area, hour, (v >= need - 1e-9) & (v - need < top[row])
+
+    def _floor_tight(self, values: np.ndarray) -> np.ndarray:
+        """bool per floor row: within one post of its limit (a team one post smaller would break it)."""
+        fam = self.formulation.family(RESPONSE_FLOORS)
+        assert fam is not None
+        top = np.zeros(fam.n_rows)
+        np.maximum.at(top, fam.rows, fam.vals.astype(float))
+        return np.asarray((values >= fam.lo - 1e-9) & (values - fam.lo < top))
+
+    def shortfall_words(self) -> str:
+        """The service levels the posting cannot meet, in plain words (empty when all are met).
+
+        Names the smallest fraction of a floor met (the service-level stage's
+        level) and each area's buckets short, with how many officers.
+        """
+        frame = self.service_levels
+        short = frame[~frame["met"]]
+        if short.empty:
+            return ""
+        f = self.formulation
+        assert f.service is not None
+        who = "/".join(f.roles[r] for r in f.service.responders)
+        level = self.solver.objective.get("service level[all]", math.nan)
+        if math.isfinite(level) and level < 1:
+            head = f"the establishment cannot meet every response floor: at best {level:.0%} of each floor is met"
+        else:
+            head = "some response floors fall in hours when no responder pattern is on duty; no posting meets them"
+        chance = "posts_short" in frame.columns  # rows count posts on rostered teams
+        key, unit = ("posts_short", f"{who} posts on a rostered team") if chance else ("shortfall", f"{who}s")
+        parts = []
+        for area, part in short.groupby("area", observed=True, sort=True):
+            part = part.sort_values([key, "bucket"], ascending=[False, True], kind="stable")
+            named = [f"{b} {v:.{0 if chance else 1}f}" for b, v in zip(part["bucket"][:3], part[key][:3], strict=True)]
+            if len(part) > 3:
+                named.append(f"{len(part) - 3} more")
+            plural = "bucket" if len(part) == 1 else "buckets"
+            parts.append(f"{area}: {len(part)} {plural} short, up to {part[key].max():.{0 if chance else 1}f} {unit} "
+                         f"({', '.join(named)})")
+        return head + ". Short: " + "; ".join(parts)
+
     # ------------------------------------------------------------ binding
     @cached_property
     def binding(self) -> pd.DataFrame:
@@ -364,6 +536,10 @@ class RotaAllocation:
             if fam.name == "team equality" and not np.isfinite(fam.lo).any():
                 continue  # teams one post apart are the rule working, not a rule holding the answer back
             v = fam.values(self.x, f.current)
+            if fam.name == RESPONSE_FLOORS:  # in whole posts: a floor one post from breaking holds the posting
+                for i in np.flatnonzero(self._floor_tight(v)):
+                    out.append((f"{fam.name}: {fam.labels[i]}", fam.row_columns(int(i))))
+                continue
             tight = (np.abs(v - fam.lo) <= 1e-9) | (np.abs(v - fam.hi) <= 1e-9)
             for i in np.flatnonzero(tight):
                 cols = fam.row_columns(int(i))
@@ -395,7 +571,12 @@ class RotaAllocation:
         binding = []
         if math.isfinite(cov) and math.isfinite(u) and abs(cov - u) <= 1e-6 * max(u, 1e-12):
             binding.append(f"fairness bottleneck: at {role}'s smallest coverage {u:.4g}")
+        floor_rows = self._floor_rows_of(a, b)
         for text, cols in self._tight_rows:
+            if text.startswith(RESPONSE_FLOORS + ": "):
+                if text in floor_rows and np.isin(cols, mine).any():
+                    binding.append("service level: " + text.split(": ", 1)[1])
+                continue
             if np.isin(cols, mine).any():
                 binding.append(text)
         current = None if f.current is None else int(f.current[mine].sum())
@@ -406,6 +587,16 @@ class RotaAllocation:
             utilisation=float(row["utilisation"]), role_min_coverage=u, binding=binding, current=current,
             by_type=self._by_type(a, r, b) if by_type else None,
         )
+
+    def _floor_rows_of(self, a: int, b: int) -> set[str]:
+        """The floor rows (family and words) that an hour of bucket ``b`` in area ``a`` asks of."""
+        f = self.formulation
+        fam = f.family(RESPONSE_FLOORS)
+        if fam is None or f.service is None or not f.service.cover.size:
+            return set()
+        row, area, hour, tight = self._floor_cover_tight()
+        pick = (area == a) & (f.bucket_of_hour[hour] == b) & tight
+        return {f"{fam.name}: {fam.labels[i]}" for i in np.unique(row[pick]).tolist()}
 
     def _by_type(self, a: int, r: int, b: int) -> pd.DataFrame | None:
         f = self.formulation
@@ -450,4 +641,6 @@ class RotaAllocation:
                   "Rota": self.rota}
         if self.formulation.current is not None:
             sheets["Moves"] = self.moves
+        if self.formulation.service is not None:
+            sheets["Service levels"] = self.service_levels
         frames_to_excel(sheets, path)

@@ -2,6 +2,12 @@
 
 Stages, lexicographically:
 
+0. **service level** (with response floors): the largest ``t <= 1`` such
+   that every floor row has ``on duty >= t floor`` (the smallest fraction of
+   a floor met), by the same whole-number bisection as the maximin, after
+   one feasibility question at ``t = 1`` (the usual case, when the
+   establishment suffices, costs one solve). The floors are then held at
+   ``t*`` for the later stages.
 1. **maximin**: for each role in force order (or first all roles together,
    weighted, when a rule couples roles), the largest ``t`` such that every
    coverage row of the role has ``sum_j I_ij x_j >= t need_i``. Because the
@@ -31,7 +37,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from allocator.model.formulation import Formulation
+from allocator.model import formulation as fm
+from allocator.model.formulation import Family, Formulation
 from allocator.solve.exact.areas import AreaRoute, area_route
 from allocator.solve.milp import Backend, MilpResult
 from allocator.solve.milp.linear import LinearSpec, SumStage
@@ -175,6 +182,85 @@ class _Rows:
             base += rhs.size
         rows, cols, vals, row_lo = (np.concatenate(v) for v in (rr, cc, vv, lo))
         return spec.with_rows(rows, cols, vals.astype(np.int64), row_lo, np.full(row_lo.size, np.inf))
+
+
+class _FloorRows(_Rows):
+    """The response floors' rows for the service-level stage: ``v_i(x) >= t L_i``, level capped at 1."""
+
+    def __init__(self, fam: Family):
+        order = np.lexsort((fam.cols, fam.rows))
+        self.entries = [(fam.rows[order], fam.cols[order], fam.vals[order].astype(np.int64))]
+        self.need = [fam.lo.astype(np.float64)]
+        self.where = []
+        self.roles = []
+        self.fam = fam
+
+    def level(self, x: np.ndarray) -> float:
+        """The smallest fraction of a floor met, at most 1."""
+        return min(1.0, float((self.fam.values(x) / self.need[0]).min()))
+
+
+def _floor_split(rows: _FloorRows, f: Formulation, route: AreaRoute) -> tuple[Ask, Callable[[float], None]] | str:
+    """Floor questions split by area: the floors become lower-bound rows of the responder's grid.
+
+    Returns the question and ``hold(t)``, which keeps the floors at level ``t`` in the route.
+    """
+    fam = rows.fam
+    if len(fam.roles) != 1:
+        return "the response floors count several roles together"
+    r = next(iter(fam.roles))
+    g = route.grids[r]
+    team = np.zeros(f.n, dtype=np.int64)
+    team[g.cols] = np.arange(g.teams)[None, :]
+    vec = np.zeros((fam.n_rows, g.teams), dtype=np.int64)
+    np.add.at(vec, (fam.rows, team[fam.cols]), fam.vals)
+    area = np.full(fam.n_rows, -1, dtype=np.int64)
+    area[fam.rows] = f.col_area[fam.cols]
+    uniq, inverse = np.unique(vec, axis=0, return_inverse=True)
+    inverse = inverse.ravel()
+    where = route.add_lower_rows(r, uniq)
+    A = len(f.areas)
+
+    def hold(t: float, strict: bool = False) -> None:
+        arr = np.zeros((A, uniq.shape[0]), dtype=np.int64)
+        np.maximum.at(arr, (area, inverse), rows.rhs(t, strict)[0].astype(np.int64))
+        route.set_lower(r, where, arr)
+
+    def ask(t: float, strict: bool, hint: np.ndarray, seconds: float) -> tuple[np.ndarray | None, str]:
+        hold(t, strict)
+        return route.solve({}, seconds)
+
+    return ask, hold
+
+
+def _service_stage(f: Formulation, fam: Family, x: np.ndarray, spec: LinearSpec, split: AreaRoute | None,
+                   why: str, solver: Backend, report: SolverReport, deadline: float, seed: int
+                   ) -> tuple[np.ndarray, LinearSpec]:
+    """The smallest fraction of a floor met, as large as it can be (at most 1), then held for the later stages."""
+    t0 = time.perf_counter()
+    rows = _FloorRows(fam)
+    ask: Ask
+    hold: Callable[[float], None] | None = None
+    if split is not None:
+        built = _floor_split(rows, f, split)
+        assert not isinstance(built, str), built  # checked before the route was chosen
+        (ask, hold), method = built, "exact bisection, per area"
+    else:
+        ask, method = _whole(rows, spec, solver, seed), f"exact bisection ({solver.name}; {why})"
+    got, status = ask(1.0, False, x, max(deadline - time.perf_counter(), 0.01))
+    if got is not None:  # every floor can be met: one question
+        level, bound, x, status = 1.0, 1.0, got, "optimal"
+    elif status == "infeasible":
+        level, bound, x, status = _maximin(rows, ask, x, 1.0, deadline)
+    else:  # out of time before the first answer: the posting in hand, bound unknown beyond 1
+        level, bound, status = rows.level(x), 1.0, "feasible"
+    report.add(StageReport("service level", "all", status, level, bound, time.perf_counter() - t0, method))
+    if hold is not None:
+        hold(level)  # the floors stay at the level reached for the later stages
+    spec = rows.add_to(spec, level)
+    if not spec.admits(x):
+        raise AssertionError("service level: the posting does not meet its own level")
+    return x, spec
 
 
 def _csr(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, m: int) -> tuple[np.ndarray, ...]:
@@ -340,11 +426,16 @@ def solve_formulation(
         raise ValueError(f"route must be 'auto', 'areas' or 'whole', not {route!r}")
     start = time.perf_counter()
     deadline = start + max(time_limit, 0.0)
+    floors = f.family(fm.RESPONSE_FLOORS)
+    if floors is not None:  # met as far as they can be by their own stage first, then held
+        f = replace(f, families=[fam for fam in f.families if fam is not floors])
     spec = base_spec(f)
     split: AreaRoute | None = None
     why = "the whole formulation was asked for"
     if route != "whole":
         built = area_route(f)
+        if not isinstance(built, str) and floors is not None and len(floors.roles) > 1:
+            built = "the response floors count several roles together"
         if isinstance(built, str):
             if route == "areas":
                 raise ValueError(f"the per-area route does not apply: {built}")
@@ -365,10 +456,14 @@ def solve_formulation(
         report.status = status if status != "unknown" else "no_solution"
         return None, {}
     x = x0
+    if floors is not None:
+        x, spec = _service_stage(f, floors, x, spec, split, why, solver, report, deadline, seed)
+    elif f.service is not None:  # floors asked for, but none a pattern can meet (or all zero): nothing to do
+        report.add(StageReport("service level", "all", "optimal", 1.0, 1.0, 0.0, "no floor row"))
     levels: dict[str, float] = {}
     R = len(f.roles)
     weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
-    coupled = any(fam.links_roles for fam in f.families)
+    coupled = any(fam.links_roles for fam in f.families) or (floors is not None and floors.links_roles)
     groups: list[tuple[str, list[int]]] = []
     if coupled and R > 1:
         groups.append(("all", list(range(R))))

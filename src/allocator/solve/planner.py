@@ -98,6 +98,7 @@ def allocate(
     exact_stages: bool = True,
     equal_teams: bool = False,
     route: Literal["auto", "areas", "whole"] = "auto",
+    service_levels: bool | None = None,
 ) -> Allocation | RotaAllocation:
     """Allocate each role's establishment to (area, shift) cells, or to patterns and teams.
 
@@ -151,6 +152,12 @@ def allocate(
         insists on the split (``ValueError`` naming why it does not apply);
         ``"whole"`` always asks the backend. Every stage report names the
         route, and why the whole formulation was used.
+    service_levels
+        Forces on patterns: keep the response floors of the force file's
+        ``service_levels`` section (default: on when it has one). The floors
+        are met as far as the establishment allows before coverage is shared
+        out; a shortfall is reported, not an error. True on a force without
+        the section is an ``ArgumentError``.
 
     Returns
     -------
@@ -173,6 +180,10 @@ def allocate(
     >>> result.solver.status, result.posts.sum(axis=(0, 1)).tolist()
     ('optimal', [400, 120, 60])
     """
+    if service_levels is not None and force.is_legacy and service_levels:
+        from allocator.errors import ArgumentError
+
+        raise ArgumentError("service_levels", service_levels, "needs a force on duty patterns (windows and patterns)")
     args = check_allocate_arguments(backend, time_limit, max_moves, fairness, seed, has_current=current is not None)
     backend, time_limit, max_moves, seed = args.backend, args.time_limit, args.max_moves, args.seed
     if not force.is_legacy:
@@ -181,7 +192,11 @@ def allocate(
 
         return allocate_on_patterns(workload, force, current, backend=backend, time_limit=time_limit,
                                     max_moves=max_moves, allow_unallocated=allow_unallocated, seed=seed,
-                                    tie_break=tie_break, equal_teams=equal_teams, route=route)
+                                    tie_break=tie_break, equal_teams=equal_teams, route=route,
+                                    service_levels=service_levels)
+    if service_levels is None and getattr(force, "service_levels", None) is not None:
+        logger.warning("response floors apply to forces on duty patterns: this force of shifts is allocated "
+                       "without them (its service levels can still be measured)")
     t0 = time.perf_counter()
     problem = build_problem(workload, force, current, max_moves, allow_unallocated)
     built = time.perf_counter() - t0

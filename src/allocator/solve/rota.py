@@ -19,14 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from allocator.model.formulation import Family, Formulation
+from allocator.model.formulation import RESPONSE_FLOORS, Family, Formulation
 from allocator.solve.diagnose import InfeasibleError
 from allocator.solve.lexicographic import base_spec, solve_formulation
 from allocator.solve.milp import Backend, get_backend
 from allocator.solve.milp.linear import SumStage
 from allocator.solve.report import SolverReport
 
-__all__ = ["allocate_on_patterns", "diagnose_formulation", "unreachable_minimums"]
+__all__ = ["allocate_on_patterns", "diagnose_formulation", "service_floors", "unreachable_minimums"]
 
 logger = logging.getLogger(__name__)
 
@@ -139,15 +139,32 @@ def allocate_on_patterns(
     tie_break: bool = True,
     equal_teams: bool = False,
     route: str = "auto",
+    service_levels: bool | None = None,
+    floors: Any = None,
 ) -> Any:
-    """Allocate a force with duty patterns (see :func:`allocator.allocate`); returns a ``RotaAllocation``."""
+    """Allocate a force with duty patterns (see :func:`allocator.allocate`); returns a ``RotaAllocation``.
+
+    ``service_levels`` (default: on when the force has a ``service_levels``
+    section) adds the response floors of
+    :func:`allocator.queueing.response.response_floors`; ``floors`` gives
+    floors directly instead (an (areas, 168) array or a ``ResponseFloors``),
+    as :func:`allocator.model.build.build_formulation` takes them.
+    """
     from allocator.model.build import build_formulation
     from allocator.model.patterns import check_welfare, pattern_profiles
     from allocator.results.rota import RotaAllocation
 
     start = time.perf_counter()
     solver = get_backend(backend)
-    f = build_formulation(workload, force, current, max_moves, allow_unallocated, equal_teams)
+    left_out = []
+    if floors is None:
+        if service_levels is None and getattr(force, "service_levels", None) is not None \
+                and getattr(workload, "partials", None) is None:
+            left_out.append("service levels left out: the workload is an array of hours, without the demand "
+                            "records the queueing floors are worked out from (pass a Workload)")
+            service_levels = False
+        floors = service_floors(workload, force, service_levels)
+    f = build_formulation(workload, force, current, max_moves, allow_unallocated, equal_teams, floors=floors)
     built = time.perf_counter() - start
     report = SolverReport(backend=solver.name, status="optimal")
     report.build_seconds = built
@@ -157,7 +174,7 @@ def allocate_on_patterns(
         report.seconds = time.perf_counter() - start
         raise InfeasibleError(reasons, report)
     profiles = pattern_profiles(force)
-    warnings = [f"{p.name}: {w}" for p in profiles if p.kind == "rota" for w in check_welfare(p)]
+    warnings = [f"{p.name}: {w}" for p in profiles if p.kind == "rota" for w in check_welfare(p)] + left_out
     for w in warnings:
         logger.warning("%s", w)
     remaining = time_limit - (time.perf_counter() - start)
@@ -166,13 +183,43 @@ def allocate_on_patterns(
     if x is None:
         if report.status == "infeasible":
             # explained only when it happens: the per-area checks cost a small solve each
-            reasons = diagnose_formulation(f, solver, max(time_limit / 4, 1.0)) or [
+            core = replace(f, families=[g for g in f.families if g.name != RESPONSE_FLOORS])  # floors bend
+            reasons = diagnose_formulation(core, solver, max(time_limit / 4, 1.0)) or [
                 f"the {solver.name} solver found the rules infeasible, but no reason was found: a solver fault"]
             report.seconds = time.perf_counter() - start
             raise InfeasibleError(reasons, report)
         raise InfeasibleError([f"the {solver.name} solver found no posting within the time limit "
                                f"({time_limit:g} s)"], report)
+    f = f.floors_held_at(report.objective.get("service level[all]", 1.0))
     if not f.admits(x):
         report.status = "error"
         logger.error("the posting breaks: %s", "; ".join(f.broken(x)[:5]))
-    return RotaAllocation(f, x, report, ratios=levels, warnings=warnings, profiles=profiles, force=force)
+    result = RotaAllocation(f, x, report, ratios=levels, warnings=warnings, profiles=profiles, force=force)
+    short = result.shortfall_words()
+    if short:
+        logger.warning("%s", short)
+        result.warnings.append(short)
+    return result
+
+
+def service_floors(workload: Any, force: Any, service_levels: bool | None) -> Any:
+    """The response floors to allocate with: None when service levels are off (or the force has none).
+
+    ``service_levels=True`` on a force without a ``service_levels`` section is
+    an :class:`~allocator.errors.ArgumentError`.
+    """
+    from allocator.errors import ArgumentError
+
+    config = getattr(force, "service_levels", None)
+    if service_levels is False or (service_levels is None and config is None):
+        return None
+    if config is None:
+        raise ArgumentError("service_levels", service_levels,
+                            "the force file has no service_levels section to take the floors from")
+    if getattr(workload, "partials", None) is None:
+        raise ArgumentError("service_levels", service_levels,
+                            "the queueing floors are worked out from the demand records: pass a Workload "
+                            "(allocator.compute_workload), not an array of hours")
+    from allocator.queueing.response import response_floors
+
+    return response_floors(force, workload)

@@ -212,6 +212,24 @@ class AreaRoute:
             g = self.grids[r]
             g.static[:, :B] = np.maximum(g.static[:, :B], arr)
 
+    def add_lower_rows(self, role: int, vectors: np.ndarray) -> slice:
+        """Give ``role`` more lower-bound rows (int64 (K, T): coefficients by team), right-hand sides 0.
+
+        For a stage whose rows are not coverage rows (the response floors):
+        :meth:`set_lower` then sets their right-hand sides per area. Returns
+        their positions in the role's grid.
+        """
+        g = self.grids[role]
+        start = g.G.shape[0]
+        g.G = np.concatenate([g.G, np.asarray(vectors, dtype=np.int64).reshape(-1, g.teams)])
+        g.static = np.concatenate([g.static, np.zeros((g.static.shape[0], g.G.shape[0] - start), np.int64)], axis=1)
+        return slice(start, g.G.shape[0])
+
+    def set_lower(self, role: int, where: slice, rhs: np.ndarray) -> None:
+        """Set the right-hand sides (int64 (A, K)) of rows added by :meth:`add_lower_rows`."""
+        self._static_least.pop(role, None)
+        self.grids[role].static[:, where] = rhs
+
     def least(self, rhs: dict[int, np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
         """The least posts per (area, role) meeting the stage's rows ``rhs`` and all level-free rows."""
         A = len(self.f.areas)
