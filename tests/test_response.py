@@ -126,12 +126,14 @@ def test_priority_grade_matches_without_regard_to_case_and_shares_the_queue() ->
     wl = workload(force, every_hour("North", "DA", 60) + every_hour("North", "CFW", 120))
     demand = response_demand(force, wl)
     assert demand.response_types == ("DA", "CFW")
-    np.testing.assert_allclose(demand.calls[0], 2.0)
-    np.testing.assert_allclose(demand.by_grade[0], np.tile([1.0, 1.0], (168, 1)))
-    np.testing.assert_allclose(demand.call_minutes[0], 90.0)
+    # a CFW call needs a PC with the PCs' share of its work, 0.8: 1 + 0.8 calls an hour
+    np.testing.assert_allclose(demand.calls[0], 1.8)
+    np.testing.assert_allclose(demand.by_grade[0], np.tile([1.0, 0.8], (168, 1)))
+    np.testing.assert_allclose(demand.call_minutes[0], (60.0 + 0.8 * 120.0) / 1.8)
     floors = response_floors(force, wl)
     assert floors is not None
-    np.testing.assert_allclose(floors.load[0], 3.0, rtol=1e-12)
+    # 1 x 60 + 0.8 x 120 minutes an hour: 2.6 Erlangs, the PCs' committed hours of response work
+    np.testing.assert_allclose(floors.load[0], 2.6, rtol=1e-12)
 
 
 def test_arrival_rate_divides_by_the_total_recency_weight_not_by_weeks() -> None:
@@ -212,16 +214,19 @@ def test_sample_floors_are_the_least_that_meet_the_target(sample: tuple[Force, a
     # the least: each cell recomputed alone
     for a, k in [(0, 0), (3, 100), (5, 167)]:
         assert floors.units[a, k] == servers_for(
-            float(floors.load[a, k]), float(floors.target[a]), 0.9, float(floors.mean_service[a, k]))
+            float(floors.load[a, k]), float(floors.target[a]), force.service_levels.service_level,
+            float(floors.mean_service[a, k]))
     met = measure(floors, floors.officers)
     assert met["met"].all()
     one_short = measure(floors, np.maximum(floors.officers - floors.crew[:, None], 0))
     assert not one_short.loc[active.reshape(-1), "met"].any()
-    # level: bucket, percentile 100 -> every hour of a bucket takes its busiest hour's floor
+    # level: bucket, percentile 75 -> every hour of a bucket takes the floor of the hour at its
+    # 75th percentile ("higher": a value one of its hours needs)
+    assert force.service_levels.level == "bucket" and force.service_levels.percentile == 75
     for b in range(len(floors.buckets)):
         hours = np.flatnonzero(floors.bucket_of_hour == b)
-        np.testing.assert_array_equal(floors.required[:, hours],
-                                      np.repeat(floors.officers[:, hours].max(axis=1)[:, None], hours.size, 1))
+        want = np.percentile(floors.officers[:, hours], 75, axis=1, method="higher")
+        np.testing.assert_array_equal(floors.required[:, hours], np.repeat(want[:, None], hours.size, 1))
     frame = floors.frame()
     assert list(frame.columns) == ["area", "hour", "weekday", "time", "bucket", "calls", "load",
                                    "mean_service", "busy", "units", "officers", "required"]
@@ -290,7 +295,7 @@ def test_no_section_gives_none() -> None:
 def test_a_force_of_shifts_worked_every_day_gets_floors_per_shift_bucket() -> None:
     sample = allocator.load_force(allocator.sample_path("force.yaml"))
     data = allocator.load_force(allocator.sample_path("force_shifts.yaml")).to_dict()
-    data["service_levels"] = sample.to_dict()["service_levels"]
+    data["service_levels"] = sample.to_dict()["service_levels"] | {"percentile": 100}
     force = allocator.load_force(data)
     floors = response_floors(force, allocator.compute_workload(allocator.sample_demand(force, 5000, seed=2), force))
     assert floors is not None and floors.officers.shape == (6, 168)

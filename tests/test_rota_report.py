@@ -71,7 +71,8 @@ def test_report_sections_and_numbers(data: RotaReportData, allocation: RotaAlloc
     md = rep.markdown
     heads = re.findall(r"^#+ (.*)$", md, flags=re.M)
     assert heads == ["Allocation report: Sample Constabulary", "Summary", "Posts per area and role", "Rotas",
-                     "Figures", "Busiest buckets", "Service levels", "Buckets short of the floor", "Expected waits",
+                     "Figures", "Busiest buckets", "Service levels", "Buckets short of the floor", "Buckets the service level decides",
+                     "Expected waits",
                      "Moves", "Rules that bound the answer", "Run", "Solver stages"]
     assert "Figures left out: matplotlib is not installed" in md
     m = allocation.metrics

@@ -34,7 +34,7 @@ def test_the_sample_force_has_the_issue_targets() -> None:
     force = allocator.load_force(SAMPLE)
     sl = force.service_levels
     assert sl is not None
-    assert sl.responders == ["PC"] and sl.crew == 1 and sl.service_level == 0.9
+    assert sl.responders == ["PC"] and sl.crew == 1 and sl.service_level == 0.8
     assert sl.grade_names == ("immediate", "priority")
     assert sl.target_minutes("immediate", "Swindon North") == 15
     assert sl.target_minutes("immediate", "Wiltshire South") == 20

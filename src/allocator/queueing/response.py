@@ -259,13 +259,21 @@ def response_demand(force: Force, workload: Workload) -> ResponseDemand:
                                 "settings.window_days or leave out the older records"))
     safe_weeks = np.where(weeks > 0, weeks, 1.0)
 
-    # one unit per response call; its minutes are the responders' share-weighted standard minutes
+    # A call of type t needs a responder unit with probability attend(t), the responders' share of
+    # its work in the judgement (capped at 1), and then holds it for the responders' share-weighted
+    # minutes, blended with the recorded duration and stretched by the area factor as the workload
+    # is. So the response load in officer-hours is exactly the responders' committed hours of
+    # response work: the queue and the utilisation count the same time once.
     rs, rm = share[:, roles], minutes[:, roles]
+    attend = np.minimum(rs.sum(axis=1), 1.0)                                     # (T,)
+    factor = force.area_factor_array()[:, roles]                                 # (A, R')
     with np.errstate(divide="ignore", invalid="ignore"):
         standard = np.where(rs.sum(axis=1) > 0, (rs * rm).sum(axis=1) / rs.sum(axis=1), 0.0)
+        stretch = np.where(rs.sum(axis=1) > 0, (factor @ rs.T) / rs.sum(axis=1), 1.0)  # (A, T)
     w_none, w_rec = p.weight[..., 0], p.weight[..., 1]
     calls_t = (w_none + w_rec) / safe_weeks[None, :, None]                      # (A, 168, T)
     minutes_t = (standard * (w_none + (1.0 - dw) * w_rec) + dw * p.minutes) / safe_weeks[None, :, None]
+    minutes_t = minutes_t * stretch[:, None, :]
     zero = response[None, None, :] & (calls_t > 0) & (minutes_t <= 0)
     for a, t in sorted({(int(a), int(t)) for a, _, t in zip(*np.nonzero(zero), strict=True)}):
         hours = np.flatnonzero(zero[a, :, t])
@@ -278,12 +286,12 @@ def response_demand(force: Force, workload: Workload) -> ResponseDemand:
     if problems:
         raise WorkloadError("<Workload>", problems)
 
-    calls = calls_t[..., response].sum(axis=2)
-    call_min = minutes_t[..., response].sum(axis=2)
+    calls = (calls_t[..., response] * attend[response]).sum(axis=2)
+    call_min = (minutes_t[..., response] * attend[response]).sum(axis=2)
     n_grades = len(sl.grade_names)
     by_grade = np.zeros((*calls.shape, n_grades))
     for g in range(n_grades):
-        by_grade[..., g] = calls_t[..., grade == g].sum(axis=2)
+        by_grade[..., g] = (calls_t[..., grade == g] * attend[grade == g]).sum(axis=2)
 
     # the responders' non-response work: the workload's judged hours without the impact weight
     hours = judged_hours(p, share, minutes, np.ones_like(share), force.area_factor_array(), dw)
