@@ -33,6 +33,7 @@ import numpy as np
 
 from allocator.model.formulation import Formulation
 from allocator.solve.exact.areas import AreaRoute, area_route
+from allocator.solve.exact.totals import later_stages
 from allocator.solve.milp import Backend, MilpResult
 from allocator.solve.milp.linear import LinearSpec, SumStage
 from allocator.solve.report import SolverReport, StageReport
@@ -399,6 +400,8 @@ def solve_formulation(
         return x, levels
     if split is not None and f.current is None:
         return _later_on_totals(f, split, solver, report, deadline, seed, tie_break, x), levels
+    if split is not None:
+        return _later_with_moves(f, split, solver, report, deadline, seed, tie_break, x), levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
     if f.current is not None and not move_rules:
@@ -464,3 +467,36 @@ def _later_on_totals(f: Formulation, split: AreaRoute, solver: Backend, report: 
                                    math.nan, st.seconds if st else 0.0,
                                    f"{solver.name} on totals, stopped by the time limit (posting of the stage before)"))
     return split.posting(chosen, full) if res.x is not None else x
+
+
+def _later_with_moves(f: Formulation, split: AreaRoute, solver: Backend, report: SolverReport, deadline: float,
+                      seed: int, tie_break: bool, x: np.ndarray) -> np.ndarray:
+    """Fewest moves, proportional shares and the tie-break on (area, role) totals with each split tabulated.
+
+    Exact under the per-area route with a current posting
+    (:mod:`allocator.solve.exact.totals`): the same stage objectives as the
+    whole formulation's. Out of time, the maximin's posting stands, its stages
+    reported feasible.
+    """
+    A, R, _ = f.shape
+    targets = np.round(proportional_targets(f).ravel() * TARGET_SCALE).astype(np.int64)
+    got, stages, build = later_stages(split, solver, targets, x, deadline, seed, tie_break)
+    report.build_seconds += build
+    final = got if got is not None else x
+    if got is None:
+        logger.warning("no time left for the later stages; the posting meets every rule and the smallest "
+                       "coverage but is not optimised for moves or shares")
+    done = {st.name: st for st in stages}
+    names = ["moves", "proportional"] + (["tie-break"] if tie_break else [])
+    assert f.current is not None
+    values = {"moves": float(np.abs(final - f.current).sum()) / 2,
+              "proportional": float(np.abs(TARGET_SCALE * f.posts(final).ravel() - targets).sum()) / TARGET_SCALE,
+              "tie-break": float((np.arange(1, f.n + 1) * final).sum())}
+    for name in names:
+        st = done.get(name)
+        if got is not None and st is not None:
+            report.add(st)
+        else:
+            report.add(StageReport(name, "all", "feasible", values[name], math.nan, st.seconds if st else 0.0,
+                                   f"{solver.name} on totals, stopped by the time limit (posting of the stage before)"))
+    return final
