@@ -4,7 +4,11 @@ Stages, lexicographically:
 
 1. **maximin**: for each role in force order (or first all roles together,
    weighted, when a rule couples roles), the largest ``t`` such that every
-   coverage row of the role has ``sum_j I_ij x_j >= t need_i``. Because the
+   coverage row of the role has ``sum_j I_ij x_j >= t need_i``. In the joint
+   stage ``need_i`` of a row of role ``r`` is scaled by the role's weight
+   (``Formulation.role_weights``, the force's ``coverage_weights``): every
+   role's coverage is at least ``weight_r t``, so ``t`` is the smallest of
+   ``coverage_r / weight_r``. Because the
    left side is a whole number, a candidate ``t`` is the integer row
    ``sum_j I_ij x_j >= ceil(t need_i)``, and "strictly better than ``v``" is
    ``sum_j I_ij x_j >= floor(v need_i) + 1``: both are exact feasibility
@@ -370,6 +374,9 @@ def solve_formulation(
     R = len(f.roles)
     weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
     coupled = any(fam.links_roles for fam in f.families)
+    if not (coupled and R > 1) and any(w != 1.0 for w in weights.values()):
+        logger.warning("coverage weights are set but no rule couples roles: each role's maximin stands alone, "
+                       "so the weights change nothing")
     groups: list[tuple[str, list[int]]] = []
     if coupled and R > 1:
         groups.append(("all", list(range(R))))
