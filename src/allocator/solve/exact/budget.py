@@ -148,8 +148,10 @@ def _greedy(spec: MilpSpec, runs: _Runs, a: int, b: int) -> np.ndarray | None:
                       .astype(np.int64)) - base
     if (g_hi < g_lo).any():
         return None
-    # each area's units in its own order of cost, then cell; positions [g_lo, g_hi) are candidates
-    order = np.lexsort((runs.start, runs.cell, cost_rank, area))
+    # each area's units in its own order of cost, then cell; positions [g_lo, g_hi) are candidates. The runs
+    # are laid out by cell, then start, so a stable sort on cost alone breaks ties by cell and start
+    by_cost = np.argsort(cost_rank, kind="stable")
+    order = by_cost[np.argsort(area[by_cost], kind="stable")]
     cnt = runs.count[order]
     ar = area[order]
     before = np.cumsum(cnt) - cnt
@@ -163,7 +165,9 @@ def _greedy(spec: MilpSpec, runs: _Runs, a: int, b: int) -> np.ndarray | None:
     if left < 0 or left > int(cand.sum()):
         return None
     # the rest: the cheapest candidate units over all areas, ties to the lowest cell
-    glob = np.lexsort((runs.start[order], runs.cell[order], cost_rank[order]))
+    at = np.empty(order.size, dtype=np.int64)
+    at[order] = np.arange(order.size)
+    glob = at[by_cost]  # positions in `order`, by cost, then cell, then start
     c_cnt = cand[glob]
     c_before = np.cumsum(c_cnt) - c_cnt
     take = np.zeros(cnt.size, dtype=np.int64)
