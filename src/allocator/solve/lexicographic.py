@@ -326,6 +326,7 @@ def solve_formulation(
     tie_break: bool = True,
     route: str = "auto",
     later: bool = True,
+    totals: bool = True,
 ) -> tuple[np.ndarray | None, dict[str, float]]:
     """Solve ``f`` lexicographically with ``solver``; stage reports go into ``report``.
 
@@ -339,7 +340,11 @@ def solve_formulation(
     (default) split by area whenever the structure allows. Both are exact;
     each maximin stage report names the route in its ``method``. With
     ``later=False`` the solve stops after the maximin stages and returns
-    their posting (for benchmarks of the maximin alone).
+    their posting (for benchmarks of the maximin alone). On the per-area
+    route the later stages run on (area, role) totals
+    (:mod:`allocator.solve.exact.totals` with a current posting); with
+    ``totals=False`` they are one backend model over all columns instead,
+    the reference that benchmarks and tests compare with.
     """
     if route not in ("auto", "areas", "whole"):
         raise ValueError(f"route must be 'auto', 'areas' or 'whole', not {route!r}")
@@ -405,9 +410,9 @@ def solve_formulation(
 
     if not later:
         return x, levels
-    if split is not None and f.current is None:
+    if split is not None and totals and f.current is None:
         return _later_on_totals(f, split, solver, report, deadline, seed, tie_break, x), levels
-    if split is not None:
+    if split is not None and totals:
         return _later_with_moves(f, split, solver, report, deadline, seed, tie_break, x), levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
