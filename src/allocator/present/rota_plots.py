@@ -179,33 +179,50 @@ def plot_on_duty(by_hour: pd.DataFrame, area: str | None = None) -> Figure:
     the current posting when given, and a shaded area for the demand, the
     officers its recorded hours keep busy in that hour. All on the same axis.
     """
+    from matplotlib.ticker import MaxNLocator
+
     areas = [area] if area is not None else _ordered(by_hour["area"])
     roles = _ordered(by_hour["role"])
-    fig = new_figure(10.0, 1.9 * len(areas) + 1.0, margins=(0.7, 0.2, 0.75, 0.4), hspace=0.35)
-    axes = fig.subplots(len(areas), 1, squeeze=False, sharex=True)[:, 0]
+    fig = new_figure(10.0, 1.9 * len(areas) + 1.2, margins=(0.7, 0.2, 0.95, 0.4), hspace=0.35)
+    axes = fig.subplots(len(areas), 1, squeeze=False)[:, 0]
     hours = np.arange(168)
     has_current = "current_on_duty" in by_hour.columns
-    for ax, a in zip(axes, areas, strict=True):
-        rows = by_hour[by_hour["area"].astype(str) == a]
-        for k, r in enumerate(roles):
+    # every series as an (area, role, hour) array at once, not a filter and a sort per panel and role
+    a = pd.Categorical(by_hour["area"].astype(str), categories=areas).codes
+    r = pd.Categorical(by_hour["role"].astype(str), categories=roles).codes
+    h = by_hour["hour_of_week"].to_numpy(dtype=np.int64)
+    keep = (a >= 0) & (r >= 0) & (h >= 0) & (h < 168)
+
+    def series(column: str) -> np.ndarray:
+        out = np.full((len(areas), len(roles), 168), np.nan)
+        out[a[keep], r[keep], h[keep]] = by_hour[column].to_numpy(dtype="float64")[keep]
+        return out
+
+    on_duty, demand = series("on_duty"), series("demand")
+    current = series("current_on_duty") if has_current else None
+    for i, (ax, name) in enumerate(zip(axes, areas, strict=True)):
+        for k, role_name in enumerate(roles):
             colour = _ROLE_COLOURS[k % len(_ROLE_COLOURS)]
-            mine = rows[rows["role"].astype(str) == r].sort_values("hour_of_week")
-            demand = mine["demand"].to_numpy(dtype="float64")
-            if np.isfinite(demand).any():
-                ax.fill_between(hours, np.nan_to_num(demand), step="mid", alpha=0.25, color=colour,
-                                linewidth=0, label=f"{r} demand (officers busy)")
-            ax.step(hours, mine["on_duty"].to_numpy(dtype="float64"), where="mid", color=colour,
-                    linewidth=1.1, label=f"{r} on duty")
-            if has_current:
-                ax.step(hours, mine["current_on_duty"].to_numpy(dtype="float64"), where="mid", color=colour,
-                        linewidth=0.9, linestyle=":", label=f"{r} on duty now")
-        ax.set_xticks(np.arange(0, 168, 24), _DAYS, fontsize=8)
+            if np.isfinite(demand[i, k]).any():
+                ax.fill_between(hours, np.nan_to_num(demand[i, k]), step="mid", alpha=0.25, color=colour,
+                                linewidth=0, label=f"{role_name} demand (officers busy)")
+            ax.step(hours, on_duty[i, k], where="mid", color=colour, linewidth=1.1, label=f"{role_name} on duty")
+            if current is not None:
+                ax.step(hours, current[i, k], where="mid", color=colour, linewidth=0.9, linestyle=":",
+                        label=f"{role_name} on duty now")
+        # the days marked by one set of lines per panel; the weekdays named under the last panel only
+        ax.vlines(np.arange(24, 168, 24), 0, 1, transform=ax.get_xaxis_transform(), colors="#b0b0b0",
+                  linewidth=0.4, zorder=0.5)
+        if i == len(areas) - 1:
+            ax.set_xticks(np.arange(0, 168, 24), _DAYS, fontsize=8)
+        else:
+            ax.set_xticks([])
         ax.set_xlim(0, 167)
         ax.set_ylim(bottom=0)
+        ax.yaxis.set_major_locator(MaxNLocator(4))
         ax.set_ylabel("officers", fontsize=8)
         ax.tick_params(axis="y", labelsize=7)
-        ax.set_title(a, fontsize=9, loc="left", y=1.0)  # a fixed place: no search for overlapping ticks
-        ax.grid(axis="x", linewidth=0.4)
+        ax.set_title(name, fontsize=9, loc="left", y=1.0)  # a fixed place: no search for overlapping ticks
     fig.suptitle("Officers on duty against demand by hour of the week (one scale: officers)",
                  fontsize=10, x=0.07, ha="left", y=1 - 0.15 / fig.get_figheight())
     handles, labels = axes[0].get_legend_handles_labels()
