@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import allocator
 from allocator.errors import ForceError
 from allocator.model.build import build_formulation
 from allocator.model.force import Force
 from allocator.solve.exact.areas import area_route
-from allocator.solve.milp import available_backends
+from allocator.solve.lexicographic import solve_formulation
+from allocator.solve.milp import available_backends, get_backend
+from allocator.solve.report import SolverReport
+from tests.formulation_factory import tiny
 
 BACKENDS = [b for b in ("cpsat", "pulp:highs", "pulp:cbc") if b in available_backends()]
 
@@ -117,6 +123,23 @@ def test_weights_without_a_rule_coupling_roles_change_nothing_and_say_so(caplog)
     assert "no rule couples roles" in caplog.text
     assert _posts(a) == (10, 10)
     assert not any(s.name == "maximin" and s.role == "all" for s in a.solver.stages)
+
+
+@given(st.integers(0, 10_000), st.sampled_from([0.5, 2.0, 3.0]), st.floats(0.25, 4.0))
+def test_scaling_every_weight_divides_the_joint_level_and_keeps_the_posting(seed, scale, pcso) -> None:
+    f = tiny(seed=seed, roles=2, teams=1, areas=2, establishment=(5, 3), ratio=True)
+    report = {}
+    for k, weights in (("base", [1.0, pcso]), ("scaled", [scale, scale * pcso])):
+        rep = SolverReport(backend="cpsat", status="optimal")
+        x, _ = solve_formulation(replace(f, role_weights=np.array(weights)), get_backend("cpsat"), rep, 30)
+        report[k] = (x, rep)
+    (x0, r0), (x1, r1) = report["base"], report["scaled"]
+    assert x0 is not None and x1 is not None and x0.tolist() == x1.tolist()
+    j0 = next(s.objective for s in r0.stages if s.role == "all" and s.name == "maximin")
+    j1 = next(s.objective for s in r1.stages if s.role == "all" and s.name == "maximin")
+    assert j1 == pytest.approx(j0 / scale, rel=1e-9)
+    level = min(f.min_coverage(x0, 0) / 1.0, f.min_coverage(x0, 1) / pcso)
+    assert j0 == pytest.approx(level, rel=1e-9)
 
 
 # ------------------------------------------------------------------ the force file

@@ -490,7 +490,6 @@ def _later_with_moves(f: Formulation, split: AreaRoute, solver: Backend, report:
     whole formulation's. Out of time, the maximin's posting stands, its stages
     reported feasible.
     """
-    A, R, _ = f.shape
     targets = np.round(proportional_targets(f).ravel() * TARGET_SCALE).astype(np.int64)
     got, stages, build = later_stages(split, solver, targets, x, deadline, seed, tie_break)
     report.build_seconds += build
