@@ -40,3 +40,16 @@ def test_the_heatmap_is_the_same_bytes_every_time_and_shows_a_change() -> None:
     assert png == figure_png(plot_utilisation(buckets))
     changed = buckets.assign(utilisation=buckets["utilisation"].where(buckets.index != 0, 41.0))
     assert figure_png(plot_utilisation(changed)) != png
+
+
+def test_before_and_after_on_one_figure_are_the_bytes_of_two() -> None:
+    from allocator.present.rota_plots import utilisation_pngs
+
+    after = pd.DataFrame({"area": ["North", "North", "South", "South"], "role": "PC",
+                          "bucket": ["Mon Early", "Mon Night"] * 2, "utilisation": [40.0, 75.0, 30.0, np.nan]})
+    before = after.assign(utilisation=[90.0, 20.0, np.nan, 10.0])
+    other = after[after["area"] == "North"]  # another layout: drawn on its own figure
+    got = utilisation_pngs([(after, "after"), (before, "before"), (other, "north")])
+    want = [figure_png(plot_utilisation(t, title=s)) for t, s in ((after, "after"), (before, "before"),
+                                                                  (other, "north"))]
+    assert got == want and len(set(got)) == 3

@@ -31,18 +31,19 @@ Examples
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from allocator.present.plots import FIGURE_DPI as _DPI
-from allocator.present.plots import new_figure
+from allocator.present.plots import figure_png, new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["UTILISATION_MAX", "plot_on_duty", "plot_utilisation", "utilisation_grid"]
+__all__ = ["UTILISATION_MAX", "plot_on_duty", "plot_utilisation", "utilisation_grid", "utilisation_pngs"]
 
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 #: the top of the utilisation colour scale, percent (CPSM's benchmark, 60%, sits in its middle)
@@ -106,18 +107,57 @@ def plot_utilisation(buckets: pd.DataFrame, role: str | None = None, title: str 
     bar.set_label("utilisation, % of on-duty time (grey: nobody on duty)", fontsize=7)
     bar.ax.tick_params(labelsize=7)
     for ax, r in zip(axes, roles, strict=True):
-        grid = utilisation_grid(buckets, r).to_numpy()
-        box = ax.get_position()  # where the colour bar left the panel, in figure fractions
-        wide = max(round(box.x1 * fig.bbox.width) - round(box.x0 * fig.bbox.width), 1)
-        high = max(round(box.y1 * fig.bbox.height) - round(box.y0 * fig.bbox.height), 1)
-        ax.imshow(_labelled_cells(grid, cmap, norm, wide, high), interpolation="nearest", aspect="auto",
+        ax.imshow(_panel_cells(ax, buckets, r, cmap, norm), interpolation="nearest", aspect="auto",
                   extent=(-0.5, len(names) - 0.5, len(areas) - 0.5, -0.5))
         ax.set_yticks(range(len(areas)), areas, fontsize=7)
-        ax.set_title(f"{r}: utilisation (committed time, %), {title}", fontsize=9, loc="left", y=1.0)
+        _panel_title(ax, r, title)
         ax.set_xticks([])
     # the panels share their columns: the buckets are named once, under the last
     axes[-1].set_xticks(range(len(names)), names, fontsize=6, rotation=90)
     return fig
+
+
+def utilisation_pngs(tables: Sequence[tuple[pd.DataFrame, str]]) -> list[bytes]:
+    """PNG bytes of :func:`plot_utilisation` for each ``(buckets, title)``, drawn on one figure when they can be.
+
+    Tables with the first one's areas, roles and buckets (a posting before
+    and after) only change the panels' cells and titles, so the figure is
+    built once and redrawn: the bytes are those of drawing each table on a
+    figure of its own.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize
+
+    if not tables:
+        return []
+    first, title = tables[0]
+    fig = plot_utilisation(first, title=title)
+    layout = (_ordered(first["area"]), _ordered(first["role"]), _ordered(first["bucket"]))
+    cmap = colormaps[_CMAP].with_extremes(bad="#d9d9d9")
+    norm = Normalize(0.0, UTILISATION_MAX)
+    out = [figure_png(fig)]
+    for buckets, title in tables[1:]:
+        if (_ordered(buckets["area"]), _ordered(buckets["role"]), _ordered(buckets["bucket"])) != layout:
+            out.append(figure_png(plot_utilisation(buckets, title=title)))
+            continue
+        for ax, r in zip(fig.axes, layout[1], strict=False):  # the panels first, then the colour bar
+            ax.images[0].set_data(_panel_cells(ax, buckets, r, cmap, norm))
+            _panel_title(ax, r, title)
+        out.append(figure_png(fig))
+    return out
+
+
+def _panel_title(ax: Any, role: str, title: str) -> None:
+    ax.set_title(f"{role}: utilisation (committed time, %), {title}", fontsize=9, loc="left", y=1.0)
+
+
+def _panel_cells(ax: Any, buckets: pd.DataFrame, role: str, cmap: Any, norm: Any) -> np.ndarray:
+    """The cells of ``role``'s panel at the panel's size in pixels (where the colour bar left it)."""
+    fig = ax.figure
+    box = ax.get_position()
+    wide = max(round(box.x1 * fig.bbox.width) - round(box.x0 * fig.bbox.width), 1)
+    high = max(round(box.y1 * fig.bbox.height) - round(box.y0 * fig.bbox.height), 1)
+    return _labelled_cells(utilisation_grid(buckets, role).to_numpy(), cmap, norm, wide, high)
 
 
 def _labelled_cells(grid: np.ndarray, cmap: Any, norm: Any, wide: int, high: int) -> np.ndarray:
