@@ -183,3 +183,11 @@ def test_a_weight_must_be_a_finite_number_above_zero(tmp_path: Path, value: str)
     (problem,) = info.value.problems
     assert problem.where == "coverage_weights.PCSO" and problem.line is not None
     assert not (isinstance(problem.value, float) and math.isnan(problem.value)) or value == ".nan"
+
+
+def test_a_force_of_shifts_refuses_weights_it_could_not_use() -> None:
+    data = allocator.load_force(allocator.sample_path("force_shifts.yaml")).to_dict()
+    with pytest.raises(ForceError) as info:
+        allocator.load_force({**data, "coverage_weights": {"PC": 2.0}})
+    (problem,) = info.value.problems
+    assert problem.where == "coverage_weights" and "force on duty patterns" in problem.message

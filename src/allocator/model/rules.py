@@ -24,7 +24,8 @@ of ``coverage_r / weight_r`` over the roles. A role of weight 2 must have
 twice the coverage of a role of weight 1 to count as as well covered; a
 role of weight 0.5, half. Roles not named weigh 1. Each role's own maximin
 that follows is unweighted; without a rule coupling roles the weights change
-nothing.
+nothing (the solve logs a warning), and a force of shifts (no patterns)
+refuses them.
 
 >>> from pydantic import TypeAdapter
 >>> TypeAdapter(CoverageWeights).validate_python({"PC": 1, "PCSO": 0.5})
@@ -161,4 +162,8 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         for role in weights:
             if role not in roles:
                 out.append(("coverage_weights", did_you_mean("role", str(role), roles)))
+        if weights and not (data.get("windows") or data.get("patterns")):
+            out.append(("coverage_weights", "coverage weights need a force on duty patterns (windows and "
+                                            "patterns); a force of shifts allocates each role alone, so they "
+                                            "would change nothing"))
     return out
