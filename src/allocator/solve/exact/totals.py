@@ -294,8 +294,8 @@ def later_stages(route: AreaRoute, solver: Backend, targets: np.ndarray, x: np.n
         got = {st.name: st for st in res.stages}
         moved = got.get("moves")
         if res.x is not None and moved is not None and moved.status == "optimal" and moved.objective > budget:
+            logger.debug("moves on totals: %d above the windows' %d; widening", moved.objective, budget)
             budget = int(round(moved.objective))  # a posting of this many: solve once more with windows that hold it
-            logger.debug("moves on totals: %d above the window's %d; widening", budget, LB)
             continue
         if res.x is None and res.status == "infeasible" and budget < ceiling:
             budget = min(ceiling, LB + 2 * (budget - LB) + 2)
