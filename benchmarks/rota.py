@@ -18,12 +18,26 @@ to PC ratio) with random judged hours per area and hour of the week, then:
   formulation the bisection replaces, given the same time limit.
 
 It prints wall time, status and the smallest coverage of each, and the ratio.
+
+**Monthly reallocation** (``--reallocation``, and always on the sample): with a
+current posting (last period's allocation of a drifted workload, or the
+sample's ``current.csv``) the stages after the maximin are fewest moves (a
+change of team is a move), proportional shares and the tie-break. The default
+solves them on (area, role) totals with each total's split into teams
+tabulated (``allocator.solve.exact.totals``); the reference is one CP-SAT model
+of all columns (``solve_formulation(..., totals=False)``, what the default did
+before). Both run in the same process on the same formulation; the stage
+objectives must agree. On the sample it times ``allocator.allocate(workload,
+force, current=...)`` itself (its ``SolverReport.seconds``), the reference
+through the same call with the old later stages put back.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import math
 import time
 
 import highspy
@@ -141,15 +155,85 @@ def run(areas: int, time_limit: float, seed: int = 0, whole: bool = True) -> Non
           f"{ {k: round(v, 6) for k, v in plain_levels.items()} }; ratio {plain_s / fast:.1f}x")
 
 
+def _later(report: SolverReport) -> dict[str, float]:
+    return {s.name: s.objective for s in report.stages if s.name in ("moves", "proportional", "tie-break")}
+
+
+def _timed_allocate(workload: object, force: Force, current: object, totals: bool, time_limit: float,
+                    repeat: int) -> tuple[float, float, allocator.RotaAllocation]:
+    """Best of ``repeat``: ``SolverReport.seconds`` and the later stages' seconds of ``allocate``."""
+    import allocator.solve.rota as rota_solve
+
+    real = rota_solve.solve_formulation
+    rota_solve.solve_formulation = functools.partial(real, totals=totals)  # type: ignore[assignment]
+    try:
+        best, later, a = math.inf, math.inf, None
+        for _ in range(repeat):
+            a = allocator.allocate(workload, force, current=current, time_limit=time_limit)
+            if a.solver.seconds < best:
+                best = a.solver.seconds
+                later = sum(s.seconds for s in a.solver.stages if s.name != "maximin")
+    finally:
+        rota_solve.solve_formulation = real  # type: ignore[assignment]
+    assert isinstance(a, allocator.RotaAllocation)
+    return best, later, a
+
+
+def sample_reallocation(time_limit: float, repeat: int = 5) -> None:
+    """The sample force's monthly reallocation: ``allocate(..., current=current.csv)``, new and old later stages."""
+    from allocator.data.demand import load_demand
+
+    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    work = allocator.compute_workload(load_demand(allocator.sample_path("demand.csv"), force).records, force)
+    current = allocator.sample_path("current.csv")
+    old_s, old_later, old = _timed_allocate(work, force, current, False, time_limit, repeat)
+    new_s, new_later, new = _timed_allocate(work, force, current, True, time_limit, repeat)
+    same = _later(new.solver) == _later(old.solver) and new.ratios == old.ratios
+    print(f"sample reallocation (allocate with current.csv, best of {repeat}): solve {new_s:.3f} s "
+          f"(later stages {new_later:.3f} s, on totals) against {old_s:.3f} s (later stages {old_later:.3f} s, "
+          f"one CP-SAT model of all columns); ratio {old_s / new_s:.1f}x; "
+          f"{'same stage objectives' if same else 'OBJECTIVES DIFFER'} {_later(new.solver)}")
+
+
+def reallocation(areas: int, time_limit: float, seed: int = 0) -> None:
+    """A synthetic force's monthly reallocation: later stages on totals against one model of all columns."""
+    force = synthetic_force(areas)
+    W = workload(force, seed)
+    drifted = W * np.random.default_rng(seed + 1).lognormal(0.0, 0.3, W.shape)
+    current = allocator.allocate(drifted, force, time_limit=time_limit).x
+    f = build_formulation(W, force, current=current)
+    found = {}
+    for totals in (True, False):
+        report = SolverReport(backend="cpsat", status="optimal")
+        t0 = time.perf_counter()
+        solve_formulation(f, get_backend("cpsat"), report, time_limit, totals=totals)
+        seconds = time.perf_counter() - t0
+        later = sum(s.seconds for s in report.stages if s.name != "maximin")
+        found[totals] = (seconds, later, report.status, _later(report))
+    (new_s, new_l, new_st, new_v), (old_s, old_l, old_st, old_v) = found[True], found[False]
+    same = "same stage objectives" if new_v == old_v else f"objectives differ: {old_v}"
+    print(f"{areas:>5} areas reallocation: later stages on totals {new_s:7.2f} s ({new_st}, later {new_l:.2f} s) "
+          f"against one model of all columns {old_s:7.2f} s ({old_st}, later {old_l:.2f} s); "
+          f"ratio {old_s / new_s:.1f}x; {same} {new_v}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--areas", type=int, nargs="*", default=[6, 60, 300])
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--no-whole", action="store_true", help="skip the whole-formulation bisection")
+    parser.add_argument("--reallocation", action="store_true",
+                        help="also time the monthly reallocation (a current posting) at each size")
+    parser.add_argument("--only-reallocation", action="store_true",
+                        help="time only the monthly reallocations (the sample's and, with --areas, synthetic ones)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
+    sample_reallocation(args.time_limit)
     for areas in args.areas:
-        run(areas, args.time_limit, whole=not args.no_whole)
+        if not args.only_reallocation:
+            run(areas, args.time_limit, whole=not args.no_whole)
+        if args.reallocation or args.only_reallocation:
+            reallocation(areas, args.time_limit)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,9 @@
 
 Run: ``.venv/bin/python benchmarks/solve.py`` (``--quick`` skips the 300-area
 forces; ``--plain-limit`` sets the time limit of each plain solve, default 60 s).
+Other sizes: ``--areas 3000 --roles 8`` (generated forces only, every variant),
+``--variants plain,move limit`` to pick variants, ``--backends cpsat`` to pick
+backends, ``--no-sample`` to skip the sample force.
 
 Cases: the sample force with a real workload (synthetic demand through the
 workload engine); generated forces of 60 and 300 areas x 5 shifts x 5 roles
@@ -47,9 +50,13 @@ from allocator.solve.report import SolverReport
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
 
+ROLE_NAMES = ["PC", "PCSO", "LCI", "DC", "SGT", "DS", "INSP", "CSI"]
+PER_AREA = [70, 20, 10, 8, 6, 6, 6, 6]  # six at least: the minimum staffing of Late and Night
+
+
 def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False) -> Force:
-    """``n_areas`` areas x 5 shifts x ``n_roles`` roles; caps on PC and PCSO in every tenth area."""
-    names = ["PC", "PCSO", "LCI", "DC", "SGT"][:n_roles]
+    """``n_areas`` areas x 5 shifts x ``n_roles`` roles (up to 8); caps on PC and PCSO in every tenth area."""
+    names = ROLE_NAMES[:n_roles]
     shifts = [
         Shift(name="Early", start="07:00", hours=9),
         Shift(name="Day", start="10:00", hours=8),
@@ -59,7 +66,7 @@ def generated_force(n_areas: int, n_roles: int = 5, area_bounds: bool = False) -
     ]
     roles = []
     for k, name in enumerate(names):
-        per_area = [70, 20, 10, 8, 6][k]
+        per_area = PER_AREA[k]
         roles.append(Role(name=name, establishment=per_area * n_areas, abstraction=0.45,
                           proactive_share=0.2, min_on_duty={"Late": 1, "Night": 1}))
     areas = []
@@ -105,7 +112,7 @@ def run_case(label: str, problem: AllocationProblem, build: float, backends: lis
              plain_limit: float) -> list[tuple[str, str, float, float, str]]:
     """Solve ``problem`` structured and plain on each backend; print and return the timings."""
     A, S, R = problem.shape
-    print(f"\n{label}: {A} areas x {S} shifts x {R} roles, build_problem {build * 1000:.1f} ms")
+    print(f"\n{label}: {A} areas x {S} shifts x {R} roles, build_problem {build * 1000:.1f} ms", flush=True)
     rows = []
     first = None
     for b in backends:
@@ -144,23 +151,39 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="skip the 300-area forces")
     parser.add_argument("--plain-limit", type=float, default=60.0, help="time limit of each plain solve")
+    parser.add_argument("--areas", type=int, nargs="*", default=None,
+                        help="sizes of the generated forces (default 60 and 300; 60 with --quick)")
+    parser.add_argument("--roles", type=int, default=5, choices=range(1, len(ROLE_NAMES) + 1),
+                        help="roles of the generated forces (default 5)")
+    parser.add_argument("--variants", default="plain,area bounds,move limit",
+                        help="comma-separated: plain, area bounds, move limit")
+    parser.add_argument("--backends", default=None, help="comma-separated backends (default every one but 'pulp')")
+    parser.add_argument("--no-sample", action="store_true", help="skip the sample force")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.ERROR)  # the generated SGT role warns of uncovered cells
-    backends = [b for b in available_backends() if b != "pulp"]
+    backends = args.backends.split(",") if args.backends else [b for b in available_backends() if b != "pulp"]
+    variants = [v.strip() for v in args.variants.split(",")]
+    unknown = [v for v in variants if v not in ("plain", "area bounds", "move limit")]
+    if unknown:
+        parser.error(f"unknown variants {unknown}")
 
-    force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
-    demand = allocator.sample_demand(force, 17_250, seed=0)
-    work = allocator.compute_workload(load_demand(demand, force).records, force)
-    t0 = time.perf_counter()
-    problem = allocator.build_problem(work, force)
-    rows = run_case("sample force, real workload", problem, time.perf_counter() - t0, backends, args.plain_limit)
+    rows: list[tuple[str, str, float, float, str]] = []
+    if not args.no_sample:
+        force = allocator.load_force(allocator.sample_path("force_shifts.yaml"))
+        demand = allocator.sample_demand(force, 17_250, seed=0)
+        work = allocator.compute_workload(load_demand(demand, force).records, force)
+        t0 = time.perf_counter()
+        problem = allocator.build_problem(work, force)
+        rows += run_case("sample force, real workload", problem, time.perf_counter() - t0, backends,
+                         args.plain_limit)
 
     rng = np.random.default_rng(42)
-    sizes = [60] if args.quick else [60, 300]
+    sizes = args.areas if args.areas is not None else ([60] if args.quick else [60, 300])
+    R = args.roles
     for n in sizes:
-        W = rng.lognormal(7, 0.6, (n, 5, 5))
-        for variant in ("plain", "area bounds", "move limit"):
-            f = generated_force(n, area_bounds=variant == "area bounds")
+        W = rng.lognormal(7, 0.6, (n, 5, R))
+        for variant in variants:
+            f = generated_force(n, n_roles=R, area_bounds=variant == "area bounds")
             current, limit = None, None
             if variant == "move limit":
                 # last period's posting: the allocation of a workload that has drifted since

@@ -238,6 +238,7 @@ def build_formulation(
         proactive=proactive,
         establishment=establishment,
         families=families,
+        role_weights=np.array([force.coverage_weights.get(r.name, 1.0) for r in force.roles], dtype=np.float64),
         weeks=weeks,
         current=cur,
         committed=committed,

@@ -58,7 +58,7 @@ from allocator.model.rota import (
     Pattern,
 )
 from allocator.model.rota_checks import duty_keys, is_rota_data, rota_problems
-from allocator.model.rules import MoveBudget, Rule, rule_problems
+from allocator.model.rules import CoverageWeights, MoveBudget, Rule, rule_problems
 from allocator.model.service_levels import ServiceLevels, service_level_problems
 
 __all__ = [
@@ -350,6 +350,7 @@ class Force(_Model):
     patterns: list[Pattern] = Field(default_factory=list)
     rules: list[Rule] = Field(default_factory=list)
     move_budget: MoveBudget | None = None
+    coverage_weights: CoverageWeights = Field(default_factory=dict)
     service_levels: ServiceLevels | None = None
 
     @model_validator(mode="after")

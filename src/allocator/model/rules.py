@@ -1,4 +1,4 @@
-"""Rules across roles: ratios, headcount caps and a force-wide move budget (forces on patterns).
+"""Rules across roles: ratios, headcount caps, a force-wide move budget and coverage weights (forces on patterns).
 
 In the force file::
 
@@ -7,6 +7,7 @@ In the force file::
       - ratio: {role: LCI, per: PC, at_most: 0.2}                # LCI posts at most 20% of PC posts
       - cap: {posts: 150, areas: [Swindon North]}                 # station capacity, all roles
     move_budget: {moves: 40, weights: {PCSO: 0.5}}               # force-wide, at a monthly reallocation
+    coverage_weights: {PC: 1.0, PCSO: 0.5}                       # when rules couple roles
 
 A ratio holds in every area (or the areas named): ``on: posts`` compares the
 roles' posts in the area, ``on: duty`` the officers expected on duty (after
@@ -14,19 +15,34 @@ abstraction) in every hour of the week. A cap bounds the posts of the roles
 named (default all) in each area named (default every area). The move budget
 bounds ``sum over roles of weight x moves``, a change of team counting as a
 move; roles not named weigh 1.
+
+**Coverage weights** matter when a rule couples roles (a ratio, a cap over
+several roles, the move budget): the maximin then first raises all roles'
+coverage together, to the largest level ``t`` at which every role ``r``'s
+coverage in every bucket is at least ``weight_r x t``, that is the smallest
+of ``coverage_r / weight_r`` over the roles. A role of weight 2 must have
+twice the coverage of a role of weight 1 to count as as well covered; a
+role of weight 0.5, half. Roles not named weigh 1. Each role's own maximin
+that follows is unweighted; without a rule coupling roles the weights change
+nothing (the solve logs a warning), and a force of shifts (no patterns)
+refuses them.
+
+>>> from pydantic import TypeAdapter
+>>> TypeAdapter(CoverageWeights).validate_python({"PC": 1, "PCSO": 0.5})
+{'PC': 1.0, 'PCSO': 0.5}
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from allocator.errors import did_you_mean
 
-__all__ = ["Cap", "MoveBudget", "Ratio", "Rule", "rule_problems"]
+__all__ = ["Cap", "CoverageWeights", "MoveBudget", "Ratio", "Rule", "rule_problems"]
 
 
 class _Model(BaseModel):
@@ -98,6 +114,17 @@ class MoveBudget(_Model):
         return self
 
 
+def _plain_number(v: Any) -> Any:
+    """A weight is a number as written: ``true``, ``"0.5"`` and ``null`` are refused."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise ValueError("must be a number")
+    return v
+
+
+#: a weight above 0 for a role's coverage, by role name
+CoverageWeights = dict[str, Annotated[float, BeforeValidator(_plain_number), Field(gt=0, allow_inf_nan=False)]]
+
+
 def _names(items: Any, key: str) -> list[str]:
     if not isinstance(items, list):
         return []
@@ -130,4 +157,13 @@ def rule_problems(data: Mapping[str, Any]) -> list[tuple[str, str]]:
         for role in budget["weights"]:
             if role not in roles:
                 out.append(("move_budget.weights", did_you_mean("role", str(role), roles)))
+    weights = data.get("coverage_weights")
+    if isinstance(weights, dict):
+        for role in weights:
+            if role not in roles:
+                out.append(("coverage_weights", did_you_mean("role", str(role), roles)))
+        if weights and not (data.get("windows") or data.get("patterns")):
+            out.append(("coverage_weights", "coverage weights need a force on duty patterns (windows and "
+                                            "patterns); a force of shifts allocates each role alone, so they "
+                                            "would change nothing"))
     return out

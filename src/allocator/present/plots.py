@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "FIGURE_DPI",
     "before_coverage",
     "coverage_grid",
     "figure_png",
@@ -47,7 +48,9 @@ __all__ = [
     "plot_workload",
 ]
 
-_DPI = 100
+#: the resolution of every figure (PNG bytes depend on it)
+FIGURE_DPI = 100
+_DPI = FIGURE_DPI
 #: coverage colours: dark red (a role's smallest) through pale yellow to dark blue (its largest)
 _COVERAGE_CMAP = "RdYlBu"
 _DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]

@@ -10,7 +10,11 @@ Stages, lexicographically:
    ``t*`` for the later stages.
 1. **maximin**: for each role in force order (or first all roles together,
    weighted, when a rule couples roles), the largest ``t`` such that every
-   coverage row of the role has ``sum_j I_ij x_j >= t need_i``. Because the
+   coverage row of the role has ``sum_j I_ij x_j >= t need_i``. In the joint
+   stage ``need_i`` of a row of role ``r`` is scaled by the role's weight
+   (``Formulation.role_weights``, the force's ``coverage_weights``): every
+   role's coverage is at least ``weight_r t``, so ``t`` is the smallest of
+   ``coverage_r / weight_r``. Because the
    left side is a whole number, a candidate ``t`` is the integer row
    ``sum_j I_ij x_j >= ceil(t need_i)``, and "strictly better than ``v``" is
    ``sum_j I_ij x_j >= floor(v need_i) + 1``: both are exact feasibility
@@ -40,6 +44,7 @@ import numpy as np
 from allocator.model import formulation as fm
 from allocator.model.formulation import Family, Formulation
 from allocator.solve.exact.areas import AreaRoute, area_route
+from allocator.solve.exact.totals import later_stages
 from allocator.solve.milp import Backend, MilpResult
 from allocator.solve.milp.linear import LinearSpec, SumStage
 from allocator.solve.report import SolverReport, StageReport
@@ -407,6 +412,7 @@ def solve_formulation(
     tie_break: bool = True,
     route: str = "auto",
     later: bool = True,
+    totals: bool = True,
 ) -> tuple[np.ndarray | None, dict[str, float]]:
     """Solve ``f`` lexicographically with ``solver``; stage reports go into ``report``.
 
@@ -420,7 +426,11 @@ def solve_formulation(
     (default) split by area whenever the structure allows. Both are exact;
     each maximin stage report names the route in its ``method``. With
     ``later=False`` the solve stops after the maximin stages and returns
-    their posting (for benchmarks of the maximin alone).
+    their posting (for benchmarks of the maximin alone). On the per-area
+    route the later stages run on (area, role) totals
+    (:mod:`allocator.solve.exact.totals` with a current posting); with
+    ``totals=False`` they are one backend model over all columns instead,
+    the reference that benchmarks and tests compare with.
     """
     if route not in ("auto", "areas", "whole"):
         raise ValueError(f"route must be 'auto', 'areas' or 'whole', not {route!r}")
@@ -464,6 +474,9 @@ def solve_formulation(
     R = len(f.roles)
     weights = {r: float(f.role_weights[r]) if f.role_weights is not None else 1.0 for r in range(R)}
     coupled = any(fam.links_roles for fam in f.families) or (floors is not None and floors.links_roles)
+    if not (coupled and R > 1) and any(w != 1.0 for w in weights.values()):
+        logger.warning("coverage weights are set but no rule couples roles: each role's maximin stands alone, "
+                       "so the weights change nothing")
     groups: list[tuple[str, list[int]]] = []
     if coupled and R > 1:
         groups.append(("all", list(range(R))))
@@ -492,8 +505,10 @@ def solve_formulation(
 
     if not later:
         return x, levels
-    if split is not None and f.current is None:
+    if split is not None and totals and f.current is None:
         return _later_on_totals(f, split, solver, report, deadline, seed, tie_break, x), levels
+    if split is not None and totals:
+        return _later_with_moves(f, split, solver, report, deadline, seed, tie_break, x), levels
     stages: list[SumStage] = []
     move_rules = any(fam.l1 for fam in f.families)
     if f.current is not None and not move_rules:
@@ -559,3 +574,35 @@ def _later_on_totals(f: Formulation, split: AreaRoute, solver: Backend, report: 
                                    math.nan, st.seconds if st else 0.0,
                                    f"{solver.name} on totals, stopped by the time limit (posting of the stage before)"))
     return split.posting(chosen, full) if res.x is not None else x
+
+
+def _later_with_moves(f: Formulation, split: AreaRoute, solver: Backend, report: SolverReport, deadline: float,
+                      seed: int, tie_break: bool, x: np.ndarray) -> np.ndarray:
+    """Fewest moves, proportional shares and the tie-break on (area, role) totals with each split tabulated.
+
+    Exact under the per-area route with a current posting
+    (:mod:`allocator.solve.exact.totals`): the same stage objectives as the
+    whole formulation's. Out of time, the maximin's posting stands, its stages
+    reported feasible.
+    """
+    targets = np.round(proportional_targets(f).ravel() * TARGET_SCALE).astype(np.int64)
+    got, stages, build = later_stages(split, solver, targets, x, deadline, seed, tie_break)
+    report.build_seconds += build
+    final = got if got is not None else x
+    if got is None:
+        logger.warning("no time left for the later stages; the posting meets every rule and the smallest "
+                       "coverage but is not optimised for moves or shares")
+    done = {st.name: st for st in stages}
+    names = ["moves", "proportional"] + (["tie-break"] if tie_break else [])
+    assert f.current is not None
+    values = {"moves": float(np.abs(final - f.current).sum()) / 2,
+              "proportional": float(np.abs(TARGET_SCALE * f.posts(final).ravel() - targets).sum()) / TARGET_SCALE,
+              "tie-break": float((np.arange(1, f.n + 1) * final).sum())}
+    for name in names:
+        st = done.get(name)
+        if got is not None and st is not None:
+            report.add(st)
+        else:
+            report.add(StageReport(name, "all", "feasible", values[name], math.nan, st.seconds if st else 0.0,
+                                   f"{solver.name} on totals, stopped by the time limit (posting of the stage before)"))
+    return final

@@ -57,6 +57,7 @@ logger = logging.getLogger(__name__)
 
 #: the ``method`` name of stages solved here
 PARAMETRIC = "parametric greedy"
+_INT64_SAFE = 1 << 62
 
 
 def budget_applies(spec: MilpSpec) -> bool:
@@ -108,6 +109,15 @@ class _Runs:
         self.count = (end - start)[keep]
         self.df = self.unit_f(self.cell, self.start)
         self.dg = np.where(self.start >= cur[self.cell], 1, -1).astype(np.int64)
+        # the folded costs are Python ints; when they are small enough, int64 copies sort them far faster
+        self.df_top = int(np.abs(self.df).max()) if self.df.size else 0
+        self.df64 = self.df.astype(np.int64) if self.df_top < _INT64_SAFE else None
+
+    def cost_key(self, a: int, b: int) -> np.ndarray:
+        """int64 keys ordered as the unit costs ``a df + b dg`` (exact: int64 when it holds them, else ranks)."""
+        if self.df64 is not None and abs(a) * self.df_top + abs(b) < _INT64_SAFE:
+            return self.df64 * a + self.dg * b
+        return np.unique(self.df * a + self.dg * b, return_inverse=True)[1].astype(np.int64)
 
     def unit_f(self, c: np.ndarray, x: np.ndarray) -> np.ndarray:
         """The folded stage cost of one more post in cells ``c`` at ``x`` posts (Python ints as objects)."""
@@ -127,7 +137,7 @@ class _Runs:
 
 def _greedy(spec: MilpSpec, runs: _Runs, a: int, b: int) -> np.ndarray | None:
     """Minimise ``a F + b g`` exactly by marginal allocation over the runs (ties: lowest cell)."""
-    cost = runs.df * a + runs.dg * b
+    cost_rank = runs.cost_key(a, b)
     area = np.asarray(spec.groups, dtype=np.int64)[runs.cell]
     G = len(spec.group_lo)
     lo, hi = runs.lo, runs.hi
@@ -138,9 +148,10 @@ def _greedy(spec: MilpSpec, runs: _Runs, a: int, b: int) -> np.ndarray | None:
                       .astype(np.int64)) - base
     if (g_hi < g_lo).any():
         return None
-    # each area's units in its own order of cost, then cell; positions [g_lo, g_hi) are candidates
-    cost_rank = np.unique(cost, return_inverse=True)[1]
-    order = np.lexsort((runs.start, runs.cell, cost_rank, area))
+    # each area's units in its own order of cost, then cell; positions [g_lo, g_hi) are candidates. The runs
+    # are laid out by cell, then start, so a stable sort on cost alone breaks ties by cell and start
+    by_cost = np.argsort(cost_rank, kind="stable")
+    order = by_cost[np.argsort(area[by_cost], kind="stable")]
     cnt = runs.count[order]
     ar = area[order]
     before = np.cumsum(cnt) - cnt
@@ -154,7 +165,9 @@ def _greedy(spec: MilpSpec, runs: _Runs, a: int, b: int) -> np.ndarray | None:
     if left < 0 or left > int(cand.sum()):
         return None
     # the rest: the cheapest candidate units over all areas, ties to the lowest cell
-    glob = np.lexsort((runs.start[order], runs.cell[order], cost_rank[order]))
+    at = np.empty(order.size, dtype=np.int64)
+    at[order] = np.arange(order.size)
+    glob = at[by_cost]  # positions in `order`, by cost, then cell, then start
     c_cnt = cand[glob]
     c_before = np.cumsum(c_cnt) - c_cnt
     take = np.zeros(cnt.size, dtype=np.int64)
