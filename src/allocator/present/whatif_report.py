@@ -137,6 +137,8 @@ def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     out["moves"] = c["moves"]
     out["unallocated"] = c["unallocated"]
     out["buckets short"] = c["buckets_short"]
+    if "response_floor_share" in c and c["response_floor_share"].notna().any():
+        out["response floors met"] = [f"{v:.0%}" if math.isfinite(v) else "-" for v in c["response_floor_share"]]
     return out
 
 

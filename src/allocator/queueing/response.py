@@ -34,7 +34,7 @@ Examples
 ((6, 168), ('immediate', 'priority'), [1, 1, 1, 1, 1, 1])
 >>> bool((floors.units > floors.load).all())
 True
->>> service = measure(floors, floors.required)
+>>> service = measure(floors, floors.officers)
 >>> bool(service["met"].all())
 True
 """

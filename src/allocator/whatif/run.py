@@ -314,8 +314,10 @@ class ScenarioResults:
     @property
     def comparison(self) -> pd.DataFrame:
         """One row per scenario: status, smallest coverage (all roles and per role), busiest bucket,
-        officers moved, posts unallocated, buckets short of cover (coverage below 1), the solver's
-        objective, bound, gap and seconds, and the reasons of an infeasible scenario."""
+        officers moved, posts unallocated, buckets short of cover (coverage below 1), the smallest
+        share of a response floor met (``response_floor_share``: 1 when every floor is met, NaN
+        without service levels), the solver's objective, bound, gap and seconds, and the reasons of
+        an infeasible scenario."""
         roles = self._roles()
         rows = []
         for o in self.outcomes:
@@ -341,6 +343,8 @@ class ScenarioResults:
                 row["buckets_short"] = int(np.sum(np.isfinite(cov) & (cov < 1.0)))
             else:
                 row["buckets_short"] = -1
+            floors = o.solver.get("objective", {}).get("service level[all]", math.nan)
+            row["response_floor_share"] = float(floors) if isinstance(floors, int | float) else math.nan
             bound = o.solver.get("bound", {}).get(f"maximin[{MAXIMIN_ALL}]", math.nan)
             row["proven_bound"] = float(bound)
             gap = o.solver.get("gap")
