@@ -33,20 +33,9 @@ __all__ = ["check_current_rota", "rota_explanations", "rota_summary", "service_s
 def check_current_rota(path: Path, force: Force) -> None:
     """Read a current posting of a force on patterns (``area, role, pattern, team, posts``), every
     bad row reported at once (:class:`~allocator.errors.InputError`), before the demand is read."""
-    from allocator.model.build import read_current_patterns
-    from allocator.model.patterns import pattern_profiles
+    from allocator.model.build import check_current_patterns
 
-    profiles = pattern_profiles(force)
-    p_index = {p.name: i for i, p in enumerate(profiles)}
-    cols: list[tuple[int, int, int, int]] = []
-    for a in range(len(force.areas)):
-        for r, role in enumerate(force.roles):
-            for name in force.role_pattern_names(role.name):
-                p = p_index[name]
-                cols += [(a, r, p, t) for t in range(len(profiles[p].teams))]
-    ca, cr, cp, ct = (np.array(v, dtype=np.int64) for v in zip(*cols, strict=True)) if cols else (
-        np.zeros(0, dtype=np.int64),) * 4
-    read_current_patterns(path, force, profiles, ca, cr, cp, ct)
+    check_current_patterns(path, force)
 
 
 def _round(value: Any, places: int = 6) -> float | None:

@@ -650,3 +650,19 @@ def read_current_patterns(current: Any, force: Force, profiles: Sequence[Pattern
 
     return read_current_on_patterns(current, force, (ca, cr, cp, ct), [p.teams for p in profiles],
                                     [p.name for p in profiles])
+
+
+def check_current_patterns(current: Any, force: Force) -> None:
+    """Read a current posting of a force on patterns (``area, role, pattern, team, posts``) once, so
+    that every bad row is reported (:class:`~allocator.errors.InputError`) before any other work."""
+    profiles = pattern_profiles(force)
+    p_index = {p.name: i for i, p in enumerate(profiles)}
+    cols: list[tuple[int, int, int, int]] = []
+    for a in range(len(force.areas)):
+        for r, role in enumerate(force.roles):
+            for name in force.role_pattern_names(role.name):
+                p = p_index[name]
+                cols += [(a, r, p, t) for t in range(len(profiles[p].teams))]
+    ca, cr, cp, ct = (np.array(v, dtype=np.int64) for v in zip(*cols, strict=True)) if cols else (
+        np.zeros(0, dtype=np.int64),) * 4
+    read_current_patterns(current, force, profiles, ca, cr, cp, ct)

@@ -106,19 +106,9 @@ class Base:
 def check_current(current: Any, force: Force) -> None:
     """Read a current posting of a force on patterns (``area, role, pattern, team, posts``) once, so that
     every bad row is reported (:class:`~allocator.errors.InputError`) before any work."""
-    from allocator.model.build import read_current_patterns
-    from allocator.model.patterns import pattern_profiles
+    from allocator.model.build import check_current_patterns
 
-    profiles = pattern_profiles(force)
-    p_index = {p.name: i for i, p in enumerate(profiles)}
-    cols: list[tuple[int, int, int, int]] = []
-    for a in range(len(force.areas)):
-        for r, role in enumerate(force.roles):
-            for name in force.role_pattern_names(role.name):
-                p = p_index[name]
-                cols += [(a, r, p, t) for t in range(len(profiles[p].teams))]
-    ca, cr, cp, ct = (np.array([c[i] for c in cols], dtype=np.int64) for i in range(4))
-    read_current_patterns(current, force, profiles, ca, cr, cp, ct)
+    check_current_patterns(current, force)
 
 
 def _check_patterns(force: Force, source: str) -> None:
