@@ -21,9 +21,15 @@ The workload stage alone (partial sums contracted against the extract
 re-read and recomputed) is timed too: the allocation, the same in both, is
 the rest.
 
+3. **scenario throughput**: ``allocator.run_scenarios`` on the sample's
+   scenario file (``data/samples/scenarios.yaml``, its scenarios and the
+   base), in-process against a 2-worker ``LocalCluster`` (processes, one
+   thread each), in scenarios per minute (``--no-cluster`` skips it).
+
 It checks that the reference's postings and smallest coverages equal the fast
-path's on the perturbations both ran (exit code 1 if not), and prints the
-times, the time per 100 perturbations (target: under 5 s) and the ratio.
+path's on the perturbations both ran, and that the cluster's comparison table
+equals the in-process one (exit code 1 if not), and prints the times, the
+time per 100 perturbations (target: under 5 s) and the ratios.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import time
 import numpy as np
 
 import allocator
-from allocator.whatif import load_base, sensitivity
+from allocator.whatif import load_base, run_scenarios, sensitivity
 from allocator.whatif.sensitivity import perturbed_force
 
 FIELDS = ("minutes", "impact")
@@ -56,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--perturbations", type=int, default=100)
     parser.add_argument("--reference", type=int, default=20, help="perturbations the reference runs")
     parser.add_argument("--processes", default="1,2", help="local process counts to time, comma-separated")
+    parser.add_argument("--no-cluster", action="store_true", help="skip the scenario throughput on a LocalCluster")
     args = parser.parse_args(argv)
 
     spec_path = allocator.sample_path("scenarios.yaml")
@@ -135,7 +142,32 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  ratio reference / fast path (per perturbation): {ref_per100 / best:.1f}x")
     print(f"  target: 100 perturbations under 5 s: {'met' if best < 5 else 'NOT met'} ({best:.2f} s)")
     print(f"  reference and fast path agree on {len(ref)} perturbations: {'yes' if ok else 'NO'}")
+    if not args.no_cluster:
+        ok = _throughput(spec_path, base) and ok
     return 0 if ok else 1
+
+
+def _throughput(spec_path: object, base: object) -> bool:
+    """Scenarios per minute in-process and on a 2-worker LocalCluster; True when their tables agree."""
+    from dask.distributed import Client, LocalCluster
+
+    t0 = time.perf_counter()
+    here = run_scenarios(spec_path, processes=1, base=base)  # type: ignore[arg-type]
+    t_here = time.perf_counter() - t0
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        client.wait_for_workers(2)
+        t0 = time.perf_counter()
+        there = run_scenarios(spec_path, client=client, base=base)  # type: ignore[arg-type]
+        t_there = time.perf_counter() - t0
+    n = len(here.names)
+    same = here.comparison.drop(columns=["reasons"]).equals(there.comparison.drop(columns=["reasons"]))
+    print(f"\nscenario throughput, {n} scenarios of {spec_path} (the base included):")
+    print(f"  in-process:             {t_here:6.2f} s   {60 * n / t_here:6.0f} scenarios per minute")
+    print(f"  2-worker LocalCluster:  {t_there:6.2f} s   {60 * n / t_there:6.0f} scenarios per minute "
+          f"({t_here / t_there:.2f}x in-process; shared inputs scattered once)")
+    print(f"  cluster and in-process comparisons equal: {'yes' if same else 'NO'}")
+    return same
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ input; 3 internal error; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +178,9 @@ def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Pa
             cov = row["min_coverage"]
             text = f"{cov:.3f}" if isinstance(cov, float) else "-"
             extra = f" ({row['reasons']})" if row["reasons"] else ""
+            share = row.get("response_floor_share")
+            if isinstance(share, float) and math.isfinite(share):
+                extra += f", response floors met {share:.0%}"
             print(f"{row['scenario']}: {row['status']}, smallest coverage {text}{extra}")
         print(f"outputs in {out} (report: {out / 'report.html'})")
     return EXIT_OK if all(r["status"] in ("optimal", "feasible") for r in summary["scenarios"]) else EXIT_INFEASIBLE
@@ -216,7 +220,7 @@ def _write(out: Path, spec: Any, inputs: dict[str, Path], results: Any, sens: An
         }
         summary = {"out": str(out), "scenarios": [
             {"scenario": r["scenario"], "status": r["status"], "min_coverage": r["min_coverage"],
-             "reasons": r["reasons"]} for r in rows]}
+             "response_floor_share": r.get("response_floor_share"), "reasons": r["reasons"]} for r in rows]}
         manifest = {
             "command": "scenarios",
             "inputs": {key: describe_input(path) for key, path in inputs.items()},

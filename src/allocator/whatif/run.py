@@ -16,8 +16,10 @@ status ``infeasible`` and the reasons, while the others still run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -101,6 +103,19 @@ class Base:
             check_current(current, force)
         prepared = prepare_records(records, force, as_of)
         return cls(force, records, prepared, prepared.partials(), current)
+
+
+@contextlib.contextmanager
+def quiet_solves() -> Iterator[None]:
+    """Keep the solver's warnings (one per solve: response floors short, welfare rules) off the
+    terminal during a sweep; each solve's shortfalls are in its own row of the results."""
+    log = logging.getLogger("allocator.solve")
+    level = log.level
+    log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        log.setLevel(level)
 
 
 def check_current(current: Any, force: Force) -> None:
@@ -205,8 +220,9 @@ def solve_scenario(task: tuple[Any, ...]) -> ScenarioOutcome:
     name, note, force, partials, as_of, current, max_moves, backend, time_limit = task
     workload = workload_from_partials(partials, force, as_of)
     try:
-        result = allocate(workload, force, current=current, max_moves=max_moves, backend=backend,
-                          time_limit=time_limit)
+        with quiet_solves():
+            result = allocate(workload, force, current=current, max_moves=max_moves, backend=backend,
+                              time_limit=time_limit)
     except InfeasibleError as exc:
         return ScenarioOutcome(name, "infeasible", [str(r) for r in exc.reasons] or [str(exc)], note,
                                solver=_solver_dict(exc.report))

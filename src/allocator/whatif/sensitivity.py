@@ -34,7 +34,7 @@ from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError
 from allocator.solve.planner import allocate
 from allocator.whatif.parallel import map_ordered, workers
-from allocator.whatif.run import Base, load_base
+from allocator.whatif.run import Base, load_base, quiet_solves
 from allocator.whatif.spec import JUDGEMENT_FIELDS, ScenarioSpec
 from allocator.workload.engine import workload_from_partials
 
@@ -98,7 +98,8 @@ def _solve_batch(shared: tuple[Any, ...], forces: list[Force]
     for force in forces:
         workload = workload_from_partials(partials, force, as_of)
         try:
-            result = allocate(workload, force, backend=backend, time_limit=time_limit)
+            with quiet_solves():
+                result = allocate(workload, force, backend=backend, time_limit=time_limit)
         except InfeasibleError:
             out.append(("infeasible", None, {}))
             continue
