@@ -20,6 +20,7 @@ from allocator.solve.milp import available_backends, get_backend
 from allocator.solve.report import SolverReport
 from tests.formulation_factory import brute, tiny
 from tests.test_rota_allocate import hours_workload, rota_force
+from tests.test_service_floors import _with_floors
 
 LATER = ("moves", "proportional", "tie-break")
 BACKENDS = [b for b in ("cpsat", "pulp:highs", "pulp:cbc") if b in available_backends()]
@@ -181,3 +182,22 @@ def test_split_table_against_every_split() -> None:
         else:
             assert (moves[i], tie[i]) == best
             assert split[i].sum() == total and 30 * split[i, 0] + 10 * split[i, 2] >= 95
+
+
+@given(tiny_reallocations(), st.integers(0, 10_000))
+def test_with_response_floors_the_routes_agree_and_the_floors_hold_at_their_level(f, seed) -> None:
+    # the service-level stage comes first and holds the floors at its level; the later stages on
+    # totals must keep them there exactly as the whole formulation does
+    f = _with_floors(f, np.random.default_rng(seed))
+    whole, split = _solve(f, "whole"), _solve(f, "auto")
+    assert (whole[0] is None) == (split[0] is None)
+    if whole[0] is None:
+        return
+    stages = lambda r: {s.name: s.objective for s in r.stages}  # noqa: E731
+    got, want = stages(split[2]), stages(whole[2])
+    assert got.keys() == want.keys()
+    for k, v in want.items():
+        assert got[k] == pytest.approx(v, abs=1e-9), k
+    level = got.get("service level", 1.0)
+    held = f.floors_held_at(level)
+    assert held.admits(split[0]), held.broken(split[0])

@@ -437,6 +437,9 @@ def solve_formulation(
     start = time.perf_counter()
     deadline = start + max(time_limit, 0.0)
     floors = f.family(fm.RESPONSE_FLOORS)
+    if floors is not None and not floors.n_rows:  # an empty family asks nothing
+        f = replace(f, families=[fam for fam in f.families if fam is not floors])
+        floors = None
     if floors is not None:  # met as far as they can be by their own stage first, then held
         f = replace(f, families=[fam for fam in f.families if fam is not floors])
     spec = base_spec(f)
