@@ -412,3 +412,17 @@ def test_the_service_level_matches_brute_force(case) -> None:
                 assert x is None
                 continue
             assert status == "optimal" and got == pytest.approx(want, rel=1e-12), (backend, route)
+
+
+def test_a_posting_made_without_the_floors_can_be_measured_against_them() -> None:
+    force = allocator.load_force(allocator.sample_path("force.yaml"))
+    wl = allocator.compute_workload(allocator.sample_demand(force, 5000, seed=4), force)
+    plain = allocator.allocate(wl, force, service_levels=False)
+    assert isinstance(plain, RotaAllocation) and plain.formulation.service is None
+    pc = force.role_names.index("PC")
+    np.testing.assert_array_equal(plain.responders_on_duty, plain.on_duty[:, pc, :])
+    floors = allocator.response_floors(force, wl)
+    assert floors is not None
+    from allocator.queueing.response import measure
+
+    assert len(measure(floors, plain.responders_on_duty)) == 6 * 168

@@ -451,9 +451,19 @@ class RotaAllocation:
 
     @cached_property
     def responders_on_duty(self) -> np.ndarray:
-        """Expected responder officers on duty per (area, hour of the week), float64 (A, 168)."""
+        """Expected responder officers on duty per (area, hour of the week), float64 (A, 168).
+
+        The responders are the roles the force's ``service_levels`` names (PCs
+        by default), whether or not this allocation was made with its floors,
+        so a posting made without them can be measured against them.
+        """
         f = self.formulation
-        roles = list(f.service.responders) if f.service is not None else []
+        if f.service is not None:
+            roles = list(f.service.responders)
+        else:
+            section = getattr(self.force, "service_levels", None)
+            names = list(section.responders) if section is not None else ["PC"]
+            roles = [f.roles.index(n) for n in names if n in f.roles]
         return self.on_duty[:, roles, :].sum(axis=1)
 
     def _floor_cover_tight(self) -> tuple[np.ndarray, ...]:
