@@ -244,6 +244,7 @@ def build_formulation(
         committed=committed,
         allow_unallocated=allow_unallocated,
         source=workload if not isinstance(workload, np.ndarray) else None,
+        profiles=tuple(profiles),
         service=service,
     )
 

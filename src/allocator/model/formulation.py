@@ -247,6 +247,9 @@ class Formulation:
         The response floors (None without service levels); their rows are the
         ``response floors`` family, which the solver meets as far as the
         establishment allows before any other stage.
+    profiles
+        The force's pattern profiles the columns were built from (the
+        builder's, kept so the solve and the results need not work them out again).
     """
 
     areas: tuple[str, ...]
@@ -275,6 +278,7 @@ class Formulation:
     role_weights: np.ndarray | None = None
     allow_unallocated: bool = False
     equal_profiles: tuple[bool, ...] = ()
+    profiles: tuple[Any, ...] = field(default=(), repr=False)
     source: Any = field(default=None, repr=False)
     service: ServiceFloors | None = None
 

@@ -173,7 +173,7 @@ def allocate_on_patterns(
         report.status = "infeasible"
         report.seconds = time.perf_counter() - start
         raise InfeasibleError(reasons, report)
-    profiles = pattern_profiles(force)
+    profiles = list(f.profiles) or pattern_profiles(force)  # worked out once, by the builder
     warnings = [f"{p.name}: {w}" for p in profiles if p.kind == "rota" for w in check_welfare(p)] + left_out
     for w in warnings:
         logger.warning("%s", w)
