@@ -58,6 +58,19 @@ def test_no_service_levels_leaves_the_floors_out(tmp_path: Path) -> None:
     assert "service levels:" not in stdout
 
 
+def test_compare_says_the_floors_were_turned_off(served: tuple[Path, str], tmp_path: Path) -> None:
+    out, _ = served
+    code, _, err = run("allocate", SAMPLE / "force.yaml", SAMPLE / "demand.csv", "--time-limit", "30",
+                       "--no-service-levels", "--out", tmp_path / "off")
+    assert code == 0, err
+    code, stdout, err = run("compare", out, tmp_path / "off")
+    assert code == 0, err
+    assert "response floors (service levels): 'on' -> 'off'" in stdout
+    code, stdout, _ = run("compare", out, tmp_path / "off", "--json")
+    rules = json.loads(stdout)["rules"]
+    assert {"what": "response floors (service levels)", "before": "on", "after": "off"} in rules
+
+
 def test_the_same_inputs_give_the_same_service_levels_csv(served: tuple[Path, str], tmp_path: Path) -> None:
     code, _, err = allocate(tmp_path / "again", "--service-levels")
     assert code == 0, err

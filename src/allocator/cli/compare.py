@@ -99,11 +99,26 @@ def rule_changes(a: Run, b: Run) -> list[dict[str, Any]]:
             out += _diff_dicts({key: xa.get(key)}, {key: xb.get(key)}, f"areas.{name}.")
     if fa.get("pins") != fb.get("pins"):
         out.append({"what": "pins", "before": fa.get("pins"), "after": fb.get("pins")})
+    for key in ("rules", "move_budget"):
+        if fa.get(key) != fb.get(key):
+            out.append({"what": key, "before": fa.get(key), "after": fb.get(key)})
+    for key in ("coverage_weights", "service_levels"):
+        out += _diff_dicts({key: fa.get(key)}, {key: fb.get(key)})
     pa, pb = a.manifest.get("parameters", {}), b.manifest.get("parameters", {})
-    for key in ("max_moves", "backend", "time_limit", "as_of"):
+    for key in ("max_moves", "backend", "time_limit", "as_of", "current"):
         if pa.get(key) != pb.get(key):
             out.append({"what": key, "before": pa.get(key), "after": pb.get(key)})
+    floors = [_floors_on(r) for r in (a, b)]
+    if floors[0] != floors[1]:
+        out.append({"what": "response floors (service levels)", "before": floors[0], "after": floors[1]})
     return out
+
+
+def _floors_on(r: Run) -> str:
+    """Whether the run met the force's response floors: asked on the command line, else the force file's."""
+    asked = r.manifest.get("parameters", {}).get("service_levels")
+    has = bool(r.manifest.get("force", {}).get("service_levels"))
+    return "on" if (has if asked is None else bool(asked)) else "off"
 
 
 def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
