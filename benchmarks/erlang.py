@@ -27,29 +27,16 @@ speed-ups.
 from __future__ import annotations
 
 import argparse
-import gc
 import math
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 import allocator
 from allocator.queueing.erlang import servers_for
 from allocator.queueing.response import measure, response_floors
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+from reference import best_of
 
 
 # ------------------------------------------------------------------ the plain reference

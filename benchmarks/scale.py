@@ -38,7 +38,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -64,19 +63,9 @@ from allocator.workload.kernel import (
     partial_sums,
     sparse_partial_sums,
 )
+from reference import best_of
 
 TYPES = 15
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:

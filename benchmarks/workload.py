@@ -40,20 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import allocator
 from allocator.workload.engine import compute_workload, prepare_records
-from reference import as_array, reference_workload
+from reference import as_array, best_of, reference_workload
 
 MB = 1024 * 1024
-
-
-def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    best, out = float("inf"), None
-    for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
 
 
 def traced_peak(fn: Callable[[], Any]) -> int:

@@ -271,6 +271,17 @@ def _layout(n_bins: int) -> tuple[int, int]:
     return block, block
 
 
+def _record_count(area: np.ndarray, demand_type: np.ndarray, hour_of_week: np.ndarray, duration: np.ndarray,
+                  weight: np.ndarray | None) -> int:
+    """The number of records; every per-record array must have one entry each."""
+    n = len(area)
+    for name, arr in (("demand_type", demand_type), ("hour_of_week", hour_of_week), ("duration", duration),
+                      ("weight", weight)):
+        if arr is not None and len(arr) != n:
+            raise ValueError(f"{name} has {len(arr)} entries, area has {n}")
+    return n
+
+
 def partial_sums(
     area: np.ndarray,
     demand_type: np.ndarray,
@@ -305,16 +316,7 @@ def partial_sums(
         Counts, weight sums and weighted recorded minutes per
         (area, hour of week, demand type).
     """
-    n = len(area)
-    for name, arr in (
-        ("demand_type", demand_type),
-        ("hour_of_week", hour_of_week),
-        ("duration", duration),
-    ):
-        if len(arr) != n:
-            raise ValueError(f"{name} has {len(arr)} entries, area has {n}")
-    if weight is not None and len(weight) != n:
-        raise ValueError(f"weight has {len(weight)} entries, area has {n}")
+    n = _record_count(area, demand_type, hour_of_week, duration, weight)
     duration = np.asarray(duration, dtype=np.float64)
     weight = None if weight is None else np.asarray(weight, dtype=np.float64)
     n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
@@ -450,12 +452,7 @@ def sparse_partial_sums(
     together in record order; the runs are summed with ``np.add.reduceat``.
     Time and memory follow the records, whatever the number of bins.
     """
-    n = len(area)
-    for name, arr in (("demand_type", demand_type), ("hour_of_week", hour_of_week), ("duration", duration)):
-        if len(arr) != n:
-            raise ValueError(f"{name} has {len(arr)} entries, area has {n}")
-    if weight is not None and len(weight) != n:
-        raise ValueError(f"weight has {len(weight)} entries, area has {n}")
+    n = _record_count(area, demand_type, hour_of_week, duration, weight)
     duration = np.asarray(duration, dtype=np.float64)
     n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
     key = np.asarray(area, dtype=np.int64) * HOURS_PER_WEEK
