@@ -10,9 +10,12 @@ Three parts, each with its reference run beside it and the ratio printed:
 
 1. **kernel at 3,000 areas vs 6 areas**: ``partial_sums`` on the same number
    of random records (15 demand types, 15% without a duration, recency
-   weights), nanoseconds per record at each size and the ratio; the previous
-   layout (a bincount per 131k-record chunk over every bin) at 3,000 areas
-   beside it, at the smallest size.
+   weights), nanoseconds per record at each size and the ratio, with the
+   3,000-area records in any order and force by force (as a national
+   dataset is assembled); beside them one bare ``np.bincount`` into each
+   force's bins, the floor the memory sets; and the previous layout (a
+   bincount per 131k-record chunk over every bin) at 3,000 areas, at the
+   smallest size.
 2. **workload_from_partials at 3,000 areas**: the contraction of hours and
    types first against the previous path (the full (areas, 168, types, roles)
    array, then shifts); best time of each, the ratio, and the largest
@@ -96,21 +99,59 @@ def random_codes(n: int, areas: int, seed: int) -> tuple[np.ndarray, ...]:
 
 
 # ------------------------------------------------------------------ 1. kernel
+FORCES = 43  # a national dataset: the forces' extracts one after another
+
+
+def by_force(codes: tuple[np.ndarray, ...], areas: int, seed: int) -> tuple[np.ndarray, ...]:
+    """The same records as a national dataset is assembled: force by force (43 forces of ~70 areas).
+
+    Each record keeps its hour, type, duration and weight; its area is drawn
+    within a force, and the forces' records come one force after another
+    (within a force, in any order), as the forces' extracts are appended.
+    """
+    rng = np.random.default_rng(seed + 1)
+    n = len(codes[0])
+    per_force = -(-areas // FORCES)
+    force = np.sort(rng.integers(0, FORCES, n))
+    area = np.minimum(force * per_force + rng.integers(0, per_force, n), areas - 1).astype(np.int16)
+    return (area, *codes[1:])
+
+
+def bare_bincount(n: int, bins: int, seed: int) -> float:
+    """Seconds of one ``np.bincount`` of ``n`` random keys with weights into ``bins`` bins (best of 3)."""
+    rng = np.random.default_rng(seed)
+    key, w = rng.integers(0, bins, n), rng.random(n)
+    return best_of(3, lambda: np.bincount(key, weights=w, minlength=bins))[0]
+
+
 def kernel_part(sizes: list[int], repeat: int, seed: int) -> dict[str, float]:
     print("\n== kernel: partial_sums per record, 6 areas vs 3,000 areas (15 demand types)")
-    print("     records   6 areas ns/rec   3,000 areas ns/rec   ratio")
+    print("  random: every record in any of the 3,000 areas; by force: the same records as 43 forces'"
+          " extracts one after another")
+    print("  bare bincount: one np.bincount with weights into the 6-area and the 3,000-area bins, nothing else:"
+          " what the memory alone costs")
+    print("     records   6 areas   3,000 random   3,000 by force     ratio random / by force"
+          "   bare bincount 6 / 3,000 (ratio)")
     ratios = {}
+    bins = {areas: areas * HOURS_PER_WEEK * TYPES * 2 for areas in (6, 3000)}
     for n in sizes:
-        codes = {areas: random_codes(n, areas, seed) for areas in (6, 3000)}
-        best = {6: float("inf"), 3000: float("inf")}
-        for _ in range(repeat):  # interleaved, so that a shared machine's load falls on both alike
-            for areas in (6, 3000):
-                t, _ = best_of(1, lambda c=codes[areas], areas=areas: partial_sums(*c, areas, TYPES))
-                best[areas] = min(best[areas], t)
-        per = {areas: t / n * 1e9 for areas, t in best.items()}
+        codes = {6: random_codes(n, 6, seed), 3000: random_codes(n, 3000, seed)}
+        codes["force"] = by_force(codes[3000], 3000, seed)
+        areas_of = {6: 6, 3000: 3000, "force": 3000}
+        best = {k: float("inf") for k in codes}
+        for _ in range(repeat):  # interleaved, so that a shared machine's load falls on all alike
+            for k, c in codes.items():
+                t, _ = best_of(1, lambda c=c, a=areas_of[k]: partial_sums(*c, a, TYPES))
+                best[k] = min(best[k], t)
+        per = {k: t / n * 1e9 for k, t in best.items()}
         del codes
+        bare = {areas: bare_bincount(n, b, seed) / n * 1e9 for areas, b in bins.items()}
         ratios[f"kernel_{n}"] = per[3000] / per[6]
-        print(f"{n:>12,}   {per[6]:14.1f}   {per[3000]:18.1f}   {per[3000] / per[6]:5.1f}x")
+        ratios[f"kernel_by_force_{n}"] = per["force"] / per[6]
+        ratios[f"bare_bincount_{n}"] = bare[3000] / bare[6]
+        print(f"{n:>12,}   {per[6]:7.1f}   {per[3000]:12.1f}   {per['force']:14.1f}   "
+              f"{per[3000] / per[6]:9.1f}x / {per['force'] / per[6]:4.1f}x"
+              f"   {bare[6]:9.1f} / {bare[3000]:5.1f} ns ({bare[3000] / bare[6]:.1f}x)")
     n = sizes[0]
     codes = random_codes(n, 3000, seed)
     t_new, new = best_of(repeat, lambda: partial_sums(*codes, 3000, TYPES))

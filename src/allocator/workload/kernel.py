@@ -23,8 +23,12 @@ summed in block order, so the result does not depend on how many threads ran.
 A force with more bins than a chunk has records (thousands of areas) takes
 one bincount per block of at least as many records as bins instead of one
 per chunk: the cost then follows the records, not the areas, and the memory
-is bounded by the force's size (16 bytes a bin for the block's keys, besides
-the partial sums).
+is bounded by the force's size (8 bytes a bin for the block's keys, besides
+the partial sums). Its bins no longer fit in the CPU's cache, so each
+bincount waits on the memory rather than the core; the three bincounts of a
+block then run side by side on two threads. Per record such a force costs a
+few times what a force of a few areas costs, about as much more as one bare
+``np.bincount`` into its bins costs (``benchmarks/scale.py`` measures both).
 
 Examples
 --------
@@ -192,6 +196,59 @@ def _key_dtype(n_bins: int) -> type[np.signedinteger]:
     return np.int64
 
 
+def _fill_keys(
+    area: np.ndarray,
+    demand_type: np.ndarray,
+    hour_of_week: np.ndarray,
+    duration: np.ndarray,
+    n_types: int,
+    n_bins: int,
+    lo: int,
+    hi: int,
+    key: np.ndarray,
+) -> None:
+    """Write the flat bins of records ``lo:hi`` into ``key[: hi - lo]``.
+
+    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built chunk
+    by chunk in the narrowest integer type in reused buffers, so a chunk's
+    work stays in cache.
+    """
+    kd = _key_dtype(n_bins)
+    size = min(CHUNK, max(hi - lo, 0))
+    small, tmp, has = np.empty(size, dtype=kd), np.empty(size, dtype=kd), np.empty(size, dtype=bool)
+    area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
+    for start in range(lo, hi, CHUNK):
+        s = slice(start, min(start + CHUNK, hi))
+        m = s.stop - start
+        k, t, h = small[:m], tmp[:m], has[:m]
+        np.multiply(area[s], area_step, out=k, dtype=kd)
+        np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
+        k += t
+        np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
+        k += t
+        np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
+        k += h
+        key[start - lo : s.stop - lo] = k
+
+
+def _minutes_weights(duration: np.ndarray, weight: np.ndarray | None) -> np.ndarray:
+    """``w * recorded minutes`` per record (NaN where none was recorded: such records fall in even bins)."""
+    return duration if weight is None else weight * duration
+
+
+def _count_sums(key: np.ndarray, n_bins: int) -> np.ndarray:
+    return np.bincount(key, minlength=n_bins)
+
+
+def _weight_sums(key: np.ndarray, weight: np.ndarray | None, n_bins: int) -> np.ndarray | None:
+    """Weight sums per bin; None without weights (the counts are the sums)."""
+    return None if weight is None else np.bincount(key, weights=weight, minlength=n_bins)
+
+
+def _minute_sums(key: np.ndarray, duration: np.ndarray, weight: np.ndarray | None, n_bins: int) -> np.ndarray:
+    return np.bincount(key, weights=_minutes_weights(duration, weight), minlength=n_bins)
+
+
 def _block_sums(
     area: np.ndarray,
     demand_type: np.ndarray,
@@ -202,59 +259,69 @@ def _block_sums(
     n_bins: int,
     lo: int,
     hi: int,
-    span: int = CHUNK,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, ``span`` records a bincount.
+    """Flat (count, weight, minutes) bincounts of records ``lo:hi``, one bincount per chunk.
 
-    key = ((area * 168 + hour) * types + type) * 2 + has_duration, built chunk
-    by chunk in the narrowest integer type in reused buffers, so a chunk's work
-    stays in cache. A bincount costs its records plus its bins: a small force
-    takes one per chunk (its bins stay in cache too); a force with more bins
-    than a chunk has records takes one per ``span`` of at least as many
-    records as bins, so the cost per record does not grow with the areas.
-    ``minutes`` is meaningful in the odd bins (records with a duration) only.
+    For a force with no more bins than a chunk has records: each chunk's keys
+    and its bins stay in cache. ``minutes`` is meaningful in the odd bins
+    (records with a duration) only.
     """
-    if hi - lo > span or hi <= lo:
-        count = np.zeros(n_bins, dtype=np.int64)
-        w_sum = np.zeros(n_bins, dtype=np.float64)
-        minutes = np.zeros(n_bins, dtype=np.float64)
-    kd = _key_dtype(n_bins)
-    size = min(CHUNK, max(hi - lo, 0))
-    room = min(span, max(hi - lo, 0))
-    small, tmp = np.empty(size, dtype=kd), np.empty(size, dtype=kd)
-    key, has, wd = np.empty(room, dtype=np.intp), np.empty(size, dtype=bool), np.empty(room)
-    area_step, hour_step = kd(HOURS_PER_WEEK * n_types * 2), kd(n_types * 2)
-    for first in range(lo, hi, span):
-        last = min(first + span, hi)
-        for start in range(first, last, CHUNK):
-            s = slice(start, min(start + CHUNK, last))
-            m = s.stop - start
-            k, t, h = small[:m], tmp[:m], has[:m]
-            np.multiply(area[s], area_step, out=k, dtype=kd)
-            np.multiply(hour_of_week[s], hour_step, out=t, dtype=kd)
-            k += t
-            np.add(demand_type[s], demand_type[s], out=t, dtype=kd)
-            k += t
-            np.equal(duration[s], duration[s], out=h)  # False for NaN: no duration
-            k += h
-            key[start - first : s.stop - first] = k
-        s = slice(first, last)
-        kk = key[: last - first]
-        c_sum = np.bincount(kk, minlength=n_bins)
-        if weight is None:
-            ws_sum = c_sum.astype(np.float64)
-            # NaN durations land in the "no duration" (even) bins only, which are left out
-            m_sum = np.bincount(kk, weights=duration[s], minlength=n_bins)
-        else:
-            ws_sum = np.bincount(kk, weights=weight[s], minlength=n_bins).astype(np.float64, copy=False)
-            np.multiply(weight[s], duration[s], out=wd[: last - first])
-            m_sum = np.bincount(kk, weights=wd[: last - first], minlength=n_bins)
-        if hi - lo <= span:  # one bincount: its sums are the block's
-            return c_sum, ws_sum, m_sum
+    count = np.zeros(n_bins, dtype=np.int64)
+    w_sum = np.zeros(n_bins, dtype=np.float64)
+    minutes = np.zeros(n_bins, dtype=np.float64)
+    key = np.empty(min(CHUNK, max(hi - lo, 0)), dtype=np.intp)
+    for start in range(lo, hi, CHUNK):
+        stop = min(start + CHUNK, hi)
+        kk = key[: stop - start]
+        _fill_keys(area, demand_type, hour_of_week, duration, n_types, n_bins, start, stop, kk)
+        s = slice(start, stop)
+        w = None if weight is None else weight[s]
+        c_sum = _count_sums(kk, n_bins)
         count += c_sum
-        w_sum += ws_sum
-        minutes += m_sum
+        ws_sum = _weight_sums(kk, w, n_bins)
+        w_sum += c_sum if ws_sum is None else ws_sum
+        minutes += _minute_sums(kk, duration[s], w, n_bins)
     return count, w_sum, minutes
+
+
+def _wide_block_sums(
+    area: np.ndarray,
+    demand_type: np.ndarray,
+    hour_of_week: np.ndarray,
+    duration: np.ndarray,
+    weight: np.ndarray | None,
+    n_types: int,
+    n_bins: int,
+    lo: int,
+    hi: int,
+    key: np.ndarray,
+    pool: ThreadPoolExecutor | None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Flat (count, weight or None, minutes) bincounts of records ``lo:hi`` in one bincount each.
+
+    For a force with more bins than a chunk has records: a bincount costs its
+    records plus its bins, so it takes a block of at least as many records as
+    bins. The bins no longer stay in cache, and a bincount is then bound by
+    the memory's latency rather than the core: with a ``pool`` the keys are
+    built in two halves and the three bincounts run side by side, each
+    wholly in one thread (the same bits as one after the other).
+    """
+    kk = key[: hi - lo]
+    args = (area, demand_type, hour_of_week, duration, n_types, n_bins)
+    s = slice(lo, hi)
+    w = None if weight is None else weight[s]
+    if pool is None:
+        _fill_keys(*args, lo, hi, kk)
+        return _count_sums(kk, n_bins), _weight_sums(kk, w, n_bins), _minute_sums(kk, duration[s], w, n_bins)
+    # halves on chunk boundaries: the keys are the same whichever thread wrote them
+    mid = lo + ((hi - lo) // 2 // CHUNK) * CHUNK
+    half = pool.submit(_fill_keys, *args, mid, hi, key[mid - lo : hi - lo])
+    _fill_keys(*args, lo, mid, key[: mid - lo])
+    half.result()
+    counts = pool.submit(_count_sums, kk, n_bins)
+    weights = pool.submit(_weight_sums, kk, w, n_bins)
+    minutes = _minute_sums(kk, duration[s], w, n_bins)
+    return counts.result(), weights.result(), minutes
 
 
 def _layout(n_bins: int) -> tuple[int, int]:
@@ -321,31 +388,41 @@ def partial_sums(
     weight = None if weight is None else np.asarray(weight, dtype=np.float64)
     n_bins = n_areas * HOURS_PER_WEEK * n_types * 2
     block, span = _layout(n_bins)
-    blocks = [(lo, min(lo + block, n)) for lo in range(0, n, block)]
-    workers = min(threads or min(os.cpu_count() or 1, 2), max(len(blocks), 1))
+    blocks = [(lo, min(lo + block, n)) for lo in range(0, n, block)] or [(0, 0)]
+    wanted = threads or min(os.cpu_count() or 1, 2)
+    args = (area, demand_type, hour_of_week, duration, weight, n_types, n_bins)
+    count: np.ndarray
+    w_sum: np.ndarray
+    minutes: np.ndarray
+    if span < block:  # a bincount per chunk; blocks spread over the threads
+        workers = min(wanted, len(blocks))
 
-    def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _block_sums(
-            area, demand_type, hour_of_week, duration, weight, n_types, n_bins, *bounds, span
-        )
+        def run(bounds: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return _block_sums(*args, *bounds)
 
-    if not blocks:
-        blocks = [(0, 0)]
-    if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
-            results = pool.map(run, blocks)
+            results = pool.map(run, blocks) if workers > 1 else map(run, blocks)
             count, w_sum, minutes = next(results)
             for c, w, m in results:  # in block order: deterministic
                 count += c
                 w_sum += w
                 minutes += m
-    else:
-        count, w_sum, minutes = run(blocks[0])
-        for b in blocks[1:]:
-            c, w, m = run(b)
-            count += c
-            w_sum += w
-            minutes += m
+    else:  # one bincount per block, blocks one after the other, each spread over the threads
+        key = np.empty(min(block, n), dtype=np.intp)
+        helpers = ThreadPoolExecutor(2) if wanted > 1 else None
+        try:
+            for i, bounds in enumerate(blocks):
+                c, w_or_none, m = _wide_block_sums(*args, *bounds, key, helpers)
+                w = c.astype(np.float64) if w_or_none is None else w_or_none
+                if i == 0:
+                    count, w_sum, minutes = c, w, m
+                else:
+                    count += c
+                    w_sum += w
+                    minutes += m
+        finally:
+            if helpers is not None:
+                helpers.shutdown()
     shape = (n_areas, HOURS_PER_WEEK, n_types, 2)
     return Partials(
         count.reshape(shape), w_sum.reshape(shape), minutes.reshape(shape)[..., 1].copy()
