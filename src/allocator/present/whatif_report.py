@@ -142,6 +142,39 @@ def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def floor_trade_offs(comparison: pd.DataFrame) -> list[str]:
+    """Scenarios whose smallest coverage rose against the base because their response floors were met less.
+
+    With service levels the allocation first raises the smallest share of a
+    response floor met and holds it, then raises the smallest coverage. A
+    scenario that can meet its floors only to a smaller share (more response
+    demand, fewer officers) holds fewer officers to them, and the officers so
+    freed can raise its smallest coverage above the base's even when its
+    workload is larger. The comparison shows both numbers; these lines say
+    where the second moved because of the first.
+
+    >>> comp = pd.DataFrame({"scenario": ["base", "More demand", "Fewer PCs"], "status": ["optimal"] * 3,
+    ...                      "min_coverage": [1.07, 1.086, 1.02], "response_floor_share": [0.783, 0.746, 0.74]})
+    >>> floor_trade_offs(comp)
+    ['More demand: response floors met to 75% (base 78%), so fewer officers are held to them; smallest coverage 1.086 (base 1.070)']
+    """
+    c = comparison
+    if "response_floor_share" not in c or len(c) < 2 or not c["response_floor_share"].notna().any():
+        return []
+    base_share, base_cov = float(c["response_floor_share"].iloc[0]), float(c["min_coverage"].iloc[0])
+    if not (math.isfinite(base_share) and math.isfinite(base_cov)):
+        return []
+    out = []
+    for name, status, share, cov in zip(c["scenario"].iloc[1:], c["status"].iloc[1:],
+                                        c["response_floor_share"].iloc[1:], c["min_coverage"].iloc[1:], strict=True):
+        if status not in ("optimal", "feasible") or not (math.isfinite(share) and math.isfinite(cov)):
+            continue
+        if share < base_share - 5e-4 and cov > base_cov + 5e-4:
+            out.append(f"{name}: response floors met to {share:.0%} (base {base_share:.0%}), so fewer officers "
+                       f"are held to them; smallest coverage {cov:.3f} (base {base_cov:.3f})")
+    return out
+
+
 def build_whatif_report(results: ScenarioResults, sensitivity: SensitivityResult | None = None,
                         bootstrap: BootstrapResult | None = None, title: str = "What-if report",
                         inputs: dict[str, str] | None = None, figures: bool | None = None) -> Report:
@@ -160,6 +193,15 @@ def build_whatif_report(results: ScenarioResults, sensitivity: SensitivityResult
                Table(comparison_table(comp))]
     if with_figures:
         blocks.append(Image(_png(plot_comparison(comp)), "smallest coverage per role by scenario", "scenarios.png"))
+    trade_offs = floor_trade_offs(comp)
+    if "response_floor_share" in comp and comp["response_floor_share"].notna().any():
+        blocks.append(Para("Response floors come first: each posting meets the smallest share of a response floor it "
+                           "can ('response floors met'), holds it, and only then raises the smallest coverage. A "
+                           "scenario that meets its floors to a smaller share holds fewer officers to them, so its "
+                           "smallest coverage can rise even when its workload does."
+                           + (" Where that happened here:" if trade_offs else "")))
+        if trade_offs:
+            blocks.append(Bullets(trade_offs))
     if len(failed):
         blocks += [Heading("Scenarios without a posting", 3),
                    Bullets([f"{n} ({s}): {r or 'no reason given'}"
