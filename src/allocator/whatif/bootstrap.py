@@ -19,6 +19,15 @@ coverage read off it.
 
 A window whose oldest week is only partly covered by records resamples that
 week like any other (it then counts as less demand than a full week).
+
+Demand too large for memory: :func:`allocator.load_partitioned_workload` with
+``weeks=True`` reduces every file per week of the window on Dask, with the same
+week numbering and within-week weights, into a
+:class:`~allocator.workload.partitioned.SparseWeekPartials`; pass the
+:class:`~allocator.workload.partitioned.PartitionedWorkload` as the base. The
+same seed then draws the same weeks, and the result equals the bootstrap of the
+same records in memory to floating-point rounding (the sums are added in
+another order).
 """
 
 from __future__ import annotations
@@ -38,12 +47,13 @@ from allocator.model.force import Force
 from allocator.results.rota import RotaAllocation
 from allocator.solve.planner import allocate
 from allocator.whatif.parallel import map_ordered, workers
-from allocator.whatif.run import Base, load_base
+from allocator.whatif.run import Base, check_patterns, load_base
 from allocator.whatif.spec import ScenarioSpec
-from allocator.workload.engine import workload_from_partials
+from allocator.workload.engine import Workload, workload_from_partials
 from allocator.workload.kernel import Partials, partial_sums
+from allocator.workload.partitioned import PartitionedWorkload, SparseWeekPartials
 
-__all__ = ["BootstrapResult", "WeekPartials", "bootstrap", "week_partials"]
+__all__ = ["BootstrapResult", "Resampled", "WeekPartials", "bootstrap", "resampled", "week_partials"]
 
 log = logging.getLogger(__name__)
 
@@ -116,12 +126,59 @@ def week_partials(base: Base) -> WeekPartials:
     return WeekPartials(count, w_sum, minutes, factor, base.partials.first_ns)
 
 
+@dataclass(frozen=True, eq=False)
+class Resampled:
+    """What a resampling sweep needs of its base, in memory or partitioned: see :func:`resampled`.
+
+    ``weeks`` is a :class:`WeekPartials` (records in memory) or a
+    :class:`~allocator.workload.partitioned.SparseWeekPartials` (a partitioned
+    load): both give a resample's partials with ``resample(draw)``.
+    """
+
+    force: Force
+    workload: Workload
+    current: Any
+    weeks: WeekPartials | SparseWeekPartials
+    overlap_rule: str | None = None
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        """The end of the demand window."""
+        return self.workload.as_of
+
+
+def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path) -> Resampled:
+    """The force, workload, current posting and week partials of a base to resample.
+
+    ``base`` is a :class:`~allocator.whatif.run.Base` (its records split by
+    week with :func:`week_partials`), a scenario file (read with
+    :func:`~allocator.whatif.run.load_base`), or a
+    :class:`~allocator.workload.partitioned.PartitionedWorkload` loaded with
+    ``weeks=True`` (its week sums as they are; no current posting).
+
+    Raises
+    ------
+    ArgumentError
+        A partitioned workload loaded without ``weeks=True``.
+    allocator.errors.InputError
+        A force on shifts rather than duty patterns.
+    """
+    if isinstance(base, PartitionedWorkload):
+        if base.weeks is None or base.force is None:
+            raise ArgumentError("base", base, "load the partitioned demand with weeks=True to resample its weeks")
+        check_patterns(base.force, "<Force>")
+        return Resampled(base.force, base.workload, None, base.weeks, base.workload.overlap_rule)
+    if not isinstance(base, Base):
+        base = load_base(base)
+    return Resampled(base.force, base.workload(), base.current, week_partials(base))
+
+
 def _measure(shared: tuple[Any, ...], draws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Utilisation and coverage (resamples, areas, roles, buckets) of posting ``x`` under each draw."""
-    weeks, force, as_of, x = shared
+    weeks, force, as_of, x, overlap_rule = shared
     util, cov = [], []
     for draw in draws:
-        workload = workload_from_partials(weeks.resample(draw), force, as_of)
+        workload = workload_from_partials(weeks.resample(draw), force, as_of, overlap_rule)
         f = build_formulation(workload, force)
         util.append(f.utilisation(x))
         cov.append(f.coverage(x))
@@ -178,7 +235,7 @@ class BootstrapResult:
         return plot_bootstrap(self.busiest(n))
 
 
-def bootstrap(base: Base | ScenarioSpec | str | Path, posting: RotaAllocation | np.ndarray | None = None,
+def bootstrap(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, posting: RotaAllocation | np.ndarray | None = None,
               resamples: int = 200, seed: int = 0, client: Any = None, processes: int | None = None,
               backend: str = "cpsat", time_limit: float = 60.0) -> BootstrapResult:
     """The distribution of a posting's utilisation over seeded resamples of whole weeks of demand.
@@ -187,7 +244,9 @@ def bootstrap(base: Base | ScenarioSpec | str | Path, posting: RotaAllocation | 
     ----------
     base
         The base (:func:`~allocator.whatif.run.load_base`,
-        :meth:`~allocator.whatif.run.Base.from_records`) or a scenario file.
+        :meth:`~allocator.whatif.run.Base.from_records`), a scenario file, or
+        partitioned demand too large for memory
+        (:func:`allocator.load_partitioned_workload` with ``weeks=True``).
     posting
         A :class:`~allocator.results.rota.RotaAllocation` of the base's force
         (or its posts per column, ``allocation.x``); default the base's own
@@ -206,23 +265,23 @@ def bootstrap(base: Base | ScenarioSpec | str | Path, posting: RotaAllocation | 
         raise ArgumentError("resamples", resamples, "must be a whole number, 1 or more")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ArgumentError("seed", seed, "must be a whole number, 0 or more")
-    if not isinstance(base, Base):
-        base = load_base(base)
-    force: Force = base.force
+    sweep = resampled(base)
+    force: Force = sweep.force
     chosen: Any = posting
     if chosen is None:
-        chosen = allocate(base.workload(), force, current=base.current, backend=backend, time_limit=time_limit)
+        chosen = allocate(sweep.workload, force, current=sweep.current, backend=backend, time_limit=time_limit)
     x = np.asarray(chosen.x if isinstance(chosen, RotaAllocation) else chosen, dtype=np.int64)
-    base_f = build_formulation(base.workload(), force)
+    base_f = build_formulation(sweep.workload, force)
     if x.shape != (base_f.col_area.size,):
         raise ArgumentError("posting", x.shape, f"expected posts for the force's {base_f.col_area.size} columns")
-    weeks = week_partials(base)
+    weeks = sweep.weeks
     draws = np.random.default_rng(seed).integers(0, weeks.weeks, size=(resamples, weeks.weeks))
     n = workers(processes, resamples) if client is None else max(1, min(resamples, 16))
     size = -(-resamples // n)
     tasks = [draws[i:i + size] for i in range(0, resamples, size)]
     log.info("bootstrap: %d resamples of %d weeks in %d tasks", resamples, weeks.weeks, len(tasks))
-    parts = map_ordered(_measure, tasks, client=client, processes=n, shared=(weeks, force, base.as_of, x))
+    shared = (weeks, force, sweep.as_of, x, sweep.overlap_rule)
+    parts = map_ordered(_measure, tasks, client=client, processes=n, shared=shared)
     util = np.concatenate([p[0] for p in parts])
     cov = np.concatenate([p[1] for p in parts])
 

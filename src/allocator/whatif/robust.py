@@ -31,11 +31,12 @@ from allocator.model.build import build_formulation
 from allocator.results.rota import RotaAllocation
 from allocator.solve.diagnose import InfeasibleError
 from allocator.solve.planner import allocate
-from allocator.whatif.bootstrap import WeekPartials, week_partials
+from allocator.whatif.bootstrap import resampled
 from allocator.whatif.parallel import map_ordered, workers
-from allocator.whatif.run import Base, load_base
+from allocator.whatif.run import Base
 from allocator.whatif.spec import ScenarioSpec
 from allocator.workload.engine import workload_from_partials
+from allocator.workload.partitioned import PartitionedWorkload
 
 __all__ = ["RobustResult", "robust_posting"]
 
@@ -44,10 +45,10 @@ log = logging.getLogger(__name__)
 
 def _fit(shared: tuple[Any, ...], draws: np.ndarray) -> list[np.ndarray | None]:
     """The allocation (posts per column) on each resample, None where none exists."""
-    weeks, force, as_of, backend, time_limit = shared
+    weeks, force, as_of, overlap_rule, backend, time_limit = shared
     out: list[np.ndarray | None] = []
     for draw in draws:
-        workload = workload_from_partials(weeks.resample(draw), force, as_of)
+        workload = workload_from_partials(weeks.resample(draw), force, as_of, overlap_rule)
         try:
             result = allocate(workload, force, backend=backend, time_limit=time_limit)
         except InfeasibleError:
@@ -60,10 +61,10 @@ def _fit(shared: tuple[Any, ...], draws: np.ndarray) -> list[np.ndarray | None]:
 
 def _judge(shared: tuple[Any, ...], draws: np.ndarray) -> np.ndarray:
     """Smallest coverage (draws, candidates, roles + 1) of every candidate on each resample (last: all roles)."""
-    weeks, force, as_of, xs = shared
+    weeks, force, as_of, overlap_rule, xs = shared
     out = []
     for draw in draws:
-        f = build_formulation(workload_from_partials(weeks.resample(draw), force, as_of), force)
+        f = build_formulation(workload_from_partials(weeks.resample(draw), force, as_of, overlap_rule), force)
         per = []
         for x in xs:
             cov = f.coverage(x)  # (areas, roles, buckets)
@@ -101,7 +102,7 @@ class RobustResult:
         return float(c[self.candidates.loc[self.candidates["chosen"], "candidate"].iloc[0]] / c["base"])
 
 
-def robust_posting(base: Base | ScenarioSpec | str | Path, candidates: int = 20, resamples: int = 100,
+def robust_posting(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, candidates: int = 20, resamples: int = 100,
                    seed: int = 0, client: Any = None, processes: int | None = None, backend: str = "cpsat",
                    time_limit: float = 60.0) -> RobustResult:
     """Among candidate postings, the one whose 10th-percentile smallest coverage over resamples is highest.
@@ -109,7 +110,8 @@ def robust_posting(base: Base | ScenarioSpec | str | Path, candidates: int = 20,
     Parameters
     ----------
     base
-        The base (see :func:`~allocator.whatif.run.load_base`) or a scenario file.
+        The base (see :func:`~allocator.whatif.run.load_base`), a scenario file, or
+        partitioned demand loaded with ``weeks=True`` (as for :func:`~allocator.whatif.bootstrap.bootstrap`).
     candidates
         Resamples to fit a candidate posting to (besides the base's own).
     resamples
@@ -122,15 +124,14 @@ def robust_posting(base: Base | ScenarioSpec | str | Path, candidates: int = 20,
     for name, value, lo in (("candidates", candidates, 0), ("resamples", resamples, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise ArgumentError(name, value, f"must be a whole number, {lo} or more")
-    if not isinstance(base, Base):
-        base = load_base(base)
-    force = base.force
-    weeks: WeekPartials = week_partials(base)
+    sweep = resampled(base)
+    force = sweep.force
+    weeks = sweep.weeks
     fit_rng, judge_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     fit_draws = fit_rng.integers(0, weeks.weeks, size=(candidates, weeks.weeks))
     judge_draws = judge_rng.integers(0, weeks.weeks, size=(resamples, weeks.weeks))
 
-    own = allocate(base.workload(), force, backend=backend, time_limit=time_limit)
+    own = allocate(sweep.workload, force, backend=backend, time_limit=time_limit)
     assert isinstance(own, RotaAllocation)
     xs: list[np.ndarray] = [own.x.copy()]
     names = ["base"]
@@ -139,7 +140,7 @@ def robust_posting(base: Base | ScenarioSpec | str | Path, candidates: int = 20,
         size = -(-candidates // n)
         fitted = [x for part in map_ordered(_fit, [fit_draws[i:i + size] for i in range(0, candidates, size)],
                                             client=client, processes=n,
-                                            shared=(weeks, force, base.as_of, backend, time_limit)) for x in part]
+                                            shared=(weeks, force, sweep.as_of, sweep.overlap_rule, backend, time_limit)) for x in part]
         for k, x in enumerate(fitted):
             if x is not None:
                 xs.append(x)
@@ -147,7 +148,7 @@ def robust_posting(base: Base | ScenarioSpec | str | Path, candidates: int = 20,
     n = workers(processes, resamples) if client is None else max(1, min(resamples, 16))
     size = -(-resamples // n)
     judged = np.concatenate(map_ordered(_judge, [judge_draws[i:i + size] for i in range(0, resamples, size)],
-                                        client=client, processes=n, shared=(weeks, force, base.as_of, xs)))
+                                        client=client, processes=n, shared=(weeks, force, sweep.as_of, sweep.overlap_rule, xs)))
     judged = np.where(np.isfinite(judged), judged, np.nan)  # (resamples, candidates, roles + 1)
     p10 = np.nanpercentile(judged, 10, axis=0)
     median = np.nanpercentile(judged, 50, axis=0)

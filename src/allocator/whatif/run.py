@@ -98,7 +98,7 @@ class Base:
     @classmethod
     def from_records(cls, records: pd.DataFrame, force: Force, current: Any = None, as_of: Any = None) -> Base:
         """A base from records in memory (``DemandLoad.records`` or any frame :func:`allocator.prepare_records` reads)."""
-        _check_patterns(force, "<Force>")
+        check_patterns(force, "<Force>")
         if current is not None:
             check_current(current, force)
         prepared = prepare_records(records, force, as_of)
@@ -126,7 +126,8 @@ def check_current(current: Any, force: Force) -> None:
     check_current_patterns(current, force)
 
 
-def _check_patterns(force: Force, source: str) -> None:
+def check_patterns(force: Force, source: str) -> None:
+    """Refuse a force on shifts (legacy): what-if sweeps need one on duty patterns."""
     if force.is_legacy:
         raise InputError(source, [Problem(source, "patterns", "what-if sweeps need a force on duty patterns "
                                           "(windows and patterns); this force gives shifts")])
@@ -145,7 +146,7 @@ def load_base(spec: ScenarioSpec | str | Path) -> Base:
     """
     spec = spec if isinstance(spec, ScenarioSpec) else load_scenarios(spec)
     force = load_force(spec.force)
-    _check_patterns(force, str(spec.force))
+    check_patterns(force, str(spec.force))
     check_scenarios(spec, force)
     current: Any = None
     if spec.current is not None:

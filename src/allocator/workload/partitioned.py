@@ -34,15 +34,36 @@ imported only when this function runs. Without ``client`` the tasks run on
 the local threads (``scheduler="threads"``), processes or in this thread
 (``"sync"``); with a ``distributed.Client`` on its cluster.
 
-Limits: duplicate ids are found within a file, not across files (partition
-by time or by force, so that a record never appears in two files); a file is
-held in a worker's memory while it is checked (write files of a few million
-rows each).
+A record id accepted in more than one file would be counted once per file,
+so the load refuses it. Each partition sends back the sorted 64-bit hashes of
+its accepted records' ids (trimmed, blank ones left out: 8 MB for a file of a
+million records, against 22 MB for the ids as Arrow strings and some 75 MB as
+Python strings); the client finds the hashes of more than one file, asks those
+files for the ids behind them, and compares the ids themselves (two different
+ids with the same hash do not refuse a load). Every id accepted in an earlier
+file is reported in the same :class:`~allocator.errors.DemandError` as every
+other problem: per file, the earlier file, how many ids, and the first few with
+their rows. (Within a file, a repeated id is a ``duplicate id`` reject, as in
+:func:`allocator.load_demand`.)
+
+With ``weeks=True`` each partition also reduces its records per week of the
+window, with the week numbering and within-week recency weights of
+:func:`allocator.whatif.week_partials`, to a sparse sum whose area axis holds
+the week too (:class:`SparseWeekPartials`), summed in the same fixed tree:
+:func:`allocator.whatif.bootstrap` and :func:`allocator.whatif.robust_posting`
+resample it without the records in memory.
+
+Limits: a file is held in a worker's memory while it is checked (write files
+of a few million rows each); the id hashes of every file meet on the client
+(8 bytes an accepted record: 800 MB for 1e8 records), and a file holding
+repeated ids is read a second time to name them; the rejects of every file
+come back to the client.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -51,25 +72,121 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from allocator.data.checks import REASONS
 from allocator.data.demand import DemandMapping, load_demand
-from allocator.data.mapping import as_mapping
+from allocator.data.extract import hash_strings
+from allocator.data.mapping import as_mapping, blank_mask
 from allocator.data.records import prepare_records
 from allocator.data.rejects import check_reject_share
 from allocator.data.summary import DemandSummary
 from allocator.errors import ArgumentError, DemandError, Problem, WorkloadError
 from allocator.model.force import Force
 from allocator.workload.engine import Workload, workload_from_partials
-from allocator.workload.kernel import SparsePartials, sparse_partial_sums
+from allocator.workload.kernel import HOURS_PER_WEEK, Partials, SparsePartials, sparse_partial_sums
 
-__all__ = ["PartitionedWorkload", "load_partitioned_workload", "partition_files"]
+__all__ = ["PartitionedWorkload", "SparseWeekPartials", "load_partitioned_workload", "partition_files"]
 
 log = logging.getLogger(__name__)
 
 #: file suffixes read as partitions when a folder is given
 PARQUET_SUFFIXES = (".parquet", ".pq")
 _EXTRA = "pip install 'allocator[distributed]'"
+_NS_PER_WEEK = 7 * 86_400_000_000_000
+#: ids of records counted in two files, quoted in the message of a refused load
+_IDS_QUOTED = 5
+
+
+@dataclass(frozen=True, eq=False)
+class SparseWeekPartials:
+    """Per-week partial sums of a partitioned dataset, kept sparse: what the week bootstrap resamples.
+
+    Weeks are counted back from ``as_of`` (week 0 is the seven days up to
+    it) and every record's recency weight is kept *within* its week, as
+    :func:`allocator.whatif.week_partials` keeps them: a record ``d`` days into
+    week ``k`` carries ``0.5 ** (d / half_life)`` and ``factor[k] = 0.5 ** (7 k /
+    half_life)`` is applied when week ``k``'s slot is filled (1 without a
+    half-life).
+
+    The week is folded into the area axis: ``sums`` is one
+    :class:`~allocator.workload.kernel.SparsePartials` of ``weeks x areas``
+    "areas" (area ``a`` of week ``k`` is ``k * n_areas + a``), so that its keys
+    are sorted week by week, every partition's sums add with the kernel's own
+    addition, and a week is a contiguous run of keys. Dense, the same sums
+    would be arrays of ``(weeks, areas, 168, types, 2)``: 20 bytes a bin
+    (count, weight, half a minutes), 408 million bins and some 8 GB for 27
+    weeks of 3,000 areas and 15 demand types; sparse they cost 32 bytes an
+    occupied bin (at most one per record), and :meth:`resample` fills one
+    week's dense :class:`~allocator.workload.kernel.Partials` at a time.
+
+    Attributes
+    ----------
+    sums
+        The sums, week folded into the area axis (``sums.n_areas`` is a
+        multiple of ``n_areas``: weeks beyond ``weeks`` are empty).
+    n_areas
+        The force's areas.
+    weeks
+        Weeks in the window: the oldest week with a record, plus one (1 when none).
+    factor
+        float64 (weeks,): the recency weight of each slot.
+    first_ns
+        The earliest record's instant (UTC nanoseconds), as :attr:`Partials.first_ns`.
+    """
+
+    sums: SparsePartials
+    n_areas: int
+    weeks: int
+    factor: np.ndarray
+    first_ns: int | None = None
+
+    @property
+    def n_types(self) -> int:
+        """The force's demand types."""
+        return self.sums.n_types
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the sums."""
+        s = self.sums
+        return int(s.keys.nbytes + s.count.nbytes + s.weight.nbytes + s.minutes.nbytes + self.factor.nbytes)
+
+    def _bounds(self) -> np.ndarray:
+        stride = self.n_areas * HOURS_PER_WEEK * self.n_types * 2
+        return np.searchsorted(self.sums.keys, np.arange(self.weeks + 1, dtype=np.int64) * stride)
+
+    def _fill(self, slots: list[tuple[int, float]]) -> Partials:
+        """Dense partials of the weeks ``j`` of ``slots``, each scaled by its factor, added in order."""
+        stride = self.n_areas * HOURS_PER_WEEK * self.n_types * 2
+        shape = (self.n_areas, HOURS_PER_WEEK, self.n_types, 2)
+        count, weight, minutes = np.zeros(stride, np.int64), np.zeros(stride), np.zeros(stride)
+        bounds = self._bounds()
+        s = self.sums
+        for j, f in slots:
+            lo, hi = int(bounds[j]), int(bounds[j + 1])
+            local = s.keys[lo:hi] - j * stride  # distinct within a week: plain fancy indexing
+            count[local] += s.count[lo:hi]
+            weight[local] += f * s.weight[lo:hi]
+            minutes[local] += f * s.minutes[lo:hi]
+        return Partials(count.reshape(shape), weight.reshape(shape), minutes.reshape(shape)[..., 1].copy(),
+                        self.first_ns)
+
+    def week(self, j: int) -> Partials:
+        """Week ``j``'s partials, with the weights within the week (not scaled by a slot)."""
+        if not 0 <= j < self.weeks:
+            raise ValueError(f"week {j} is not one of the window's {self.weeks}")
+        return self._fill([(j, 1.0)])
+
+    def resample(self, draw: np.ndarray) -> Partials:
+        """The partials of the weeks ``draw[k]`` put in slots ``k`` (summed in slot order: deterministic)."""
+        draw = np.asarray(draw, dtype=np.int64)
+        if draw.shape != (self.weeks,):
+            raise ValueError(f"a resample draws {self.weeks} weeks, got {draw.shape}")
+        if draw.size and (draw.min() < 0 or draw.max() >= self.weeks):
+            raise ValueError(f"a resample draws weeks 0 to {self.weeks - 1}")
+        return self._fill([(j, float(self.factor[k])) for k, j in enumerate(draw.tolist())])
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,6 +210,12 @@ class PartitionedWorkload:
         :attr:`allocator.DemandLoad.rejects` (``row`` is the data row in that file).
     files
         The files read, in path order.
+    weeks
+        With ``weeks=True``: the accepted records' partial sums per week of
+        the window (:class:`SparseWeekPartials`), what
+        :func:`allocator.whatif.bootstrap` resamples; else None.
+    force
+        The force the workload was computed for.
     """
 
     workload: Workload
@@ -100,6 +223,8 @@ class PartitionedWorkload:
     partitions: pd.DataFrame
     rejects: pd.DataFrame = field(repr=False)
     files: tuple[Path, ...] = ()
+    weeks: SparseWeekPartials | None = field(default=None, repr=False)
+    force: Force | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -116,6 +241,7 @@ class _Report:
     summary: DemandSummary | None
     rejects: pd.DataFrame | None
     problems: tuple[Problem, ...] = ()
+    ids: np.ndarray | None = None  # sorted uint64 hashes of the accepted records' (trimmed, not blank) ids
 
 
 def _dask() -> Any:
@@ -177,6 +303,45 @@ def partition_files(source: str | Path | Sequence[str | Path]) -> list[tuple[str
     return list(zip(names, paths, strict=True))
 
 
+def _trimmed_ids(records: pd.DataFrame) -> pa.Array | None:
+    """The accepted records' ids, trimmed, blank ones as null (None without an id column)."""
+    if "id" not in records.columns:
+        return None
+    ids = pc.utf8_trim_whitespace(pa.array(records["id"].astype(object), type=pa.string(), from_pandas=True))
+    return pc.if_else(pa.array(blank_mask(ids)), pa.scalar(None, pa.string()), ids)
+
+
+def _id_hashes(records: pd.DataFrame) -> np.ndarray | None:
+    """Sorted 64-bit hashes of the records' ids, blank ids left out (distinct: load_demand refused repeats)."""
+    ids = _trimmed_ids(records)
+    if ids is None:
+        return None
+    kept = np.asarray(ids.is_valid())
+    out = hash_strings(ids)[kept]
+    out.sort()
+    return out
+
+
+def week_count(window_days: float) -> int:
+    """Weeks a window of ``window_days`` can span counted back from its end (the oldest may be partial)."""
+    return int(math.floor(window_days / 7)) + 1
+
+
+def _week_sums(prepared: Any, utc: np.ndarray, n_weeks: int, half_life: float | None) -> SparsePartials:
+    """One partition's sums per week (week folded into the area axis), weights within the week."""
+    week = (prepared.as_of.value - utc) // _NS_PER_WEEK
+    if week.size and (week.min() < 0 or week.max() >= n_weeks):  # load_demand keeps records in the window only
+        raise ValueError(f"records outside the {n_weeks} weeks of the window")
+    weight = prepared.weight
+    if weight is not None and half_life is not None:
+        factor = 0.5 ** (7.0 * np.arange(n_weeks) / half_life)
+        weight = weight / factor[week]
+    A, T = len(prepared.areas), len(prepared.demand_types)
+    area = week * A + np.asarray(prepared.area, dtype=np.int64)
+    return sparse_partial_sums(area, prepared.demand_type, prepared.hour_of_week, prepared.duration, weight,
+                               n_weeks * A, T)
+
+
 def _load_part(
     path: Path,
     name: str,
@@ -184,25 +349,46 @@ def _load_part(
     mapping: DemandMapping,
     as_of: pd.Timestamp,
     now: pd.Timestamp,
-) -> tuple[SparsePartials | None, _Report]:
-    """One partition: checked by ``load_demand``, reduced to sparse partials (None when it has no record)."""
+    weeks: bool = False,
+) -> tuple[SparsePartials | None, SparsePartials | None, _Report]:
+    """One partition: checked by ``load_demand``, reduced to sparse partials (None when it has no record),
+    and with ``weeks`` to sparse partials per week of the window."""
     try:
         load = load_demand(path, force, mapping, as_of=as_of, source_name=name, now=now, part=True)
     except DemandError as exc:
-        return None, _Report(name, None, None, tuple(exc.problems))
-    partials = None
+        return None, None, _Report(name, None, None, tuple(exc.problems))
+    partials = by_week = None
     if len(load.records):
         try:
             prepared = prepare_records(load.records, force, as_of, source=name)
         except WorkloadError as exc:  # records of a demand type the judgement leaves out: named by file
-            return None, _Report(name, None, None, tuple(replace(p, source=name) for p in exc.problems))
+            return None, None, _Report(name, None, None, tuple(replace(p, source=name) for p in exc.problems))
         sums = sparse_partial_sums(
             prepared.area, prepared.demand_type, prepared.hour_of_week, prepared.duration, prepared.weight,
             len(prepared.areas), len(prepared.demand_types),
         )
         partials = replace(sums, first_ns=prepared.first_ns)
+        if weeks:
+            utc = np.asarray(load.records["timestamp"].array, dtype="datetime64[ns]").view(np.int64)
+            by_week = _week_sums(prepared, utc, week_count(force.settings.window_days),
+                                 force.settings.half_life_days)
     log.debug("%s: %d rows read, %d accepted", name, load.summary.rows_read, load.summary.accepted)
-    return partials, _Report(name, load.summary, load.rejects, ())
+    return partials, by_week, _Report(name, load.summary, load.rejects, (), _id_hashes(load.records))
+
+
+def _ids_with_hashes(
+    path: Path, name: str, force: Force, mapping: DemandMapping, as_of: pd.Timestamp, now: pd.Timestamp,
+    wanted: np.ndarray,
+) -> dict[str, int]:
+    """The accepted ids (trimmed) of one partition whose hash is in ``wanted``, with their data row."""
+    load = load_demand(path, force, mapping, as_of=as_of, source_name=name, now=now, part=True)
+    ids = _trimmed_ids(load.records)
+    if ids is None:
+        return {}
+    hit = np.flatnonzero(np.asarray(ids.is_valid()) & np.isin(hash_strings(ids), wanted))
+    rows = load.records["row"].to_numpy()
+    values = ids.take(pa.array(hit, type=pa.int64())).to_pylist()
+    return {str(v): int(rows[i]) for v, i in zip(values, hit.tolist(), strict=True)}
 
 
 def _add(a: SparsePartials | None, b: SparsePartials | None) -> SparsePartials | None:
@@ -310,6 +496,7 @@ def load_partitioned_workload(
     scheduler: Literal["threads", "processes", "sync"] = "threads",
     num_workers: int | None = None,
     name: str | None = None,
+    weeks: bool = False,
 ) -> PartitionedWorkload:
     """The workload of a partitioned demand dataset, reduced file by file on Dask.
 
@@ -345,6 +532,9 @@ def load_partitioned_workload(
         Without a client: threads or processes (default: Dask's, the CPU count).
     name
         How messages name the dataset (default: the folder or first file).
+    weeks
+        Also reduce each file's records per week of the window, for the week
+        bootstrap (:attr:`PartitionedWorkload.weeks`; see :class:`SparseWeekPartials`).
 
     Returns
     -------
@@ -357,7 +547,8 @@ def load_partitioned_workload(
         Listing every problem of every file that cannot be read or does not
         fit (each named by its file), after all files were tried; when no row
         of any file is usable; when more than ``max_reject_share`` of all rows
-        are rejected, unless ``accept_rejects``.
+        are rejected, unless ``accept_rejects``; when a record id is accepted in
+        more than one file (the files named, with a few of the ids and how many).
     ArgumentError
         When ``as_of`` or ``now`` is not a time, or ``scheduler`` is unknown.
     ImportError
@@ -395,21 +586,20 @@ def load_partitioned_workload(
     force_d = dask.delayed(force, name=f"allocator-force-{token}", traverse=False)
     mapping_d = dask.delayed(m, name=f"allocator-mapping-{token}", traverse=False)
     parts = [
-        dask.delayed(_load_part, nout=2)(
-            path.absolute(), part_name, force_d, mapping_d, end, now_ts,  # workers may run elsewhere
+        dask.delayed(_load_part, nout=3)(
+            path.absolute(), part_name, force_d, mapping_d, end, now_ts, weeks,  # workers may run elsewhere
             dask_key_name=f"allocator-part-{token}-{i}",
         )
         for i, (part_name, path) in enumerate(files)
     ]
     total = _tree_sum(dask, [p[0] for p in parts], token)
-    wanted = [total, *[p[1] for p in parts]]
+    by_week = _tree_sum(dask, [p[1] for p in parts], f"weeks-{token}") if weeks else None
+    wanted = [total, by_week, *[p[2] for p in parts]]
     log.info("%s: %d partitions on %s", name, len(files), "a cluster" if client is not None else scheduler)
-    if client is not None:
-        computed = client.gather(client.compute(wanted))
-    else:
-        computed = dask.compute(*wanted, scheduler=scheduler, num_workers=num_workers)
+    computed = _compute(dask, wanted, client, scheduler, num_workers)
     sparse: SparsePartials | None = computed[0]
-    reports: list[_Report] = list(computed[1:])
+    week_sums: SparsePartials | None = computed[1]
+    reports: list[_Report] = list(computed[2:])
 
     problems: list[Problem] = []
     seen: set[str] = set()
@@ -417,8 +607,16 @@ def load_partitioned_workload(
         if str(problem) not in seen:
             seen.add(str(problem))
             problems.append(problem)
+    candidates = _shared_hashes(reports)
+    if candidates:
+        found = _compute(dask, [
+            dask.delayed(_ids_with_hashes)(files[i][1].absolute(), files[i][0], force_d, mapping_d, end, now_ts,
+                                           hashes, dask_key_name=f"allocator-ids-{token}-{i}")
+            for i, hashes in candidates
+        ], client, scheduler, num_workers)
+        problems += _shared_id_problems([files[i][0] for i, _ in candidates], found)
     if problems:
-        bad = [r.name for r in reports if r.problems]
+        bad = sorted({p.source for p in problems} & {r.name for r in reports})
         log.warning("%s: %d of %d files cannot be used: %s", name, len(bad), len(reports), ", ".join(bad))
         raise DemandError(name, problems)
     summary = _summary(name, reports, force, end)
@@ -427,10 +625,81 @@ def load_partitioned_workload(
     assert sparse is not None  # some record was accepted (checked above)
     workload = workload_from_partials(sparse.dense(), force, end, overlap_rule)
     log.info("%s", summary)
+    week_partials = None
+    if week_sums is not None:
+        week_partials = _week_partials(week_sums, force, sparse.first_ns)
+        log.info("%s: %d weeks, %.1f MB of sparse week sums", name, week_partials.weeks, week_partials.nbytes / 1e6)
     return PartitionedWorkload(
         workload=workload,
         summary=summary,
         partitions=_partitions_table(reports),
         rejects=rejects,
         files=tuple(path for _, path in files),
+        weeks=week_partials,
+        force=force,
     )
+
+
+def _compute(dask: Any, wanted: list[Any], client: Any, scheduler: str, num_workers: int | None) -> list[Any]:
+    """Compute delayed values on the client's cluster, or locally with the scheduler."""
+    if client is not None:
+        return list(client.gather(client.compute(wanted)))
+    return list(dask.compute(*wanted, scheduler=scheduler, num_workers=num_workers))
+
+
+def _week_partials(sums: SparsePartials, force: Force, first_ns: int | None) -> SparseWeekPartials:
+    """The summed week sums with the window's weeks (the oldest occupied one, plus one) and slot factors."""
+    n_areas = len(force.areas)
+    stride = n_areas * HOURS_PER_WEEK * len(force.demand_types) * 2
+    n_weeks = int(sums.keys[-1]) // stride + 1 if sums.keys.size else 1
+    half_life = force.settings.half_life_days
+    factor = np.ones(n_weeks) if half_life is None else 0.5 ** (7.0 * np.arange(n_weeks) / half_life)
+    return SparseWeekPartials(replace(sums, first_ns=first_ns), n_areas, n_weeks, factor, first_ns)
+
+
+def _shared_hashes(reports: list[_Report]) -> list[tuple[int, np.ndarray]]:
+    """Per file with an id hash also accepted in another file: (file index, those hashes), in path order.
+
+    Equal hashes are only candidates (unequal ids collide with probability
+    about 2^-64 a pair): the ids themselves are compared before a load is refused."""
+    per = [(i, r.ids) for i, r in enumerate(reports) if r.ids is not None and r.ids.size]
+    if len(per) < 2:
+        return []
+    every = np.concatenate([h for _, h in per])
+    owner = np.concatenate([np.full(h.size, i, dtype=np.int64) for i, h in per])
+    order = np.argsort(every, kind="stable")
+    every, owner = every[order], owner[order]
+    same = every[1:] == every[:-1]  # hashes are distinct within a file: a repeat is in another file
+    if not same.any():
+        return []
+    hit = np.zeros(every.size, dtype=bool)
+    hit[1:] |= same
+    hit[:-1] |= same
+    out = []
+    for i in np.unique(owner[hit]).tolist():
+        out.append((i, np.unique(every[hit & (owner == i)])))
+    return out
+
+
+def _shared_id_problems(names: list[str], found: list[dict[str, int]]) -> list[Problem]:
+    """One problem per file with ids accepted in an earlier file too (hash matches confirmed on the ids)."""
+    first: dict[str, str] = {}
+    shared: dict[str, dict[str, list[str]]] = {}  # file -> earlier file -> ids
+    for name, ids in zip(names, found, strict=True):
+        for value in sorted(ids):
+            if value in first:
+                shared.setdefault(name, {}).setdefault(first[value], []).append(value)
+            else:
+                first[value] = name
+    problems = []
+    for name, earlier in shared.items():
+        for other, values in earlier.items():
+            rows = found[names.index(name)]
+            quoted = ", ".join(f"{v!r} (row {rows[v]})" for v in values[:_IDS_QUOTED])
+            more = f" and {len(values) - _IDS_QUOTED} more" if len(values) > _IDS_QUOTED else ""
+            problems.append(Problem(
+                name, "column id",
+                f"{len(values)} record id{'s' if len(values) != 1 else ''} also accepted in {other}: {quoted}{more}; "
+                "a record in two files would be counted twice (keep each record in one file)",
+            ))
+    return problems
