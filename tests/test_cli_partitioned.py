@@ -210,3 +210,23 @@ def test_workload_of_a_folder_equals_one_extract_and_writes_the_table_per_file(p
     assert table["rows_read"].sum() == len(pd.read_csv(SAMPLE / "demand.csv", dtype=str))
     r = run("workload", SAMPLE / "force.yaml", SAMPLE / "demand.csv", "--partitions", tmp_path / "p.csv")
     assert r.returncode == 2 and "--partitions writes the table per file" in r.stderr
+
+
+def test_compare_names_the_dataset_against_the_extract(single: Path, folder: tuple[Path, str]) -> None:
+    r = run("compare", single, folder[0], "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["demand"] == [{"what": "demand file", "before": "demand.csv",
+                              "after": "3 files (year=2026/part.0.parquet .. year=2026/part.2.parquet)"}]
+    assert out["postings"] == []
+    r = run("compare", folder[0], folder[0], "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["demand"] == []
+
+
+def test_no_output_is_written_inside_the_dataset(parts: Path) -> None:
+    before = sorted(p.relative_to(parts) for p in parts.rglob("*"))
+    code, _, err = allocate(parts, parts / "run")
+    assert code == 2 and "inside the demand dataset" in err
+    r = run("workload", SAMPLE / "force.yaml", parts, "--as-of", AS_OF, "--out", parts / "year=2027" / "w.parquet")
+    assert r.returncode == 2 and "inside the demand dataset" in r.stderr
+    assert sorted(p.relative_to(parts) for p in parts.rglob("*")) == before

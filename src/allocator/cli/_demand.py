@@ -31,7 +31,7 @@ partial sums are added in a fixed order over the files.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,7 +52,8 @@ from allocator.data.summary import DemandSummary
 from allocator.model.force import Force
 from allocator.workload.engine import Workload
 
-__all__ = ["DaskUnavailable", "DemandRead", "add_demand_arguments", "check_demand_options", "demand_client",
+__all__ = ["DaskUnavailable", "DemandRead", "add_demand_arguments", "check_demand_options", "check_outside_dataset",
+           "demand_client",
            "demand_inputs", "input_label", "partitioned", "read_workload"]
 
 #: The option that gives the end of the demand window.
@@ -139,6 +140,23 @@ def demand_inputs(args: argparse.Namespace) -> dict[str, Path]:
     from allocator.workload.partitioned import partition_files
 
     return {f"demand[{name}]": path for name, path in partition_files(_source(args.demand))}
+
+
+def check_outside_dataset(args: argparse.Namespace, outputs: Iterable[Path]) -> None:
+    """Refuse (:class:`~allocator.io.rundir.OutputError`) an output inside a demand folder.
+
+    The next read of the folder would take a run's ``allocation.parquet`` (or
+    a ``--out workload.parquet``) for a partition of the demand.
+    """
+    from allocator.io.rundir import OutputError
+
+    for folder in (p for p in args.demand if p.is_dir()):
+        root = folder.resolve()
+        for out in outputs:
+            target = Path(out).resolve()
+            if target == root or root in target.parents:
+                raise OutputError(f"refusing to write {out} inside the demand dataset {folder}: its Parquet "
+                                  "files would be read as demand next time; write it elsewhere")
 
 
 def input_label(key: str, path: Path) -> str:

@@ -31,6 +31,7 @@ from allocator.cli._demand import (
     DemandRead,
     add_demand_arguments,
     check_demand_options,
+    check_outside_dataset,
     demand_client,
     demand_inputs,
     input_label,
@@ -152,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_INPUT
     progress = Progress(args.quiet)
     inputs = _inputs(args)
-    folders = [p for p in args.demand if p.is_dir()]  # a partitioned dataset is never the run directory
-    out = check_output_dir(args.out, [*inputs.values(), *folders], OUTPUTS, force=args.overwrite)
+    check_outside_dataset(args, [args.out])
+    out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
 
     force = read_force(args.force, progress)
     on_patterns = bool(getattr(force, "patterns", None))

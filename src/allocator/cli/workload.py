@@ -24,6 +24,7 @@ from allocator.cli._demand import (
     DaskUnavailable,
     add_demand_arguments,
     check_demand_options,
+    check_outside_dataset,
     demand_client,
     demand_inputs,
     partitioned,
@@ -70,9 +71,9 @@ def run(args: argparse.Namespace) -> int:
             error(refused)
         return EXIT_INPUT
     progress = Progress(args.quiet)
-    inputs = [*input_map(args.force, demand_inputs(args), args.mapping).values(),
-              *[p for p in args.demand if p.is_dir()]]
+    inputs = input_map(args.force, demand_inputs(args), args.mapping).values()
     outs = [o for o in (args.out, args.partitions) if o is not None]
+    check_outside_dataset(args, outs)
     for o in outs:
         _check_out(o, inputs)
     if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
