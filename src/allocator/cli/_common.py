@@ -13,7 +13,7 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -161,6 +161,51 @@ def count(text: str) -> int:
     if not 0 <= n <= MAX_MOVES:
         raise argparse.ArgumentTypeError(f"expected a whole number from 0 to {MAX_MOVES:,}, got {text!r}")
     return n
+
+
+def workers(text: str) -> int:
+    """``--workers`` / ``--processes``: a whole number of local workers from 1 to 1024."""
+    try:
+        n = int(text)
+    except ValueError:
+        n = 0
+    if not 1 <= n <= 1024:
+        raise argparse.ArgumentTypeError(f"expected a whole number of workers from 1 to 1024, got {text!r}")
+    return n
+
+
+#: How to install Dask, the optional extra partitioned demand and ``--dask`` need.
+DASK_EXTRA = "pip install 'allocator[distributed]'"
+
+
+def have_dask(what: str) -> bool:
+    """Whether Dask is installed; when not, an error line saying ``what`` needs it and how to install it."""
+    try:
+        import dask  # noqa: F401
+    except ImportError:
+        error(f"{what} needs Dask, an optional extra: {DASK_EXTRA}")
+        return False
+    return True
+
+
+def dask_client(address: str, progress: Progress) -> Any:
+    """A ``dask.distributed.Client`` on ``address`` (``--dask``), or None (the reason on stderr).
+
+    Without dask.distributed installed the error names the extra that
+    installs it; a scheduler that cannot be reached is named with the reason.
+    """
+    try:
+        from distributed import Client
+    except ImportError:
+        error(f"--dask needs dask.distributed: {DASK_EXTRA}")
+        return None
+    try:
+        client = Client(address, timeout=10)
+    except (OSError, TimeoutError, ValueError) as exc:
+        error(f"--dask {address}: cannot connect to the scheduler ({exc})")
+        return None
+    progress(f"Dask scheduler {address}: {len(client.nthreads())} workers")
+    return client
 
 
 def os_error_text(exc: OSError) -> str:
@@ -311,19 +356,24 @@ def codes_file(mapping_path: str | Path | None) -> Path | None:
 
 
 def input_map(
-    force_path: str | Path, extract_path: str | Path, mapping_path: str | Path | None = None,
+    force_path: str | Path, extract_path: str | Path | Mapping[str, Path], mapping_path: str | Path | None = None,
     current_path: str | Path | None = None,
 ) -> dict[str, Path]:
     """Every file a run reads, by role: force, judgement, demand, mapping, codes, current.
 
     Files referenced from other files are included: the force file's
-    ``judgement:`` table and the mapping's ``codes:`` lookup.
+    ``judgement:`` table and the mapping's ``codes:`` lookup. ``extract_path``
+    may be the demand's files by key (``demand[part.0.parquet]``, one per
+    partition of a dataset), which take the place of ``demand``.
     """
     found: dict[str, Path] = {"force": Path(force_path)}
     judgement = judgement_file(force_path)
     if judgement is not None:
         found["judgement"] = judgement
-    found["demand"] = Path(extract_path)
+    if isinstance(extract_path, Mapping):
+        found.update({key: Path(p) for key, p in extract_path.items()})
+    else:
+        found["demand"] = Path(extract_path)
     if mapping_path is not None:
         found["mapping"] = Path(mapping_path)
         codes = codes_file(mapping_path)

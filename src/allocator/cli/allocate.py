@@ -18,19 +18,27 @@ from allocator.cli._common import (
     add_common,
     backend_name,
     count,
-    demand_keywords,
     error,
     example_help,
     input_map,
-    iso_date,
     jsonable,
     print_json,
-    read_demand,
     read_force,
     seconds,
 )
-from allocator.cli.rota_run import check_current_rota, write_rota_run
-from allocator.data.demand import DemandLoad
+from allocator.cli._demand import (
+    DaskUnavailable,
+    DemandRead,
+    add_demand_arguments,
+    check_demand_options,
+    check_outside_dataset,
+    demand_client,
+    demand_inputs,
+    input_label,
+    partitioned,
+    read_workload,
+)
+from allocator.cli.rota_run import UNREPORTED, check_current_rota, write_rota_run
 from allocator.io.rundir import (
     OutputError,
     RunWriter,
@@ -50,7 +58,7 @@ from allocator.workload.engine import Workload
 OUTPUTS = (
     "allocation.csv", "allocation.parquet", "allocation.xlsx", "moves.csv", "workload.csv",
     "workload_by_type.csv", "workload_by_hour.csv", "explanations.csv", "rejects.csv", "report.md", "report.html",
-    *FIGURE_FILES, "buckets.csv", "rota.csv", *ROTA_FIGURE_FILES, "service_levels.csv", "run.json",
+    *FIGURE_FILES, "buckets.csv", "rota.csv", *ROTA_FIGURE_FILES, "service_levels.csv", "partitions.csv", "run.json",
 )
 #: Statuses with a posting to write.
 SOLVED = ("optimal", "feasible")
@@ -67,11 +75,14 @@ def register(sub: Any) -> None:
             "2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
              "allocator allocate my-force/force.yaml my-force/demand.csv \\",
-             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11"],
+             "    --current my-force/current.csv --max-moves 40 --out runs/2026-11",
+             "allocator allocate my-force/force.yaml demand-parquet/ --as-of 2026-11-01 \\",
+             "    --current my-force/current.csv --workers 4 --out runs/2026-11"],
         ),
     )
     p.add_argument("force", type=Path, metavar="FORCE.yaml", help="the force configuration")
-    p.add_argument("demand", type=Path, metavar="DEMAND.csv", help="the demand extract (CSV or Parquet)")
+    add_demand_arguments(p, "end of the demand window, ISO 8601 (2026-10-01 or 2026-10-01T06:00); "
+                            "default for one extract: the latest record; required for a partitioned dataset")
     p.add_argument("--current", type=Path, metavar="CURRENT.csv",
                    help="the current posting (area, shift, role, posts; for a force on duty patterns "
                         "area, role, pattern, team, posts): moves are counted against it")
@@ -94,9 +105,6 @@ def register(sub: Any) -> None:
                         "far as the establishment allows before workload is shared; shortfalls are "
                         "reported per area and bucket in service_levels.csv and the report")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml", help="column and code mapping of the extract")
-    p.add_argument("--as-of", type=iso_date, metavar="DATE",
-                   help="end of the demand window, ISO 8601 (2026-10-01 or 2026-10-01T06:00); "
-                        "default: the latest record")
     add_accept_rejects(p)
     p.add_argument("--out", type=Path, default=Path("allocation-run"), metavar="DIR",
                    help="the run directory to write (default ./allocation-run)")
@@ -107,12 +115,16 @@ def register(sub: Any) -> None:
 
 
 def _inputs(args: argparse.Namespace) -> dict[str, Path]:
-    return input_map(args.force, args.demand, args.mapping, args.current)
+    return input_map(args.force, demand_inputs(args), args.mapping, args.current)
 
 
-def _data_summary(loaded: DemandLoad, workload: Workload) -> dict[str, Any]:
-    """Counts and window of the demand, for run.json and the report (aggregates only)."""
-    return {**loaded.summary.to_dict(), "as_of": str(workload.as_of)}
+def _data_summary(loaded: DemandRead, workload: Workload) -> dict[str, Any]:
+    """Counts and window of the demand, for run.json and the report (aggregates only);
+    for a partitioned dataset also the number of files."""
+    data = {**loaded.summary.to_dict(), "as_of": str(workload.as_of)}
+    if loaded.partitions is not None:
+        data["files"] = len(loaded.partitions)
+    return data
 
 
 def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: Any,
@@ -130,13 +142,18 @@ def _solve(args: argparse.Namespace, workload: Workload, force: Force, current: 
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator allocate``; see the module docstring."""
     from allocator.model.problem import read_current
-    from allocator.workload.engine import compute_workload
 
     if args.max_moves is not None and args.current is None:
         error("--max-moves counts moves from the current posting: give --current CURRENT.csv too")
         return EXIT_INPUT
+    refused = check_demand_options(args)
+    if refused is not None:
+        if refused:
+            error(refused)
+        return EXIT_INPUT
     progress = Progress(args.quiet)
     inputs = _inputs(args)
+    check_outside_dataset(args, [args.out])
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
 
     force = read_force(args.force, progress)
@@ -157,9 +174,12 @@ def run(args: argparse.Namespace) -> int:
         current = args.current
     elif args.current is not None:
         current = read_current(args.current, force)
-    loaded = read_demand(args.demand, force, progress, demand_keywords(args))
-    progress("computing workload")
-    workload = compute_workload(loaded.records, force, as_of=args.as_of)
+    try:
+        with demand_client(args, progress) as client:
+            loaded = read_workload(args, force, progress, client)
+    except DaskUnavailable:  # the reason is on stderr
+        return EXIT_INPUT
+    workload = loaded.workload
     progress(f"workload: {float(workload.array.sum()):,.0f} judged hours from {workload.n_records:,} records")
 
     try:
@@ -208,7 +228,7 @@ def _infeasible(exc: InfeasibleError, args: argparse.Namespace) -> int:
 
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
-    return {
+    parameters = {
         "backend": args.backend,
         "time_limit": args.time_limit,
         "verify": args.verify,
@@ -219,10 +239,13 @@ def _parameters(args: argparse.Namespace) -> dict[str, Any]:
         "current": args.current is not None,
         "service_levels": args.service_levels,
     }
+    if partitioned(args):  # where the files were read: recorded, not part of the report (same result)
+        parameters.update({"dask": args.dask, "workers": args.workers})
+    return parameters
 
 
 def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], force: Force,
-              loaded: DemandLoad, workload: Workload, allocation: Allocation,
+              loaded: DemandRead, workload: Workload, allocation: Allocation,
               progress: Progress) -> dict[str, Any]:
     """Write every output of the run and swap it in as ``out`` whole; return the summary (also in run.json)."""
     with RunWriter(out) as writer:
@@ -230,7 +253,7 @@ def write_run(out: Path, args: argparse.Namespace, inputs: dict[str, Path], forc
 
 
 def _write(writer: RunWriter, out: Path, args: argparse.Namespace, inputs: dict[str, Path], force: Force,
-           loaded: DemandLoad, workload: Workload, allocation: Allocation,
+           loaded: DemandRead, workload: Workload, allocation: Allocation,
            progress: Progress) -> dict[str, Any]:
     from allocator.io.excel import allocation_to_excel
     from allocator.present.report import ReportData, build_report
@@ -247,6 +270,8 @@ def _write(writer: RunWriter, out: Path, args: argparse.Namespace, inputs: dict[
     writer.write_csv("workload_by_type.csv", workload.by_type)
     writer.write_csv("workload_by_hour.csv", workload.by_hour)
     writer.write_csv("rejects.csv", loaded.rejects)
+    if loaded.partitions is not None:
+        writer.write_csv("partitions.csv", loaded.partitions)
     progress(f"wrote tables ({len(table):,} cells)")
 
     data = _data_summary(loaded, workload)
@@ -256,8 +281,8 @@ def _write(writer: RunWriter, out: Path, args: argparse.Namespace, inputs: dict[
     report = build_report(ReportData(
         force=force, table=table, by_type=workload.by_type, by_hour=workload.by_hour,
         solver=solver, moves=moves, data=data,
-        parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current", "accept_rejects")},
-        inputs={inputs[k].name: v for k, v in report_inputs.items()},
+        parameters={k: v for k, v in parameters.items() if k not in UNREPORTED},
+        inputs={input_label(k, inputs[k]): v for k, v in report_inputs.items()},
     ))
     for name, png in report.figures.items():
         writer.write_bytes(name, png)
@@ -266,9 +291,8 @@ def _write(writer: RunWriter, out: Path, args: argparse.Namespace, inputs: dict[
     progress("wrote report")
 
     writer.write_csv("explanations.csv", explanations(allocation))
-    rows = {"demand": data["records_read"], "current": None}
     described = {
-        key: describe_input(path, rows=rows.get(key)) for key, path in inputs.items()
+        key: describe_input(path, rows=loaded.rows.get(key)) for key, path in inputs.items()
     }
     posts = (pd.DataFrame({"role": table["role"].astype(str), "posts": table["posts"]})
              .groupby("role", sort=False)["posts"].sum())

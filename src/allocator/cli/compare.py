@@ -121,6 +121,21 @@ def _floors_on(r: Run) -> str:
     return "on" if (has if asked is None else bool(asked)) else "off"
 
 
+def _demand_input(r: Run) -> dict[str, Any]:
+    """The run's demand input as one entry (name, SHA-256): its extract, or its partitioned dataset's files
+    (``demand[NAME]`` entries) named by their count and told apart by every file's name and hash."""
+    inputs = r.manifest.get("inputs", {})
+    if "demand" in inputs:
+        entry: dict[str, Any] = inputs["demand"]
+        return entry
+    parts = {k[len("demand["):-1]: v for k, v in inputs.items() if k.startswith("demand[") and k.endswith("]")}
+    if not parts:
+        return {}
+    names = list(parts)
+    return {"name": names[0] if len(names) == 1 else f"{len(names)} files ({names[0]} .. {names[-1]})",
+            "sha256": "; ".join(f"{n} {v.get('sha256') if isinstance(v, dict) else None}" for n, v in parts.items())}
+
+
 def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
     """Record counts and window, and judged workload hours by area and demand type (changed only)."""
     da, db = a.manifest.get("data", {}), b.manifest.get("data", {})
@@ -129,7 +144,8 @@ def demand_changes(a: Run, b: Run) -> tuple[list[dict[str, Any]], pd.DataFrame]:
               if da.get(k) != db.get(k)]
     files = []
     for key in ("demand", "mapping", "codes"):
-        ia, ib = a.manifest.get("inputs", {}).get(key, {}), b.manifest.get("inputs", {}).get(key, {})
+        ia, ib = (_demand_input(a), _demand_input(b)) if key == "demand" else (
+            a.manifest.get("inputs", {}).get(key, {}), b.manifest.get("inputs", {}).get(key, {}))
         if ia.get("sha256") != ib.get("sha256"):
             files.append({"what": f"{key} file", "before": ia.get("name"), "after": ib.get("name")})
     counts = files + counts

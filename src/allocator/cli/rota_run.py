@@ -16,18 +16,23 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
-from allocator.data.demand import DemandLoad
 from allocator.io.rundir import RunWriter, describe_input, environment
 from allocator.model.force import Force
+
+if TYPE_CHECKING:
+    from allocator.cli._demand import DemandRead
 from allocator.results.rota import RotaAllocation
 from allocator.workload.engine import Workload
 
-__all__ = ["check_current_rota", "rota_explanations", "rota_summary", "service_summary", "write_rota_run"]
+__all__ = ["UNREPORTED", "check_current_rota", "rota_explanations", "rota_summary", "service_summary", "write_rota_run"]
+
+#: Parameters run.json records that the report leaves out (where the demand was read does not change the result).
+UNREPORTED = ("mapping", "current", "accept_rejects", "dask", "workers")
 
 
 def check_current_rota(path: Path, force: Force) -> None:
@@ -122,20 +127,23 @@ def rota_explanations(allocation: RotaAllocation) -> pd.DataFrame:
     return frame
 
 
-def write_rota_run(out: Path, force: Force, loaded: DemandLoad, workload: Workload, allocation: RotaAllocation,
+def write_rota_run(out: Path, force: Force, loaded: DemandRead, workload: Workload, allocation: RotaAllocation,
                    context: dict[str, Any], progress: Any) -> dict[str, Any]:
     """Write every output of a rota run and swap it in as ``out`` whole; return the summary.
 
     ``context`` carries what the command line knows: ``inputs`` (name -> path),
-    ``parameters`` and ``data`` (the demand summary).
+    ``parameters`` and ``data`` (the demand summary). ``loaded`` gives the
+    rejects, the rows read per demand file and, for a partitioned dataset,
+    the table per file (``partitions.csv``).
     """
     with RunWriter(out) as writer:
         return _write(writer, out, force, loaded, workload, allocation, context, progress)
 
 
-def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandLoad, workload: Workload,
+def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandRead, workload: Workload,
            allocation: RotaAllocation, context: dict[str, Any], progress: Any) -> dict[str, Any]:
     from allocator.cli._common import jsonable
+    from allocator.cli._demand import input_label
     from allocator.present.rota_report import RotaReportData, build_rota_report
 
     inputs: dict[str, Path] = context["inputs"]
@@ -155,6 +163,8 @@ def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandLoad, workl
     writer.write_csv("workload_by_type.csv", workload.by_type)
     writer.write_csv("workload_by_hour.csv", workload.by_hour)
     writer.write_csv("rejects.csv", loaded.rejects)
+    if loaded.partitions is not None:
+        writer.write_csv("partitions.csv", loaded.partitions)
     writer.write_csv("explanations.csv", rota_explanations(allocation))
     if allocation.formulation.service is not None:
         writer.write_csv("service_levels.csv", allocation.service_levels)
@@ -163,8 +173,8 @@ def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandLoad, workl
     solver = jsonable(allocation.solver)
     report = build_rota_report(RotaReportData.from_allocation(
         allocation, force, solver, data=data,
-        parameters={k: v for k, v in parameters.items() if k not in ("mapping", "current", "accept_rejects")},
-        inputs={inputs[k].name: describe_input(p)["sha256"] for k, p in inputs.items()},
+        parameters={k: v for k, v in parameters.items() if k not in UNREPORTED},
+        inputs={input_label(k, p): describe_input(p)["sha256"] for k, p in inputs.items()},
     ))
     for name, png in report.figures.items():
         writer.write_bytes(name, png)
@@ -172,8 +182,7 @@ def _write(writer: RunWriter, out: Path, force: Force, loaded: DemandLoad, workl
     writer.write_text("report.html", report.html)
     progress("wrote report")
 
-    rows = {"demand": data["records_read"], "current": None}
-    described = {key: describe_input(path, rows=rows.get(key)) for key, path in inputs.items()}
+    described = {key: describe_input(path, rows=loaded.rows.get(key)) for key, path in inputs.items()}
     headline = rota_summary(allocation)
     summary = {
         "status": allocation.solver.status,

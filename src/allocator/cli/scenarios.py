@@ -30,11 +30,12 @@ from allocator.cli._common import (
     EXIT_OK,
     Progress,
     add_common,
-    error,
+    dask_client,
     example_help,
     input_map,
     jsonable,
     print_json,
+    workers,
 )
 from allocator.io.rundir import (
     OutputError,
@@ -50,16 +51,6 @@ __all__ = ["OUTPUTS", "register", "run"]
 #: Files a scenarios run may write (checked against the inputs before any work).
 OUTPUTS = ("comparison.csv", "scenarios.csv", "posts.csv", "solver.csv", "sensitivity.csv", "bootstrap.csv",
            "bootstrap_coverage.csv", "report.md", "report.html", *WHATIF_FIGURE_FILES, "run.json")
-
-
-def _processes(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        n = 0
-    if not 1 <= n <= 1024:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes from 1 to 1024, got {text!r}")
-    return n
 
 
 def register(sub: Any) -> None:
@@ -79,7 +70,7 @@ def register(sub: Any) -> None:
     p.add_argument("spec", type=Path, metavar="SPEC.yaml", help="the scenario file")
     p.add_argument("--out", type=Path, default=Path("scenarios-run"), metavar="DIR",
                    help="the run directory to write (default ./scenarios-run)")
-    p.add_argument("--processes", type=_processes, metavar="N",
+    p.add_argument("--processes", type=workers, metavar="N",
                    help="local worker processes (default the file's options.processes, else the CPU count)")
     p.add_argument("--dask", metavar="ADDRESS",
                    help="run the sweeps on the dask.distributed scheduler at ADDRESS (tcp://host:8786; "
@@ -102,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     inputs = {"scenarios": args.spec, **input_map(spec.force, spec.demand, spec.mapping, spec.current)}
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
     progress(f"scenario file {args.spec.name}: {len(spec.scenarios)} scenarios besides the base")
-    client = _client(args.dask, progress) if args.dask else None
+    client = dask_client(args.dask, progress) if args.dask else None
     if args.dask and client is None:
         return EXIT_INPUT
     try:
@@ -110,22 +101,6 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if client is not None:
             client.close()
-
-
-def _client(address: str, progress: Progress) -> Any:
-    """A ``dask.distributed.Client`` on ``address``, or None (the reason on stderr)."""
-    try:
-        from distributed import Client
-    except ImportError:
-        error("--dask needs dask.distributed: pip install 'allocator[distributed]'")
-        return None
-    try:
-        client = Client(address, timeout=10)
-    except (OSError, TimeoutError, ValueError) as exc:
-        error(f"--dask {address}: cannot connect to the scheduler ({exc})")
-        return None
-    progress(f"Dask scheduler {address}: {len(client.nthreads())} workers")
-    return client
 
 
 def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Path, client: Any,

@@ -9,16 +9,26 @@ from pathlib import Path
 from typing import Any
 
 from allocator.cli._common import (
+    EXIT_INPUT,
     EXIT_OK,
     Progress,
     add_common,
-    demand_keywords,
+    error,
     example_help,
     input_map,
-    iso_date,
+    jsonable,
     print_json,
-    read_demand,
     read_force,
+)
+from allocator.cli._demand import (
+    DaskUnavailable,
+    add_demand_arguments,
+    check_demand_options,
+    check_outside_dataset,
+    demand_client,
+    demand_inputs,
+    partitioned,
+    read_workload,
 )
 from allocator.io.rundir import OutputError, frame_csv, write_table
 
@@ -29,34 +39,53 @@ def register(sub: Any) -> None:
         help="compute the workload table (area, shift, role, hours)",
         **example_help(
             "Compute the judged workload hours per area, shift and role over the demand window.\n"
-            "Writes CSV (or Parquet, by the suffix) to --out FILE, else prints CSV on stdout.",
-            ["allocator workload {sample}/force.yaml {sample}/demand.csv --out workload.csv"],
+            "Writes CSV (or Parquet, by the suffix) to --out FILE, else prints CSV on stdout.\n"
+            "DEMAND may be a folder of Parquet partitions or several files (then --as-of is required);\n"
+            "--partitions FILE writes their table per file (rows read, accepted, rejected by reason).",
+            ["allocator workload {sample}/force.yaml {sample}/demand.csv --out workload.csv",
+             "allocator workload {sample}/force.yaml demand-parquet/ --as-of 2026-11-01 --out workload.csv \\",
+             "    --partitions partitions.csv"],
         ),
     )
     p.add_argument("force", type=Path, metavar="FORCE.yaml")
-    p.add_argument("demand", type=Path, metavar="DEMAND.csv")
+    add_demand_arguments(p, "end of the demand window, ISO 8601 (2026-10-01); default for one extract: the "
+                            "latest record; required for a partitioned dataset")
     p.add_argument("--mapping", type=Path, metavar="MAPPING.yaml")
-    p.add_argument("--as-of", type=iso_date, metavar="DATE",
-                   help="end of the demand window, ISO 8601 (2026-10-01); default: the latest record")
     p.add_argument("--by", choices=("shift", "type", "hour"), default="shift",
                    help="table: by shift (default), by demand type, or by hour of week")
     p.add_argument("--out", type=Path, metavar="FILE", help="the file to write (.csv or .parquet)")
+    p.add_argument("--partitions", type=Path, metavar="FILE",
+                   help="with a partitioned dataset: also write the table per file (.csv or .parquet)")
     add_common(p)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``allocator workload``."""
-    from allocator.workload.engine import compute_workload
-
+    refused = check_demand_options(args)
+    if refused is None and args.partitions is not None and not partitioned(args):
+        refused = (f"--partitions writes the table per file of a partitioned dataset; {args.demand[0]} is one "
+                   "extract: leave --partitions out")
+    if refused is not None:
+        if refused:
+            error(refused)
+        return EXIT_INPUT
     progress = Progress(args.quiet)
-    inputs = input_map(args.force, args.demand, args.mapping).values()
-    if args.out is not None:
-        _check_out(args.out, inputs)
+    inputs = input_map(args.force, demand_inputs(args), args.mapping).values()
+    outs = [o for o in (args.out, args.partitions) if o is not None]
+    check_outside_dataset(args, outs)
+    for o in outs:
+        _check_out(o, inputs)
+    if len(outs) == 2 and outs[0].resolve() == outs[1].resolve():
+        error(f"--out and --partitions name the same file {args.out}: give two files")
+        return EXIT_INPUT
     force = read_force(args.force, progress)
-    loaded = read_demand(args.demand, force, progress, demand_keywords(args))
-    progress("computing workload")
-    workload = compute_workload(loaded.records, force, as_of=args.as_of)
+    try:
+        with demand_client(args, progress) as client:
+            loaded = read_workload(args, force, progress, client)
+    except DaskUnavailable:  # the reason is on stderr
+        return EXIT_INPUT
+    workload = loaded.workload
     table = {"shift": workload.by_shift, "type": workload.by_type, "hour": workload.by_hour}[args.by]
     progress(f"workload: {float(workload.array.sum()):,.0f} judged hours from {workload.n_records:,} records")
     if args.out is not None:
@@ -65,10 +94,19 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise OutputError(f"could not write {args.out}: {exc.strerror or exc}") from None
         progress(f"wrote {args.out}")
+    if args.partitions is not None and loaded.partitions is not None:
+        try:
+            write_table(args.partitions, loaded.partitions)
+        except OSError as exc:
+            raise OutputError(f"could not write {args.partitions}: {exc.strerror or exc}") from None
+        progress(f"wrote {args.partitions}")
     if args.json:
-        print_json({"records": workload.n_records, "hours": float(workload.array.sum()),
-                    "as_of": str(workload.as_of), "rows": len(table),
-                    "out": str(args.out) if args.out else None})
+        summary = {"records": workload.n_records, "hours": float(workload.array.sum()),
+                   "as_of": str(workload.as_of), "rows": len(table),
+                   "out": str(args.out) if args.out else None}
+        if loaded.partitions is not None:
+            summary["files"] = jsonable(loaded.partitions.to_dict(orient="records"))
+        print_json(summary)
     elif args.out is None:
         sys.stdout.write(frame_csv(table))
     else:
