@@ -32,7 +32,8 @@ def top_reasons(summary: DemandSummary, rejects: pd.DataFrame, k: int = 3) -> st
     out = []
     for reason, count in sorted(summary.rejected.items(), key=lambda kv: -kv[1])[:k]:
         row = rejects.loc[rejects["reason"] == reason].iloc[0]
-        out.append(f"{reason}: {count:,} (e.g. row {int(row['row'])}: {row['detail']})")
+        where = f"{row['file']} row" if "file" in rejects.columns else "row"  # rejects of several files
+        out.append(f"{reason}: {count:,} (e.g. {where} {int(row['row'])}: {row['detail']})")
     return "; ".join(out)
 
 
