@@ -31,8 +31,7 @@ partial sums are added in a fixed order over the files.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,8 +51,7 @@ from allocator.data.summary import DemandSummary
 from allocator.model.force import Force
 from allocator.workload.engine import Workload
 
-__all__ = ["DaskUnavailable", "DemandRead", "add_demand_arguments", "check_demand_options", "check_outside_dataset",
-           "demand_client",
+__all__ = ["DemandRead", "add_demand_arguments", "check_demand_options", "check_outside_dataset",
            "demand_inputs", "input_label", "partitioned", "read_workload"]
 
 #: The option that gives the end of the demand window.
@@ -170,11 +168,12 @@ def _source(paths: Sequence[Path]) -> Path | list[Path]:
     return paths[0] if len(paths) == 1 else list(paths)
 
 
-def read_workload(args: argparse.Namespace, force: Force, progress: Progress, client: Any = None) -> DemandRead:
+def read_workload(args: argparse.Namespace, force: Force, progress: Progress) -> DemandRead | None:
     """Read the demand of ``args`` and compute its workload (see the module docstring).
 
-    ``client`` is the ``distributed.Client`` of ``--dask`` (from
-    :func:`~allocator.cli._common.dask_client`), or None to run locally.
+    With ``--dask`` the files are read on that scheduler (its client closed
+    afterwards). None when the scheduler cannot be used: the reason is on
+    stderr already.
     """
     if not partitioned(args):
         from allocator.workload.engine import compute_workload
@@ -183,7 +182,15 @@ def read_workload(args: argparse.Namespace, force: Force, progress: Progress, cl
         progress("computing workload")
         workload = compute_workload(loaded.records, force, as_of=args.as_of)
         return DemandRead(workload, loaded.summary, loaded.rejects, {"demand": loaded.summary.rows_read})
-    return _read_partitioned(args, force, progress, client)
+    if args.dask is None:
+        return _read_partitioned(args, force, progress, None)
+    client = dask_client(args.dask, progress)
+    if client is None:
+        return None
+    try:
+        return _read_partitioned(args, force, progress, client)
+    finally:
+        client.close()
 
 
 def _read_partitioned(args: argparse.Namespace, force: Force, progress: Progress, client: Any) -> DemandRead:
@@ -208,26 +215,3 @@ def _read_partitioned(args: argparse.Namespace, force: Force, progress: Progress
     table = result.partitions
     rows = {f"demand[{name}]": int(r) for name, r in zip(table["file"], table["rows_read"], strict=True)}
     return DemandRead(result.workload, s, result.rejects, rows, table)
-
-
-@contextmanager
-def demand_client(args: argparse.Namespace, progress: Progress) -> Iterator[Any]:
-    """The ``--dask`` client while inside (closed on leaving), None without ``--dask``.
-
-    Raises :class:`DaskUnavailable` when the scheduler cannot be used (the
-    reason is on stderr already).
-    """
-    if args.dask is None or not partitioned(args):
-        yield None
-        return
-    client = dask_client(args.dask, progress)
-    if client is None:
-        raise DaskUnavailable(args.dask)
-    try:
-        yield client
-    finally:
-        client.close()
-
-
-class DaskUnavailable(Exception):
-    """``--dask ADDRESS`` cannot be used; the reason is on stderr already."""

@@ -27,12 +27,10 @@ from allocator.cli._common import (
     seconds,
 )
 from allocator.cli._demand import (
-    DaskUnavailable,
     DemandRead,
     add_demand_arguments,
     check_demand_options,
     check_outside_dataset,
-    demand_client,
     demand_inputs,
     input_label,
     partitioned,
@@ -174,10 +172,8 @@ def run(args: argparse.Namespace) -> int:
         current = args.current
     elif args.current is not None:
         current = read_current(args.current, force)
-    try:
-        with demand_client(args, progress) as client:
-            loaded = read_workload(args, force, progress, client)
-    except DaskUnavailable:  # the reason is on stderr
+    loaded = read_workload(args, force, progress)
+    if loaded is None:  # --dask cannot be used: the reason is on stderr
         return EXIT_INPUT
     workload = loaded.workload
     progress(f"workload: {float(workload.array.sum()):,.0f} judged hours from {workload.n_records:,} records")

@@ -21,11 +21,9 @@ from allocator.cli._common import (
     read_force,
 )
 from allocator.cli._demand import (
-    DaskUnavailable,
     add_demand_arguments,
     check_demand_options,
     check_outside_dataset,
-    demand_client,
     demand_inputs,
     partitioned,
     read_workload,
@@ -80,10 +78,8 @@ def run(args: argparse.Namespace) -> int:
         error(f"--out and --partitions name the same file {args.out}: give two files")
         return EXIT_INPUT
     force = read_force(args.force, progress)
-    try:
-        with demand_client(args, progress) as client:
-            loaded = read_workload(args, force, progress, client)
-    except DaskUnavailable:  # the reason is on stderr
+    loaded = read_workload(args, force, progress)
+    if loaded is None:  # --dask cannot be used: the reason is on stderr
         return EXIT_INPUT
     workload = loaded.workload
     table = {"shift": workload.by_shift, "type": workload.by_type, "hour": workload.by_hour}[args.by]
