@@ -182,6 +182,21 @@ def test_blank_ids_in_several_files_are_not_repeats(tmp_path, records, as_of) ->
     df["id"] = df["id"].astype(object)
     df.loc[df.index[:30], "id"] = ""
     df.loc[df.index[30:60], "id"] = None
+    for k, token in enumerate((" N/A ", "null", "NONE", "nan", "na", "  ")):  # every blank spelling, in every file
+        df.loc[df.index[60 + 6 * k : 66 + 6 * k], "id"] = token
     split(df, tmp_path)
     got = load_partitioned_workload(tmp_path, rota_force(), as_of=as_of, now=as_of, scheduler="sync")
     assert got.summary.accepted == 600
+
+
+def test_short_ids_that_are_not_blank_are_still_repeats(tmp_path, records, as_of) -> None:
+    """Only ids of up to four bytes are tested for blankness; a short real id in two files is a repeat."""
+    df = records.iloc[:600].copy()
+    df["id"] = df["id"].astype(object)
+    df.loc[df.index[0], "id"], df.loc[df.index[1], "id"] = "X1", " X1"  # rows 0 and 1 go to different files
+    df.loc[df.index[2], "id"] = "nulls"  # not a blank spelling: an id like any other, here once
+    split(df, tmp_path)
+    with pytest.raises(DemandError) as info:
+        load_partitioned_workload(tmp_path, rota_force(), as_of=as_of, now=as_of, scheduler="sync")
+    [dup] = info.value.problems
+    assert "1 record id also accepted in part.0.parquet" in str(dup) and "'X1'" in str(dup)

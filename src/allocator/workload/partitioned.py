@@ -303,12 +303,30 @@ def partition_files(source: str | Path | Sequence[str | Path]) -> list[tuple[str
     return list(zip(names, paths, strict=True))
 
 
+#: the longest blank id after trimming ("null", "none": see allocator.data.mapping.blank_mask)
+_LONGEST_BLANK = 4
+
+
 def _trimmed_ids(records: pd.DataFrame) -> pa.Array | None:
-    """The accepted records' ids, trimmed, blank ones as null (None without an id column)."""
+    """The accepted records' ids, trimmed, blank ones as null (None without an id column).
+
+    The ids of ``load_demand`` are Arrow strings already: taken without a
+    copy. Only ids of at most four bytes once trimmed can be blank, so the
+    blank test (a regular expression) runs on those alone.
+    """
     if "id" not in records.columns:
         return None
-    ids = pc.utf8_trim_whitespace(pa.array(records["id"].astype(object), type=pa.string(), from_pandas=True))
-    return pc.if_else(pa.array(blank_mask(ids)), pa.scalar(None, pa.string()), ids)
+    column = records["id"].array
+    arr = (pa.array(column) if hasattr(column, "__arrow_array__")
+           else pa.array(np.asarray(column, dtype=object), type=pa.string(), from_pandas=True))
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    ids = pc.utf8_trim_whitespace(arr)
+    short = np.flatnonzero(np.asarray(pc.fill_null(pc.less_equal(pc.binary_length(ids), _LONGEST_BLANK), True)))
+    blank = np.zeros(len(ids), dtype=bool)
+    if short.size:
+        blank[short] = blank_mask(ids.take(pa.array(short, type=pa.int64())))
+    return pc.if_else(pa.array(blank), pa.scalar(None, ids.type), ids)
 
 
 def _id_hashes(records: pd.DataFrame) -> np.ndarray | None:
