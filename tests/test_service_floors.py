@@ -426,3 +426,27 @@ def test_a_posting_made_without_the_floors_can_be_measured_against_them() -> Non
     from allocator.queueing.response import measure
 
     assert len(measure(floors, plain.responders_on_duty)) == 6 * 168
+
+
+def test_the_shortfall_of_a_large_force_names_the_areas_most_short_and_counts_the_rest() -> None:
+    """Twelve areas, every floor short: the words name the eight areas most short, in the force's order.
+
+    Area k's night floor is 2 + k/4 PCs and its day floor 1, against 24 PCs
+    in all: every area is short at night, by more the later the area, so the
+    eight named are areas 4-11 and four more are counted.
+    """
+    data = two_area_force(pc=24).model_dump()
+    data["areas"] = [{"name": f"A{k:02d}"} for k in range(12)]
+    force = Force.model_validate(data)
+    W = np.ones((12, 168, 1))
+    F = np.ones((12, 168))
+    F[:, NIGHT] = (2.0 + np.arange(12) / 4)[:, None]
+    a = allocate_on_patterns(W, force, floors=F, time_limit=30)
+    words = a.shortfall_words()
+    named = [w.split(":")[0] for w in words.split("Short: ")[1].split("; ")[:-1]]
+    sl = a.service_levels
+    worst = sl.groupby("area", observed=True)["shortfall"].max()
+    assert (worst > 0).all()  # every area short
+    expected = sorted(worst.sort_values(ascending=False, kind="stable").index[:8], key=list(force.area_names).index)
+    assert named == expected == [f"A{k:02d}" for k in range(4, 12)]
+    assert words.endswith("; 4 more areas short (service_levels lists every bucket)")

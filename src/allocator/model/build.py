@@ -347,8 +347,15 @@ def _minimum_staffing(force: Force, buckets: Buckets, profiles: Sequence[Pattern
                 hours = key_hours[(r, key)]
                 if role.min_on_duty_chance is None:
                     rhs = math.ceil(need * 60 * period_weeks / available[r] - 1e-9)
-                    for h in hours:
-                        coefs = on_minutes[mine, h]
+                    if not hours.size:
+                        continue
+                    # hours with the same coefficients give the same row: each distinct column once,
+                    # in the order of its first hour
+                    coefs_h = on_minutes[np.ix_(mine, hours)]
+                    first = np.unique(coefs_h.T, axis=0, return_index=True)[1] if mine.size else np.zeros(1, np.int64)
+                    for i in np.sort(first):
+                        h = hours[i]
+                        coefs = coefs_h[:, i]
                         sig = ("avg", r, a, tuple(coefs.tolist()), rhs)
                         if sig in seen:
                             continue
@@ -495,40 +502,56 @@ def _response_floors(force: Force, floors: Any, buckets: Buckets, profiles: Sequ
                     role_profiles.append(next(p for p in profiles if p.name == n))
         avail = float(min(available[r] for r in R_s))
         sets: dict[int, list[tuple[tuple[int, int], ...]]] = {}
-    for a, area in enumerate(force.area_names):
+
+    def words(a: int, h: int) -> str:
+        shown = math.ceil(float(applied[a, h]) * 10 - 1e-6) / 10  # in words to a tenth, never below the floor
+        return (f"{force.area_names[a]}, {buckets.names[int(buckets.of_hour[h])]}: {shown:g} {who}s on duty for "
+                f"{purpose[a]}")
+
+    for a in range(len(force.area_names)):
         mine = np.concatenate([by_ar.get((a, r), _NONE) for r in R_s]) if R_s else _NONE
-        for h in np.flatnonzero(applied[a] > 0):
-            need = float(applied[a, h])
-            shown = math.ceil(need * 10 - 1e-6) / 10  # in words to a tenth, never below the floor
-            words = (f"{area}, {buckets.names[int(buckets.of_hour[h])]}: {shown:g} {who}s on duty for "
-                     f"{purpose[a]}")
-            if chance is None:
-                coefs = on_minutes[mine, h] * np.array([w_of_role[int(cr[j])] for j in mine], dtype=np.int64)
-                nz = coefs > 0
-                if not nz.any():
-                    continue
-                rhs = float(math.ceil(need * 60 * period_weeks * scale - 1e-9))
-                key: tuple[Any, ...] = (a, tuple(mine[nz].tolist()), tuple(coefs[nz].tolist()))
-                label = f"{words} (hour {_hour_name(int(h))})"
-            else:
-                n_star = least_team_total(math.ceil(need - 1e-9), avail, float(chance))
-                if int(h) not in sets:  # the same in every area
-                    sets[int(h)] = rostered_sets(role_profiles, np.array([h]))
-                for team_set in sets[int(h)]:
-                    members = {(names[i], t) for i, t in team_set}
-                    cols = tuple(int(j) for j in mine if (profiles[cp[j]].name, int(ct[j])) in members)
-                    if not cols:
-                        continue
-                    key = (a, cols, (1,) * len(cols))
-                    label = (f"{words} on {chance:.0%} of dates needs {n_star} posted "
-                             f"(hour {_hour_name(int(h))})")
-                    needs.append((key, a, int(h), float(n_star)))
-                    if key not in best or best[key][0] < n_star:
-                        best[key] = (float(n_star), label)
+        hours = np.flatnonzero(applied[a] > 0)
+        if chance is None:
+            if not (mine.size and hours.size):
                 continue
-            needs.append((key, a, int(h), rhs))
-            if key not in best or best[key][0] < rhs:
-                best[key] = (rhs, label)
+            # one row per distinct column of coefficients (hours with the same responders on duty
+            # for the same minutes), its floor the largest of its hours', named by the first such hour
+            w_col = np.array([w_of_role[int(cr[j])] for j in mine], dtype=np.int64)
+            coefs_h = on_minutes[np.ix_(mine, hours)].astype(np.int64) * w_col[:, None]  # (columns, hours)
+            some = (coefs_h > 0).any(axis=0)
+            hours, coefs_h = hours[some], coefs_h[:, some]
+            if not hours.size:
+                continue
+            rhs_h = np.ceil(applied[a, hours] * 60 * period_weeks * scale - 1e-9)
+            _, first, group = np.unique(coefs_h.T, axis=0, return_index=True, return_inverse=True)
+            group = np.asarray(group).reshape(-1)
+            for g in np.argsort(first, kind="stable"):  # keys in the order of their first hour
+                at = np.flatnonzero(group == g)
+                top = int(at[np.argmax(rhs_h[at])])  # the first hour with the largest floor
+                coefs = coefs_h[:, top]
+                nz = coefs > 0
+                key: tuple[Any, ...] = (a, tuple(mine[nz].tolist()), tuple(coefs[nz].tolist()))
+                first_hour = int(hours[top])
+                best[key] = (float(rhs_h[top]), f"{words(a, first_hour)} (hour {_hour_name(first_hour)})")
+                needs.extend((key, a, int(hours[i]), float(rhs_h[i])) for i in at.tolist())
+            continue
+        for h in hours:
+            need = float(applied[a, h])
+            n_star = least_team_total(math.ceil(need - 1e-9), avail, float(chance))
+            if int(h) not in sets:  # the same in every area
+                sets[int(h)] = rostered_sets(role_profiles, np.array([h]))
+            for team_set in sets[int(h)]:
+                members = {(names[i], t) for i, t in team_set}
+                cols = tuple(int(j) for j in mine if (profiles[cp[j]].name, int(ct[j])) in members)
+                if not cols:
+                    continue
+                key = (a, cols, (1,) * len(cols))
+                label = (f"{words(a, int(h))} on {chance:.0%} of dates needs {n_star} posted "
+                         f"(hour {_hour_name(int(h))})")
+                needs.append((key, a, int(h), float(n_star)))
+                if key not in best or best[key][0] < n_star:
+                    best[key] = (float(n_star), label)
+    needs.sort(key=lambda n: (n[1], n[2]))  # by area and hour, as the floors are read
     rows: list[_Row] = [(list(cols), list(coefs), rhs, math.inf, label)
                         for (_, cols, coefs), (rhs, label) in best.items()]
     index = {key: i for i, key in enumerate(best)}

@@ -30,6 +30,9 @@ from allocator.solve.report import SolverReport
 
 __all__ = ["BucketExplanation", "RotaAllocation"]
 
+#: areas named in the words of a shortfall; beyond them a count
+_AREAS_NAMED = 8
+
 _TOL = 1e-9
 
 
@@ -363,6 +366,11 @@ class RotaAllocation:
         (:func:`allocator.queueing.response.measure`) also the expected chance
         of waiting, mean wait and shares attended within target, at the worst hour.
         """
+        return self._with_waits(self._service_rows.copy())
+
+    @cached_property
+    def _service_rows(self) -> pd.DataFrame:
+        """:attr:`service_levels` without the queueing model's waits: what the shortfall in words needs."""
         cols = ["area", "bucket", "floor", "on_duty", "shortfall", "met", "binding", "worst_hour"]
         f = self.formulation
         sv = f.service
@@ -379,25 +387,40 @@ class RotaAllocation:
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             ratio = np.where(applied > 0, duty / np.where(applied > 0, applied, 1.0), np.inf)
         short_h = np.where(met_h, 0.0, np.maximum(applied - duty, 0.0))
-        rows = []
-        for a, area_name in enumerate(f.areas):
-            for b, bucket in enumerate(f.buckets):
-                hours = np.flatnonzero((f.bucket_of_hour == b) & (applied[a] > 0))
-                if not hours.size:
-                    continue
-                worst = int(hours[np.argmin(ratio[a, hours])])
-                rows.append({
-                    "area": area_name, "bucket": bucket, "floor": float(applied[a, hours].max()),
-                    "on_duty": float(duty[a, worst]), "shortfall": float(short_h[a, hours].max()),
-                    "met": bool(met_h[a, hours].all()), "binding": bool(tight_h[a, hours].any()),
-                    "worst_hour": int(worst),
-                })
+        floored = applied > 0
+        # per bucket, for every area at once: the bucket's floored hours (ascending), the worst of them
+        # (first least ratio of on duty to floor; an hour without a floor never wins)
+        rank = np.where(floored, np.minimum(ratio, np.finfo(np.float64).max), np.inf)
+        A, B = len(f.areas), len(f.buckets)
+        present = np.zeros((A, B), dtype=bool)
+        worst = np.zeros((A, B), dtype=np.int64)
+        floor, shortfall = np.zeros((A, B)), np.zeros((A, B))
+        met, binding = np.ones((A, B), dtype=bool), np.zeros((A, B), dtype=bool)
+        for b in range(B):
+            hours = np.flatnonzero(np.asarray(f.bucket_of_hour) == b)
+            if not hours.size:
+                continue
+            on = floored[:, hours]
+            present[:, b] = on.any(axis=1)
+            worst[:, b] = hours[np.argmin(rank[:, hours], axis=1)]
+            floor[:, b] = np.where(on, applied[:, hours], -np.inf).max(axis=1)
+            shortfall[:, b] = np.where(on, short_h[:, hours], -np.inf).max(axis=1)
+            met[:, b] = np.where(on, met_h[:, hours], True).all(axis=1)
+            binding[:, b] = np.where(on, tight_h[:, hours], False).any(axis=1)
+        a_idx, b_idx = np.nonzero(present)  # area by area, buckets in order
+        at = worst[a_idx, b_idx]
+        rows = {
+            "area": [f.areas[a] for a in a_idx.tolist()], "bucket": [f.buckets[b] for b in b_idx.tolist()],
+            "floor": floor[a_idx, b_idx], "on_duty": duty[a_idx, at].astype(np.float64),
+            "shortfall": shortfall[a_idx, b_idx], "met": met[a_idx, b_idx], "binding": binding[a_idx, b_idx],
+            "worst_hour": at,
+        }
         frame = pd.DataFrame(rows, columns=cols)
         if sv.unit is None:  # on a chance of dates the rows count posts: the posts short of the binomial totals
             frame["posts_short"] = self._posts_short(values, frame)
         frame["area"] = pd.Categorical(frame["area"], categories=list(f.areas), ordered=True)
         frame["bucket"] = pd.Categorical(frame["bucket"], categories=list(f.buckets), ordered=True)
-        return self._with_waits(frame)
+        return frame
 
     def _posts_short(self, values: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
         """Per row of ``frame``: the most posts any rostered team set of the bucket lacks (chance of dates)."""
@@ -500,7 +523,7 @@ class RotaAllocation:
         Names the smallest fraction of a floor met (the service-level stage's
         level) and each area's buckets short, with how many officers.
         """
-        frame = self.service_levels
+        frame = self._service_rows  # the waits are not needed for the words
         short = frame[~frame["met"]]
         if short.empty:
             return ""
@@ -514,16 +537,31 @@ class RotaAllocation:
             head = "some response floors fall in hours when no responder pattern is on duty; no posting meets them"
         chance = "posts_short" in frame.columns  # rows count posts on rostered teams
         key, unit = ("posts_short", f"{who} posts on a rostered team") if chance else ("shortfall", f"{who}s")
-        parts = []
-        for area, part in short.groupby("area", observed=True, sort=True):
-            part = part.sort_values([key, "bucket"], ascending=[False, True], kind="stable")
-            named = [f"{b} {v:.{0 if chance else 1}f}" for b, v in zip(part["bucket"][:3], part[key][:3], strict=True)]
-            if len(part) > 3:
-                named.append(f"{len(part) - 3} more")
-            plural = "bucket" if len(part) == 1 else "buckets"
-            parts.append(f"{area}: {len(part)} {plural} short, up to {part[key].max():.{0 if chance else 1}f} {unit} "
-                         f"({', '.join(named)})")
-        return head + ". Short: " + "; ".join(parts)
+        # area by area (the force's order), each area's buckets by most short, then in bucket order
+        area_code = short["area"].cat.codes.to_numpy()
+        bucket_code = short["bucket"].cat.codes.to_numpy()
+        amount = short[key].to_numpy(dtype=np.float64)
+        order = np.lexsort((bucket_code, -amount, area_code))
+        area_code, bucket_code, amount = area_code[order], bucket_code[order], amount[order]
+        starts = np.flatnonzero(np.r_[True, area_code[1:] != area_code[:-1]])
+        places = 0 if chance else 1
+        parts: list[tuple[float, str]] = []
+        for lo, hi in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
+            named = [f"{f.buckets[b]} {v:.{places}f}" for b, v in zip(bucket_code[lo:lo + 3].tolist(),
+                                                                       amount[lo:lo + 3].tolist(), strict=True)]
+            n = hi - lo
+            if n > 3:
+                named.append(f"{n - 3} more")
+            plural = "bucket" if n == 1 else "buckets"
+            most = float(amount[lo:hi].max())
+            parts.append((most, f"{f.areas[area_code[lo]]}: {n} {plural} short, up to {most:.{places}f} {unit} "
+                                f"({', '.join(named)})"))
+        shown = [text for _, text in parts]
+        if len(parts) > _AREAS_NAMED:  # a large force: the areas most short, in the force's order
+            keep = sorted(sorted(range(len(parts)), key=lambda i: -parts[i][0])[:_AREAS_NAMED])
+            shown = [parts[i][1] for i in keep]
+            shown.append(f"{len(parts) - _AREAS_NAMED} more areas short (service_levels lists every bucket)")
+        return head + ". Short: " + "; ".join(shown)
 
     # ------------------------------------------------------------ binding
     @cached_property
