@@ -230,3 +230,27 @@ def test_no_output_is_written_inside_the_dataset(parts: Path) -> None:
     r = run("workload", SAMPLE / "force.yaml", parts, "--as-of", AS_OF, "--out", parts / "year=2027" / "w.parquet")
     assert r.returncode == 2 and "inside the demand dataset" in r.stderr
     assert sorted(p.relative_to(parts) for p in parts.rglob("*")) == before
+
+
+def test_validate_checks_every_file_and_counts_them_per_file(parts: Path, tmp_path: Path) -> None:
+    one = run("validate", SAMPLE / "force.yaml", SAMPLE / "demand.csv", "--as-of", AS_OF, "--out", tmp_path / "one")
+    assert one.returncode == 0, one.stderr
+    r = run("validate", SAMPLE / "force.yaml", parts, "--as-of", AS_OF, "--out", tmp_path / "checks")
+    assert r.returncode == 0, r.stderr
+    assert "3 files: year=2026/part.0.parquet" in r.stdout
+    table = pd.read_csv(tmp_path / "checks" / "partitions.csv")
+    rejects = pd.read_csv(tmp_path / "checks" / "rejects.csv")
+    single = pd.read_csv(tmp_path / "one" / "rejects.csv")
+    assert int(table["rows_read"].sum()) == len(pd.read_csv(SAMPLE / "demand.csv"))
+    assert int(table["accepted"].sum()) + len(rejects) == int(table["rows_read"].sum())
+    assert len(rejects) == len(single) and list(rejects.columns[:1]) == ["file"]
+    assert sorted(rejects["reason"]) == sorted(single["reason"])  # the same rows refused, for the same reasons
+    assert not (tmp_path / "one" / "partitions.csv").exists()  # one extract: no table per file
+    r = run("validate", SAMPLE / "force.yaml", parts)
+    assert r.returncode == 2 and "--as-of DATE is required" in r.stderr
+
+
+def test_validate_writes_nothing_inside_the_dataset(parts: Path) -> None:
+    r = run("validate", SAMPLE / "force.yaml", parts, "--as-of", AS_OF, "--out", parts / "checks")
+    assert r.returncode == 2 and "inside the demand dataset" in r.stderr
+    assert not (parts / "checks").exists()
