@@ -78,3 +78,111 @@ def test_the_quickstart_names_only_files_allocator_sample_writes(tmp_path: Path)
     text = (ROOT / "docs" / "quickstart.md").read_text(encoding="utf-8")
     named = set(re.findall(r"my-force/([\w.-]+\.(?:csv|yaml))", text))
     assert named and named <= set(sample_files()), sorted(named - set(sample_files()))
+
+
+# ------------------------------------------------------------------ the docs' python blocks name the API as it is
+#: Pages whose ```python blocks are checked: each parses, every ``allocator...`` name it uses exists, and
+#: every call of a library function fits its signature (a block of ``>>>`` lines runs as a doctest).
+PYTHON_DOCS = sorted(p.relative_to(ROOT).as_posix() for p in [*ROOT.glob("docs/*.md"), ROOT / "README.md"])
+
+
+def _resolve(dotted: str) -> object:
+    """``allocator.x.y`` -> the object, importing submodules on the way."""
+    import importlib
+
+    parts = dotted.split(".")
+    obj: object = importlib.import_module(parts[0])
+    for i, part in enumerate(parts[1:], 1):
+        obj = getattr(obj, part) if hasattr(obj, part) else importlib.import_module(".".join(parts[: i + 1]))
+    return obj
+
+
+def api_problems(code: str, where: str) -> list[str]:
+    """What a block gets wrong about the library: names that do not exist, calls that do not fit.
+
+    A positional argument written as a bare name that is another parameter of
+    the function (``allocate(force, workload)`` where ``workload`` comes first)
+    is reported too.
+
+    >>> api_problems("import allocator\\nallocator.allocate(force, result.workload)", "x.md")
+    ['x.md: allocator.allocate: positional argument 1 is `force` but that place is `workload`']
+    >>> api_problems("from allocator import no_such_thing", "x.md")[0].startswith("x.md: allocator.no_such_thing")
+    True
+    """
+    import ast
+    import inspect
+
+    tree = ast.parse(code)
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.split(".")[0] == "allocator":
+                    names[a.asname or "allocator"] = a.name if a.asname else "allocator"
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "allocator":
+            for a in node.names:
+                names[a.asname or a.name] = f"{node.module}.{a.name}"
+
+    def dotted(n: ast.AST) -> str | None:
+        if isinstance(n, ast.Name):
+            return names.get(n.id)
+        if isinstance(n, ast.Attribute):
+            base = dotted(n.value)
+            return None if base is None else f"{base}.{n.attr}"
+        return None
+
+    problems: list[str] = []
+    for name, target in names.items():
+        try:
+            _resolve(target)
+        except (ImportError, AttributeError):
+            problems.append(f"{where}: {target} does not exist (imported as {name})")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load) and (d := dotted(node)):
+            try:
+                _resolve(d)
+            except (ImportError, AttributeError):
+                problems.append(f"{where}: {d} does not exist")
+        if not (isinstance(node, ast.Call) and (d := dotted(node.func))):
+            continue
+        try:
+            sig = inspect.signature(_resolve(d))  # type: ignore[arg-type]
+        except (ImportError, AttributeError, TypeError, ValueError):
+            continue
+        if any(isinstance(a, ast.Starred) for a in node.args) or any(k.arg is None for k in node.keywords):
+            continue
+        try:
+            sig.bind(*node.args, **{str(k.arg): None for k in node.keywords})
+        except TypeError as exc:
+            problems.append(f"{where}: {d}(...) does not fit {d.rsplit('.', 1)[1]}{sig}: {exc}")
+            continue
+        params = list(sig.parameters.values())
+        for i, a in enumerate(node.args):
+            if (isinstance(a, ast.Name) and i < len(params) and a.id != params[i].name
+                    and a.id in sig.parameters and params[i].kind is not inspect.Parameter.VAR_POSITIONAL):
+                problems.append(f"{where}: {d}: positional argument {i + 1} is `{a.id}` but that place is "
+                                f"`{params[i].name}`")
+    return problems
+
+
+@pytest.mark.parametrize("page", PYTHON_DOCS)
+def test_every_python_block_of_the_docs_names_the_api_as_it_is(page: str) -> None:
+    import doctest
+
+    text = (ROOT / page).read_text(encoding="utf-8")
+    problems: list[str] = []
+    for match in _BLOCK.finditer(text):
+        lang, _, body = match.groups()
+        if lang != "python":
+            continue
+        where = f"{page}:{text[: match.start()].count(chr(10)) + 1}"
+        if body.lstrip().startswith(">>>"):  # a doctest: it runs
+            test = doctest.DocTestParser().get_doctest(body, {}, where, page, 0)
+            runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+            out = io.StringIO()
+            runner.run(test, out=out.write)
+            if runner.failures:
+                problems.append(out.getvalue())
+            continue
+        problems += api_problems(body, where)
+    assert not problems, "\n".join(problems)
