@@ -157,7 +157,7 @@ class Resampled:
         return self.workload.as_of
 
 
-def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path) -> Resampled:
+def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, client: Any = None) -> Resampled:
     """The force, workload, current posting and week partials of a base to resample.
 
     ``base`` is a :class:`~allocator.whatif.run.Base` (its records split by
@@ -180,7 +180,7 @@ def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path) -> R
         check_patterns(base.force, "<Force>")
         return Resampled(base.force, base.workload, None, base.weeks, base.workload.overlap_rule)
     if not isinstance(base, Base):
-        base = load_base(base, weeks=True)
+        base = load_base(base, client=client, weeks=True)
     if base.partitioned is not None:
         if base.weeks is None:
             raise ArgumentError("base", "partitioned", "was read without its per-week sums, which resampling "
@@ -282,7 +282,7 @@ def bootstrap(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, post
         raise ArgumentError("resamples", resamples, "must be a whole number, 1 or more")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ArgumentError("seed", seed, "must be a whole number, 0 or more")
-    sweep = resampled(base)
+    sweep = resampled(base, client)
     force: Force = sweep.force
     chosen: Any = posting
     if chosen is None:
