@@ -20,6 +20,7 @@ from allocator.whatif import (
     load_base,
     load_scenarios,
     parse_scenarios,
+    robust_posting,
     run_scenarios,
     sensitivity,
     week_partials,
@@ -146,6 +147,13 @@ def test_bootstrap_on_partitions_equals_bootstrap_on_the_extract(bases: tuple[Ba
     np.testing.assert_allclose(there.samples, here.samples, rtol=1e-9, atol=0, equal_nan=True)
     assert_frames_close(here.utilisation, there.utilisation)
     assert_frames_close(here.min_coverage, there.min_coverage)
+
+
+def test_robust_posting_of_a_partitioned_scenario_file_reads_its_week_sums(files: dict[str, Path]) -> None:
+    here = robust_posting(files["extract"], candidates=0, resamples=5, seed=3, processes=1, time_limit=30)
+    there = robust_posting(files["partitioned"], candidates=0, resamples=5, seed=3, processes=1, time_limit=30)
+    assert_frames_close(here.candidates, there.candidates)
+    np.testing.assert_array_equal(here.x, there.x)
 
 
 def test_a_partitioned_base_without_week_sums_is_refused_by_the_bootstrap_by_name(files: dict[str, Path]) -> None:
