@@ -10,6 +10,13 @@ them, the report (``report.md``, ``report.html``, ``figures/``) and
 written with the conventions of ``allocate``: swapped in whole, every file
 atomic, text cells safe for spreadsheets.
 
+A scenario file whose ``base.demand`` is a folder of Parquet partitions (or a
+list of files) is read partition by partition on Dask (``base.as_of`` is then
+required), on local threads or, with ``--dask``, on the cluster the sweeps run
+on; ``partitions.csv`` then holds a row per file (rows read, accepted,
+rejected per reason), and a file that cannot be used is named with its
+problems (every such file, exit code 2).
+
 Exit codes: 0 every scenario has a posting; 1 some scenario has none (the
 others are still written, and the comparison names the reasons); 2 bad
 input; 3 internal error; 130 interrupted.
@@ -32,11 +39,13 @@ from allocator.cli._common import (
     add_common,
     dask_client,
     example_help,
+    have_dask,
     input_map,
     jsonable,
     print_json,
     workers,
 )
+from allocator.cli._demand import input_label
 from allocator.io.rundir import (
     OutputError,
     RunWriter,
@@ -50,7 +59,7 @@ __all__ = ["OUTPUTS", "register", "run"]
 
 #: Files a scenarios run may write (checked against the inputs before any work).
 OUTPUTS = ("comparison.csv", "scenarios.csv", "posts.csv", "solver.csv", "sensitivity.csv", "bootstrap.csv",
-           "bootstrap_coverage.csv", "report.md", "report.html", *WHATIF_FIGURE_FILES, "run.json")
+           "bootstrap_coverage.csv", "partitions.csv", "report.md", "report.html", *WHATIF_FIGURE_FILES, "run.json")
 
 
 def register(sub: Any) -> None:
@@ -61,6 +70,8 @@ def register(sub: Any) -> None:
             "Read the base (force, demand, current posting) once, solve every scenario of the file in\n"
             "parallel, and write the comparison, the tidy table, the sweeps the file asks for and a report.\n"
             "See docs/whatif.md for the file's syntax.\n\n"
+            "base.demand may be a folder of Parquet partitions or a list of files (base.as_of then\n"
+            "required): it is read on Dask, on local threads or on the --dask cluster.\n\n"
             "Exit codes: 0 every scenario has a posting; 1 some scenario has none (still written,\n"
             "with its reasons); 2 bad input (every problem listed); 3 internal error; 130 interrupted.",
             ["allocator sample my-force",
@@ -73,8 +84,9 @@ def register(sub: Any) -> None:
     p.add_argument("--processes", type=workers, metavar="N",
                    help="local worker processes (default the file's options.processes, else the CPU count)")
     p.add_argument("--dask", metavar="ADDRESS",
-                   help="run the sweeps on the dask.distributed scheduler at ADDRESS (tcp://host:8786; "
-                        "needs the distributed extra); the results are the same as on local processes")
+                   help="run the sweeps (and read a partitioned base demand) on the dask.distributed scheduler "
+                        "at ADDRESS (tcp://host:8786; needs the distributed extra); the results are the same "
+                        "as on local processes")
     p.add_argument("--no-sensitivity", action="store_true", help="skip the file's sensitivity sweep")
     p.add_argument("--no-bootstrap", action="store_true", help="skip the file's bootstrap")
     p.add_argument("--force", dest="overwrite", action="store_true",
@@ -89,9 +101,14 @@ def run(args: argparse.Namespace) -> int:
 
     progress = Progress(args.quiet)
     spec = load_scenarios(args.spec)
-    # every file the run reads: the scenario file, then as for allocate (judgement table, code lookup)
-    inputs = {"scenarios": args.spec, **input_map(spec.force, spec.demand, spec.mapping, spec.current)}
+    if spec.partitioned and not have_dask("a folder or a list of demand files"):
+        return EXIT_INPUT
+    # every file the run reads: the scenario file, then as for allocate (judgement table, code lookup);
+    # a partitioned demand file by file
+    inputs = {"scenarios": args.spec, **input_map(spec.force, spec.demand_files(), spec.mapping, spec.current)}
     out = check_output_dir(args.out, inputs.values(), OUTPUTS, force=args.overwrite)
+    if spec.partitioned:
+        _check_outside_dataset(spec, out)
     progress(f"scenario file {args.spec.name}: {len(spec.scenarios)} scenarios besides the base")
     client = dask_client(args.dask, progress) if args.dask else None
     if args.dask and client is None:
@@ -103,14 +120,32 @@ def run(args: argparse.Namespace) -> int:
             client.close()
 
 
+def _check_outside_dataset(spec: Any, out: Path) -> None:
+    """Refuse a run directory inside a demand folder: its files would be read as partitions next time."""
+    if isinstance(spec.demand, Path) and spec.demand.is_dir():
+        root = spec.demand.resolve()
+        if out == root or root in out.parents:
+            raise OutputError(f"refusing to write the run to {out} inside the demand dataset {spec.demand}: "
+                              "its files would be read as demand next time; write it elsewhere")
+
+
 def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Path, client: Any,
            progress: Progress) -> int:
     from allocator.solve.diagnose import InfeasibleError
     from allocator.whatif import bootstrap, load_base, run_scenarios, sensitivity
 
     with progress.library_logs():
-        base = load_base(spec)
-        progress(f"base: {len(base.records):,} records, {len(base.force.areas)} areas, "
+        wants_weeks = spec.bootstrap is not None and not args.no_bootstrap
+        if spec.partitioned:
+            n = sum(key.startswith("demand[") for key in inputs)
+            where = f"the Dask scheduler {args.dask}" if client is not None else "local threads"
+            progress(f"reading {n} demand file{'s' if n != 1 else ''} on {where}")
+        base = load_base(spec, client=client, weeks=wants_weeks)
+        if base.partitioned is not None:
+            read = base.partitioned.summary
+            progress(f"read {read.rows_read:,} records in {len(base.partitioned.files)} files: "
+                     f"{read.accepted:,} accepted, {read.rejected_total:,} rejected")
+        progress(f"base: {base.n_records:,} records, {len(base.force.areas)} areas, "
                  f"{len(base.force.roles)} roles")
         processes = args.processes if args.processes is not None else spec.processes
         results = run_scenarios(spec, client=client, processes=processes, base=base)
@@ -141,7 +176,7 @@ def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Pa
                                  seed=int(b.get("seed", 0)), client=client, processes=processes)
                 progress(f"bootstrap: {boot.resamples} resamples of {boot.weeks} weeks")
     try:
-        summary = _write(out, spec, inputs, results, sens, boot, args, progress)
+        summary = _write(out, spec, inputs, results, sens, boot, args, progress, base)
     except OSError as exc:
         raise OutputError(f"could not write the run to {out}: {exc.strerror or exc}; "
                           "the previous run there, if any, is unchanged") from None
@@ -162,7 +197,7 @@ def _sweep(args: argparse.Namespace, spec: Any, inputs: dict[str, Path], out: Pa
 
 
 def _write(out: Path, spec: Any, inputs: dict[str, Path], results: Any, sens: Any, boot: Any,
-           args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+           args: argparse.Namespace, progress: Progress, base: Any) -> dict[str, Any]:
     from allocator.present.whatif_report import build_whatif_report
 
     comparison = results.comparison
@@ -179,7 +214,9 @@ def _write(out: Path, spec: Any, inputs: dict[str, Path], results: Any, sens: An
         if boot is not None:
             writer.write_csv("bootstrap.csv", boot.utilisation)
             writer.write_csv("bootstrap_coverage.csv", boot.min_coverage)
-        hashes = {p.name: describe_input(p)["sha256"] for p in inputs.values()}
+        if base.partitioned is not None:
+            writer.write_csv("partitions.csv", base.partitioned.partitions)
+        hashes = {input_label(key, p): describe_input(p)["sha256"] for key, p in inputs.items()}
         report = build_whatif_report(results, sens, boot, title=f"What-if report: {args.spec.name}", inputs=hashes)
         for name, png in report.figures.items():
             writer.write_bytes(name, png)

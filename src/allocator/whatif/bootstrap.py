@@ -95,9 +95,19 @@ class WeekPartials:
 
 
 def week_partials(base: Base) -> WeekPartials:
-    """Split the base's records by week of the window and reduce each week to its partial sums."""
-    prepared = base.prepared
-    stamps = base.records["timestamp"]
+    """Split the base's records by week of the window and reduce each week to its partial sums.
+
+    Raises
+    ------
+    ArgumentError
+        A partitioned base (no records in memory): its week sums, when read
+        with ``weeks=True``, are :attr:`Base.weeks <allocator.whatif.run.Base.weeks>`.
+    """
+    prepared, records = base.prepared, base.records
+    if prepared is None or records is None:
+        raise ArgumentError("base", "partitioned", "holds no records to split by week: its week sums are "
+                            "base.weeks (read the partitioned demand with weeks=True)")
+    stamps = records["timestamp"]
     utc = np.asarray(stamps.array, dtype="datetime64[ns]").view(np.int64)
     if utc.size != len(prepared):
         raise ValueError("the base's records and prepared records differ in length")
@@ -147,19 +157,20 @@ class Resampled:
         return self.workload.as_of
 
 
-def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path) -> Resampled:
+def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, client: Any = None) -> Resampled:
     """The force, workload, current posting and week partials of a base to resample.
 
     ``base`` is a :class:`~allocator.whatif.run.Base` (its records split by
-    week with :func:`week_partials`), a scenario file (read with
-    :func:`~allocator.whatif.run.load_base`), or a
-    :class:`~allocator.workload.partitioned.PartitionedWorkload` loaded with
-    ``weeks=True`` (its week sums as they are; no current posting).
+    week with :func:`week_partials`; a base read partitioned gives its week
+    sums as they are), a scenario file (read with
+    :func:`~allocator.whatif.run.load_base`, partitioned demand with its week
+    sums), or a :class:`~allocator.workload.partitioned.PartitionedWorkload`
+    loaded with ``weeks=True`` (its week sums as they are; no current posting).
 
     Raises
     ------
     ArgumentError
-        A partitioned workload loaded without ``weeks=True``.
+        A partitioned workload or base read without ``weeks=True``.
     allocator.errors.InputError
         A force on shifts rather than duty patterns.
     """
@@ -169,7 +180,13 @@ def resampled(base: Base | PartitionedWorkload | ScenarioSpec | str | Path) -> R
         check_patterns(base.force, "<Force>")
         return Resampled(base.force, base.workload, None, base.weeks, base.workload.overlap_rule)
     if not isinstance(base, Base):
-        base = load_base(base)
+        base = load_base(base, client=client, weeks=True)
+    if base.partitioned is not None:
+        if base.weeks is None:
+            raise ArgumentError("base", "partitioned", "was read without its per-week sums, which resampling "
+                                "needs: load the partitioned demand with weeks=True (a scenario file with a "
+                                "bootstrap: section does)")
+        return Resampled(base.force, base.workload(), base.current, base.weeks)
     return Resampled(base.force, base.workload(), base.current, week_partials(base))
 
 
@@ -265,7 +282,7 @@ def bootstrap(base: Base | PartitionedWorkload | ScenarioSpec | str | Path, post
         raise ArgumentError("resamples", resamples, "must be a whole number, 1 or more")
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ArgumentError("seed", seed, "must be a whole number, 0 or more")
-    sweep = resampled(base)
+    sweep = resampled(base, client)
     force: Force = sweep.force
     chosen: Any = posting
     if chosen is None:

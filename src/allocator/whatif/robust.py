@@ -124,7 +124,7 @@ def robust_posting(base: Base | PartitionedWorkload | ScenarioSpec | str | Path,
     for name, value, lo in (("candidates", candidates, 0), ("resamples", resamples, 1), ("seed", seed, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < lo:
             raise ArgumentError(name, value, f"must be a whole number, {lo} or more")
-    sweep = resampled(base)
+    sweep = resampled(base, client)
     force = sweep.force
     weeks = sweep.weeks
     fit_rng, judge_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))

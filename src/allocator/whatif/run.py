@@ -7,6 +7,12 @@ then a varied force and (for demand growth) scaled partial sums
 with :func:`allocator.workload_from_partials` and allocated with
 :func:`allocator.allocate`. No record is read twice.
 
+Demand too large for memory (a folder of Parquet partitions, or a list of
+files, as ``base.demand``) is reduced partition by partition on Dask
+(:func:`allocator.load_partitioned_workload`); the base then holds only the
+partial sums (:meth:`Base.from_partitioned`) and every sweep runs on it as on
+one extract.
+
 :func:`run_scenarios` returns :class:`ScenarioResults`: one tidy table
 (scenario, area, role, bucket, posts, on duty, coverage, utilisation), a
 comparison of headline metrics per scenario, and plots. The unvaried base
@@ -22,7 +28,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,6 +46,11 @@ from allocator.whatif.parallel import map_ordered
 from allocator.whatif.spec import BASE_NAME, Scenario, ScenarioError, ScenarioSpec, load_scenarios
 from allocator.workload.engine import Workload, workload_from_partials
 from allocator.workload.kernel import Partials
+from allocator.workload.partitioned import (
+    PartitionedWorkload,
+    SparseWeekPartials,
+    load_partitioned_workload,
+)
 
 __all__ = [
     "Base",
@@ -60,35 +71,63 @@ MAXIMIN_ALL = "all"
 
 @dataclass(frozen=True, eq=False)
 class Base:
-    """The base of a sweep, read once: the force, the accepted records, their partial sums.
+    """The base of a sweep, read once: the force, its demand's partial sums, and the records when in memory.
+
+    A base read from one extract (:func:`load_base`, :meth:`from_records`)
+    holds its records; a base read from partitioned demand
+    (:meth:`from_partitioned`) holds only the summed partials (and, when asked
+    for, the per-week sums the bootstrap resamples): the sweeps need nothing
+    else.
 
     Attributes
     ----------
     force
         The base force (a force on duty patterns).
     records
-        The accepted demand records (``DemandLoad.records``), in the order of ``prepared``.
+        The accepted demand records (``DemandLoad.records``), in the order of
+        ``prepared``; None for a partitioned base.
     prepared
-        The records checked against the force (:func:`allocator.prepare_records`).
+        The records checked against the force (:func:`allocator.prepare_records`);
+        None for a partitioned base.
     partials
         Their summable partial sums.
     current
         The current posting (a path or frame :func:`allocator.allocate` reads), or None.
     loaded
         The :class:`~allocator.data.demand.DemandLoad` when read from a file.
+    partitioned
+        The :class:`~allocator.workload.partitioned.PartitionedWorkload` of a
+        partitioned base (its summary, a table per file, every reject), else None.
     """
 
     force: Force
-    records: pd.DataFrame
-    prepared: PreparedRecords
+    records: pd.DataFrame | None
+    prepared: PreparedRecords | None
     partials: Partials
     current: Any = None
     loaded: DemandLoad | None = field(default=None, repr=False)
+    partitioned: PartitionedWorkload | None = field(default=None, repr=False)
 
     @property
     def as_of(self) -> pd.Timestamp:
         """The end of the demand window."""
-        return self.prepared.as_of
+        if self.prepared is not None:
+            return self.prepared.as_of
+        if self.partitioned is None:
+            raise ArgumentError("base", self, "holds neither records nor a partitioned workload")
+        return self.partitioned.workload.as_of
+
+    @property
+    def weeks(self) -> SparseWeekPartials | None:
+        """The per-week partial sums of a partitioned base read with ``weeks=True``, else None."""
+        return self.partitioned.weeks if self.partitioned is not None else None
+
+    @property
+    def n_records(self) -> int:
+        """The accepted demand records."""
+        if self.records is not None:
+            return len(self.records)
+        return self.partitioned.summary.accepted if self.partitioned is not None else self.partials.n_records
 
     def workload(self, force: Force | None = None, partials: Partials | None = None) -> Workload:
         """The workload of ``force`` (default the base's) on ``partials`` (default the base's)."""
@@ -103,6 +142,46 @@ class Base:
             check_current(current, force)
         prepared = prepare_records(records, force, as_of)
         return cls(force, records, prepared, prepared.partials(), current)
+
+    @classmethod
+    def from_partitioned(cls, pw: PartitionedWorkload, force: Force | None = None, current: Any = None) -> Base:
+        """A base from partitioned demand (:func:`allocator.load_partitioned_workload`), no record in memory.
+
+        ``force`` defaults to the force ``pw`` was loaded for; another force must
+        have the same areas and demand types, and the sweeps contract the partials
+        with its judgement. Scenarios and sensitivity need only the summed
+        partials; the bootstrap and robust posting need ``pw`` loaded with
+        ``weeks=True``.
+
+        Raises
+        ------
+        ArgumentError
+            A force whose areas or demand types differ from the partials', or
+            a load with an overlap rule other than the force's.
+        allocator.errors.InputError
+            A force on shifts, or a bad current posting.
+        """
+        if not isinstance(pw, PartitionedWorkload):
+            raise ArgumentError("pw", type(pw).__name__, "expected a PartitionedWorkload "
+                                "(allocator.load_partitioned_workload)")
+        if force is None:
+            if pw.force is None:
+                raise ArgumentError("force", None, "the partitioned workload does not name its force: give it")
+            force = pw.force
+        check_patterns(force, "<Force>")
+        p = pw.workload.partials
+        shape = (len(force.areas), len(force.demand_types))
+        if (p.count.shape[0], p.count.shape[2]) != shape:
+            raise ArgumentError("force", f"{shape[0]} areas, {shape[1]} demand types",
+                                f"the partitioned workload has {p.count.shape[0]} areas and "
+                                f"{p.count.shape[2]} demand types: load it for this force")
+        rule = pw.workload.overlap_rule
+        if rule is not None and rule != force.settings.overlap_rule:
+            raise ArgumentError("pw", rule, f"loaded with overlap_rule {rule!r}; the sweeps use the force's "
+                                f"({force.settings.overlap_rule!r}): load it without overlap_rule")
+        if current is not None:
+            check_current(current, force)
+        return cls(force, None, None, p, current, None, pw)
 
 
 @contextlib.contextmanager
@@ -133,8 +212,30 @@ def check_patterns(force: Force, source: str) -> None:
                                           "(windows and patterns); this force gives shifts")])
 
 
-def load_base(spec: ScenarioSpec | str | Path) -> Base:
+def load_base(spec: ScenarioSpec | str | Path, client: Any = None, *, weeks: bool | None = None,
+              scheduler: Literal["threads", "processes", "sync"] = "threads", num_workers: int | None = None
+              ) -> Base:
     """Read the base of a scenario file once; every scenario is checked against its force first.
+
+    A ``base.demand`` that is a folder of Parquet partitions or a list of files
+    is read partition by partition on Dask
+    (:func:`allocator.load_partitioned_workload`, with the spec's ``as_of``)
+    and gives a base without records in memory (:meth:`Base.from_partitioned`).
+
+    Parameters
+    ----------
+    spec
+        A scenario file's path, or a parsed :class:`~allocator.whatif.spec.ScenarioSpec`.
+    client
+        A ``dask.distributed.Client``: partitioned demand is read on its cluster
+        (the one the sweeps then run on). One extract is read here regardless.
+    weeks
+        Partitioned demand only: also keep its per-week sums, which the
+        bootstrap and robust posting resample (they cost memory). Default:
+        when the spec has a ``bootstrap:`` section.
+    scheduler, num_workers
+        Partitioned demand without a client: Dask's local scheduler
+        (``"threads"``, ``"processes"`` or ``"sync"``) and its workers.
 
     Raises
     ------
@@ -142,7 +243,8 @@ def load_base(spec: ScenarioSpec | str | Path) -> Base:
         Every scenario fault at once (unknown names, a varied force that is
         not valid), each naming the scenario and its line, before the demand is read.
     allocator.errors.InputError
-        A fault in the force, the current posting or the demand extract.
+        A fault in the force, the current posting or the demand (for
+        partitioned demand, a :class:`~allocator.errors.DemandError` naming every bad file).
     """
     spec = spec if isinstance(spec, ScenarioSpec) else load_scenarios(spec)
     force = load_force(spec.force)
@@ -152,6 +254,15 @@ def load_base(spec: ScenarioSpec | str | Path) -> Base:
     if spec.current is not None:
         check_current(spec.current, force)
         current = spec.current
+    if spec.partitioned:
+        if spec.as_of is None:  # a spec built by hand: parse_scenarios asks for it with its line
+            raise ScenarioError(spec.source, [Problem(spec.source, "base.as_of", "missing; required when "
+                                                      "base.demand is a folder or a list of files")])
+        pw = load_partitioned_workload(spec.demand_source, force, spec.mapping, as_of=spec.as_of, client=client,
+                                       scheduler=scheduler, num_workers=num_workers,
+                                       weeks=spec.bootstrap is not None if weeks is None else weeks)
+        return Base.from_partitioned(pw, force, current)
+    assert isinstance(spec.demand, Path)
     loaded = load_demand(spec.demand, force, spec.mapping, as_of=spec.as_of)
     prepared = prepare_records(loaded.records, force, spec.as_of)
     return Base(force, loaded.records, prepared, prepared.partials(), current, loaded)
@@ -416,12 +527,14 @@ def run_scenarios(spec: ScenarioSpec | str | Path, client: Any = None, processes
     spec
         A scenario file's path, or a parsed :class:`~allocator.whatif.spec.ScenarioSpec`.
     client
-        A ``dask.distributed.Client``: the scenarios are solved on its cluster.
+        A ``dask.distributed.Client``: the scenarios are solved on its cluster
+        (and a partitioned base demand is read on it, see :func:`load_base`).
     processes
         Without a client: local worker processes (default the spec's
         ``options.processes``, else the CPU count; 1 solves them here in turn).
     base
-        The base already read (:func:`load_base`), to run several sweeps on one reading.
+        The base already read (:func:`load_base`, :meth:`Base.from_partitioned`), to run several
+        sweeps on one reading.
 
     Returns
     -------
@@ -438,7 +551,7 @@ def run_scenarios(spec: ScenarioSpec | str | Path, client: Any = None, processes
     if processes is not None and processes < 1:
         raise ArgumentError("processes", processes, "must be 1 or more")
     if base is None:
-        base = load_base(spec)
+        base = load_base(spec, client=client)
     forces = check_scenarios(spec, base.force)
     tasks = _tasks(spec, base, forces)
     log.info("running %d scenarios", len(tasks))

@@ -178,7 +178,9 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
     ----------
     base
         The base (:func:`~allocator.whatif.run.load_base`,
-        :meth:`~allocator.whatif.run.Base.from_records`) or a scenario file.
+        :meth:`~allocator.whatif.run.Base.from_records`,
+        :meth:`~allocator.whatif.run.Base.from_partitioned`: only its partial
+        sums are used) or a scenario file.
     change
         Relative change, 0 or more and below 1: each value is multiplied by
         ``1 - change`` and by ``1 + change``.
@@ -187,7 +189,8 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
     types, roles
         Only these demand types and roles (default all pairs with a share above 0).
     client
-        A ``dask.distributed.Client`` to run the solves on its cluster.
+        A ``dask.distributed.Client`` to run the solves on its cluster (and to
+        read a scenario file's partitioned demand on).
     processes
         Local worker processes without a client (default the CPU count; 1: here).
     backend, time_limit
@@ -205,7 +208,7 @@ def sensitivity(base: Base | ScenarioSpec | str | Path, change: float = 0.2,
         if f not in JUDGEMENT_FIELDS:
             raise ArgumentError("fields", f, f"must be among {', '.join(JUDGEMENT_FIELDS)}")
     if not isinstance(base, Base):
-        base = load_base(base)
+        base = load_base(base, client=client)
     force = base.force
     pairs = _pairs(force, fields, types, roles)
     shared = (base.partials, base.as_of, backend, time_limit)

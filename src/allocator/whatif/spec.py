@@ -6,10 +6,10 @@ its line. Paths are relative to the scenario file::
 
     base:
       force: force.yaml          # required
-      demand: demand.csv         # required
+      demand: demand.csv         # required: one extract, a folder of Parquet partitions, or a list of files
       current: current.csv       # optional: moves are counted against it
       mapping: cad_mapping.yaml  # optional: column and code mapping of the extract
-      as_of: "2026-10-01"        # optional: end of the demand window
+      as_of: "2026-10-01"        # end of the demand window: optional for one extract, required otherwise
     options:                     # optional
       backend: cpsat
       time_limit: 60
@@ -36,6 +36,11 @@ or area left out for all of them; entries that meet multiply); ``judgement``
 (a list of ``{type, role, share, minutes, impact}``, absolute values);
 ``max_moves`` (moves per role from the current posting).
 
+``base.demand`` may name a folder of Parquet files (one partition a file, as
+Dask, Spark or pyarrow write them) or give a list of files (Parquet or CSV):
+the base is then read partition by partition on Dask
+(:func:`allocator.load_partitioned_workload`) and ``base.as_of`` is required.
+
 Examples
 --------
 >>> text = '''
@@ -61,6 +66,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from allocator.errors import InputError, Problem, did_you_mean
 from allocator.model.yamlsafe import load_yaml
@@ -143,7 +150,7 @@ class ScenarioSpec:
     """A parsed scenario file: the base inputs, the scenarios and the sweeps to run."""
 
     force: Path
-    demand: Path
+    demand: Path | tuple[Path, ...]
     current: Path | None = None
     mapping: Path | None = None
     as_of: str | None = None
@@ -156,13 +163,36 @@ class ScenarioSpec:
     source: str = "<scenarios>"
     path: Path | None = None
 
+    @property
+    def partitioned(self) -> bool:
+        """Whether the base demand is a partitioned dataset: a list of files, or a folder."""
+        return isinstance(self.demand, tuple) or self.demand.is_dir()
+
+    @property
+    def demand_source(self) -> Path | list[Path]:
+        """The base demand as :func:`allocator.load_partitioned_workload` takes it (a folder, a file or a list)."""
+        return list(self.demand) if isinstance(self.demand, tuple) else self.demand
+
+    def demand_files(self) -> dict[str, Path]:
+        """The demand's files by key: ``{"demand": file}``, or ``{"demand[NAME]": file}`` per partition.
+
+        NAME is the file's name in messages (its path in the folder, or as
+        given). A missing file or folder is a :class:`~allocator.errors.DemandError`.
+        """
+        if not self.partitioned:
+            assert isinstance(self.demand, Path)
+            return {"demand": self.demand}
+        from allocator.workload.partitioned import partition_files
+
+        return {f"demand[{name}]": path for name, path in partition_files(self.demand_source)}
+
     def inputs(self) -> dict[str, Path]:
-        """The files the spec names, by role (the scenario file first)."""
+        """The files the spec names, by role (the scenario file first; a partitioned demand file by file)."""
         out: dict[str, Path] = {}
         if self.path is not None:
             out["scenarios"] = self.path
         out["force"] = self.force
-        out["demand"] = self.demand
+        out.update(self.demand_files())
         for key in ("current", "mapping"):
             value = getattr(self, key)
             if value is not None:
@@ -245,6 +275,39 @@ def _path(value: Any, base_dir: Path, key: tuple[Any, ...], r: _Reader, required
         r.add(key, "expected a file name", value)
         return None
     return base_dir / value.strip()
+
+
+def _demand(value: Any, base_dir: Path, r: _Reader) -> Path | tuple[Path, ...] | None:
+    """``base.demand``: one path (a file or a folder of partitions), or a list of files."""
+    key = ("base", "demand")
+    if not isinstance(value, list):
+        return _path(value, base_dir, key, r, required=True)
+    if not value:
+        r.add(key, "expected a file name, a folder or a list of files; the list is empty", value)
+        return None
+    paths = [_path(v, base_dir, (*key, i), r, required=True) for i, v in enumerate(value)]
+    if any(p is None for p in paths):
+        return None
+    return tuple(p for p in paths if p is not None)
+
+
+def _check_as_of(as_of: Any, demand: Path | tuple[Path, ...] | None, r: _Reader) -> str | None:
+    """``base.as_of`` as text; required (before any file is read) when the demand is partitioned."""
+    if as_of is None:
+        if demand is not None and (isinstance(demand, tuple) or demand.is_dir()):
+            what = "a list of files" if isinstance(demand, tuple) else "a folder of partitions"
+            r.add(("base", "as_of"), f"missing; required when base.demand is {what}: give the end of the demand "
+                  "window (as_of: \"2026-10-01\"), from which every partition measures recency and the window")
+        return None
+    text = as_of if isinstance(as_of, str) else str(as_of)  # YAML reads 2026-10-01 as a date
+    try:
+        ok = pd.Timestamp(text) is not pd.NaT
+    except (ValueError, TypeError, OverflowError):
+        ok = False
+    if not ok:
+        r.add(("base", "as_of"), "expected a date or time (as_of: \"2026-10-01\")", as_of)
+        return None
+    return text
 
 
 def _growth(items: Any, path: tuple[Any, ...], r: _Reader, name: str) -> tuple[Growth, ...]:
@@ -412,12 +475,10 @@ def _parse(text: str, source: str, base_dir: str | Path) -> tuple[ScenarioSpec |
     if "base" not in top:
         r.add(("base",), "missing; give base: {force: ..., demand: ...}")
     force = _path(base.get("force"), base_dir, ("base", "force"), r, required=True)
-    demand = _path(base.get("demand"), base_dir, ("base", "demand"), r, required=True)
+    demand = _demand(base.get("demand"), base_dir, r)
     current = _path(base.get("current"), base_dir, ("base", "current"), r, required=False)
     mapping = _path(base.get("mapping"), base_dir, ("base", "mapping"), r, required=False)
-    as_of = base.get("as_of")
-    if as_of is not None and not isinstance(as_of, str):
-        as_of = str(as_of)  # YAML reads 2026-10-01 as a date
+    as_of = _check_as_of(base.get("as_of"), demand, r)
 
     options = r.mapping(top.get("options"), ("options",), _OPTION_KEYS)
     backend = options.get("backend", "cpsat")
