@@ -254,3 +254,18 @@ def test_validate_writes_nothing_inside_the_dataset(parts: Path) -> None:
     r = run("validate", SAMPLE / "force.yaml", parts, "--as-of", AS_OF, "--out", parts / "checks")
     assert r.returncode == 2 and "inside the demand dataset" in r.stderr
     assert not (parts / "checks").exists()
+
+
+def test_a_file_that_is_not_demand_is_named_once_and_left_out(parts: Path, tmp_path: Path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    folder = tmp_path / "with-notes"
+    folder.mkdir()
+    for p in sorted(parts.rglob("*.parquet")):
+        (folder / p.name).write_bytes(p.read_bytes())
+    (folder / "README.txt").write_text("exported 2026-10-01", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="allocator"):
+        r = run("validate", SAMPLE / "force.yaml", folder, "--as-of", AS_OF)
+    assert r.returncode == 0, r.stderr
+    said = [rec.getMessage() for rec in caplog.records if "neither Parquet nor CSV" in rec.getMessage()]
+    assert said == [f"{folder}: 1 file neither Parquet nor CSV left out: README.txt"]  # once, not per listing
+    assert "3 files: part.0.parquet" in r.stdout

@@ -128,7 +128,10 @@ def test_bad_partitions_are_named_by_file_with_every_problem(tmp_path, sample_fo
 
 def test_missing_files_and_empty_folders_are_named(tmp_path, sample_force) -> None:
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DemandError, match="holds no Parquet file"):
+    with pytest.raises(DemandError, match="holds no Parquet or CSV file"):
+        load_partitioned_workload(tmp_path / "empty", sample_force, as_of=AS_OF)
+    (tmp_path / "empty" / "demand.xlsx").write_bytes(b"PK\x03\x04")
+    with pytest.raises(DemandError, match=r"holds no Parquet or CSV file .*it holds 1 other file: demand\.xlsx"):
         load_partitioned_workload(tmp_path / "empty", sample_force, as_of=AS_OF)
     with pytest.raises(DemandError) as info:
         partition_files([tmp_path / "a.parquet", tmp_path / "b.parquet"])
@@ -227,4 +230,25 @@ def test_a_list_of_csv_and_parquet_files(tmp_path, sample_force, monkeypatch) ->
     load, whole = in_memory(df, sample_force, tmp_path)
     assert list(got.partitions["file"]) == ["a.csv", "b.parquet"]
     assert got.summary.rejected == load.summary.rejected
+    assert_close(got.workload.array, whole.array)
+
+
+def test_a_folder_of_monthly_csv_extracts_is_read_and_other_files_are_named(tmp_path, sample_force, caplog) -> None:
+    """Extracts as a force exports them: a CSV a month (one compressed), beside a workbook and a note."""
+    df = allocator.sample_demand(sample_force, 3000, seed=5)
+    folder = tmp_path / "extracts"
+    folder.mkdir()
+    month = pd.to_datetime(df["timestamp"], utc=True).dt.strftime("%Y-%m")
+    for k, (m, part) in enumerate(df.groupby(month, sort=True)):
+        name = f"demand-{m}.csv.gz" if k == 0 else f"demand-{m}.csv"
+        part.to_csv(folder / name, index=False)
+    (folder / "notes.md").write_text("exported by the analyst", encoding="utf-8")
+    (folder / "summary.xlsx").write_bytes(b"PK\x03\x04")
+    with caplog.at_level("WARNING", logger="allocator"):
+        got = load_partitioned_workload(folder, sample_force, as_of=AS_OF, now=NOW, scheduler="sync")
+    assert "2 files neither Parquet nor CSV left out: notes.md, summary.xlsx" in caplog.text
+    files = list(got.partitions["file"])
+    assert files == sorted(files) and files[0].endswith(".csv.gz") and len(files) == month.nunique()
+    _, whole = in_memory(df, sample_force, tmp_path)
+    assert got.summary.accepted == whole.n_records
     assert_close(got.workload.array, whole.array)

@@ -87,8 +87,9 @@ class DemandRead:
 def add_demand_arguments(parser: argparse.ArgumentParser, as_of_help: str) -> None:
     """``DEMAND`` (one or more paths), ``--as-of``, ``--dask`` and ``--workers``."""
     parser.add_argument("demand", type=Path, nargs="+", metavar="DEMAND",
-                        help="the demand extract (CSV or Parquet); or a folder of Parquet partitions, or "
-                             "several files (Parquet or CSV), read file by file on Dask (needs --as-of)")
+                        help="the demand extract (CSV or Parquet); or a folder of partitions (Parquet or CSV "
+                             "files, a month's extract a file say), or several files, read file by file on Dask "
+                             "(needs --as-of)")
     parser.add_argument(AS_OF, type=iso_date, metavar="DATE", help=as_of_help)
     parser.add_argument("--dask", metavar="ADDRESS",
                         help="read a partitioned dataset on the dask.distributed scheduler at ADDRESS "
@@ -137,7 +138,7 @@ def demand_inputs(args: argparse.Namespace) -> dict[str, Path]:
         return {"demand": args.demand[0]}
     from allocator.workload.partitioned import partition_files
 
-    return {f"demand[{name}]": path for name, path in partition_files(_source(args.demand))}
+    return {f"demand[{name}]": path for name, path in partition_files(_source(args.demand), quiet=True)}
 
 
 def check_outside_dataset(args: argparse.Namespace, outputs: Iterable[Path]) -> None:

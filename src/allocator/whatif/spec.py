@@ -184,7 +184,7 @@ class ScenarioSpec:
             return {"demand": self.demand}
         from allocator.workload.partitioned import partition_files
 
-        return {f"demand[{name}]": path for name, path in partition_files(self.demand_source)}
+        return {f"demand[{name}]": path for name, path in partition_files(self.demand_source, quiet=True)}
 
     def inputs(self) -> dict[str, Path]:
         """The files the spec names, by role (the scenario file first; a partitioned demand file by file)."""

@@ -1,8 +1,9 @@
 """Demand too large for one machine: a partitioned dataset reduced partition by partition on Dask.
 
 :func:`load_partitioned_workload` takes a folder of Parquet files (years of
-force-wide records, or every force's, as Dask, Spark or pyarrow write them),
-one file a partition. Each partition is one Dask task that runs the same
+force-wide records, or every force's, as Dask, Spark or pyarrow write them)
+or of CSV extracts (a month a file, as a force exports them), one file a
+partition. Each partition is one Dask task that runs the same
 path as one extract in memory:
 
 1. :func:`allocator.load_demand` reads and checks the file (every rejection
@@ -91,8 +92,11 @@ __all__ = ["PartitionedWorkload", "SparseWeekPartials", "load_partitioned_worklo
 
 log = logging.getLogger(__name__)
 
-#: file suffixes read as partitions when a folder is given
+#: file suffixes read as partitions when a folder is given: Parquet, and CSV (gzip-compressed too)
 PARQUET_SUFFIXES = (".parquet", ".pq")
+CSV_SUFFIXES = (".csv", ".csv.gz")
+#: files of a folder left out, named in the warning that says so
+_NAMED_LEFT_OUT = 5
 _EXTRA = "pip install 'allocator[distributed]'"
 _NS_PER_WEEK = 7 * 86_400_000_000_000
 #: ids of records counted in two files, quoted in the message of a refused load
@@ -260,33 +264,49 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(("_", ".")) for part in rel.parts)
 
 
-def partition_files(source: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
+def _data_file(name: str) -> bool:
+    low = name.lower()
+    return low.endswith(PARQUET_SUFFIXES) or low.endswith(CSV_SUFFIXES)
+
+
+def partition_files(source: str | Path | Sequence[str | Path], *, quiet: bool = False) -> list[tuple[str, Path]]:
     """The partitions of a dataset, in path order: (name in messages, path).
 
-    A folder gives every Parquet file under it (``*.parquet``, ``*.pq``, in
-    sub-folders too, as in ``year=2026/part.0.parquet``), leaving out names
-    starting with ``_`` or ``.`` (metadata); names are paths relative to the
-    folder. A file, or a list of files (Parquet or CSV), gives those files,
-    named as given.
+    A folder gives every Parquet file (``*.parquet``, ``*.pq``) and CSV file
+    (``*.csv``, ``*.csv.gz``) under it, in sub-folders too (as in
+    ``year=2026/part.0.parquet``, or a month's extract a file), leaving out
+    names starting with ``_`` or ``.`` (metadata such as ``_SUCCESS``); names
+    are paths relative to the folder. Any other file in the folder is left
+    out *and named* in a warning (a workbook saved beside the extracts is not
+    demand, but nobody should wonder where it went; ``quiet`` for a caller
+    that only lists the files, so the load that reads them warns once). A
+    file, or a list of files (Parquet or CSV), gives those files, named as given.
 
     Raises
     ------
     DemandError
-        When a file or folder does not exist, or a folder holds no Parquet file
-        (every missing path named).
+        When a file or folder does not exist, or a folder holds no Parquet or
+        CSV file (every missing path named).
     """
     if isinstance(source, str | Path):
         root = Path(source)
         if root.is_dir():
-            found = sorted(
-                (p.relative_to(root).as_posix(), p)
-                for p in root.rglob("*")
-                if p.suffix.lower() in PARQUET_SUFFIXES and p.is_file() and not _hidden(p.relative_to(root))
-            )
+            files = sorted((p.relative_to(root).as_posix(), p) for p in root.rglob("*")
+                           if p.is_file() and not _hidden(p.relative_to(root)))
+            found = [(n, p) for n, p in files if _data_file(p.name)]
+            others = [n for n, p in files if not _data_file(p.name)]
             if not found:
                 name = str(root)
-                msg = f"the folder holds no Parquet file ({', '.join('*' + s for s in PARQUET_SUFFIXES)})"
+                kinds = ", ".join("*" + s for s in (*PARQUET_SUFFIXES, *CSV_SUFFIXES))
+                msg = f"the folder holds no Parquet or CSV file ({kinds})"
+                if others:
+                    msg += f"; it holds {len(others)} other file{'s' if len(others) != 1 else ''}: " + \
+                        ", ".join(others[:_NAMED_LEFT_OUT]) + (", ..." if len(others) > _NAMED_LEFT_OUT else "")
                 raise DemandError(name, [Problem(name, "", msg)])
+            if others and not quiet:
+                log.warning("%s: %d file%s neither Parquet nor CSV left out: %s%s", root, len(others),
+                            "" if len(others) == 1 else "s", ", ".join(others[:_NAMED_LEFT_OUT]),
+                            ", ..." if len(others) > _NAMED_LEFT_OUT else "")
             return found
         paths = [root]
     else:
@@ -521,9 +541,10 @@ def load_partitioned_workload(
     Parameters
     ----------
     source
-        A folder of Parquet files (one partition a file, sub-folders
-        included, ``_``/``.`` names left out), one file, or a list of files
-        (Parquet or CSV). Files are only read.
+        A folder of Parquet and CSV files (one partition a file, sub-folders
+        included, ``_``/``.`` names left out, any other file left out with a
+        warning naming it: see :func:`partition_files`), one file, or a list
+        of files (Parquet or CSV). Files are only read.
     force
         The force: areas, demand types, judgement, time zone, window.
     mapping
