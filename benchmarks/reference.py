@@ -104,3 +104,22 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> tuple[float, Any]:
         out = fn()
         best = min(best, time.perf_counter() - t0)
     return best, out
+
+
+def sample_over_areas(areas: int, file: str = "force.yaml") -> Force:
+    """The bundled sample force ``file`` over ``areas`` areas, each role's establishment scaled with them.
+
+    What names the sample's six areas is dropped: area factors, minimums per
+    area and the ``service_levels`` section (its area types; the benchmarks
+    that need floors give them as arrays).
+    """
+    import allocator
+
+    data = allocator.load_force(allocator.sample_path(file)).to_dict()
+    data["areas"] = [{"name": f"Area {i:04d}"} for i in range(areas)]
+    data["area_factors"] = {}
+    data.pop("service_levels", None)
+    for role in data["roles"]:
+        role["establishment"] = int(round(role["establishment"] * areas / 6))
+        role["min_on_duty_by_area"] = {}
+    return allocator.load_force(data)

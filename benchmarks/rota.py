@@ -49,17 +49,12 @@ from allocator.model.force import Force
 from allocator.solve.lexicographic import solve_formulation
 from allocator.solve.milp import get_backend
 from allocator.solve.report import SolverReport
+from reference import sample_over_areas
 
 
 def synthetic_force(areas: int) -> Force:
-    data = allocator.load_force(allocator.sample_path("force.yaml")).to_dict()
-    data["areas"] = [{"name": f"Area {i:04d}"} for i in range(areas)]
-    data["area_factors"] = {}
-    scale = areas / 6
-    for role in data["roles"]:
-        role["establishment"] = int(round(role["establishment"] * scale))
-        role["min_on_duty_by_area"] = {}
-    return allocator.load_force(data)
+    """The sample force's roles and patterns over ``areas`` areas, establishments scaled."""
+    return sample_over_areas(areas)
 
 
 def workload(force: Force, seed: int) -> np.ndarray:

@@ -66,7 +66,7 @@ from allocator.workload.kernel import (
     partial_sums,
     sparse_partial_sums,
 )
-from reference import best_of
+from reference import best_of, sample_over_areas
 
 TYPES = 15
 
@@ -78,13 +78,7 @@ def max_rel_diff(a: np.ndarray, b: np.ndarray) -> float:
 
 def many_area_force(areas: int) -> Force:
     """The sample force (15 demand types, 5 shifts, 3 roles) with ``areas`` areas."""
-    data = allocator.load_force(allocator.sample_path("force_shifts.yaml")).to_dict()
-    data["areas"] = [{"name": f"Area {i:04d}"} for i in range(areas)]
-    data["area_factors"] = {}
-    for role in data["roles"]:
-        role["establishment"] = int(round(role["establishment"] * areas / 6))
-        role["min_on_duty_by_area"] = {}
-    return allocator.load_force(data)
+    return sample_over_areas(areas, "force_shifts.yaml")
 
 
 def random_codes(n: int, areas: int, seed: int) -> tuple[np.ndarray, ...]:

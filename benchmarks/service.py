@@ -39,18 +39,12 @@ from allocator.solve.lexicographic import solve_formulation
 from allocator.solve.milp import get_backend
 from allocator.solve.report import SolverReport
 from allocator.solve.rota import allocate_on_patterns
+from reference import sample_over_areas
 
 
 def synthetic_force(areas: int) -> Force:
     """The sample force's roles and patterns over ``areas`` areas, establishments scaled (as ``benchmarks/rota.py``)."""
-    data = allocator.load_force(allocator.sample_path("force.yaml")).to_dict()
-    data["areas"] = [{"name": f"Area {i:04d}"} for i in range(areas)]
-    data["area_factors"] = {}
-    data.pop("service_levels", None)  # it names the sample's areas; the floors here are given as arrays
-    for role in data["roles"]:
-        role["establishment"] = int(round(role["establishment"] * areas / 6))
-        role["min_on_duty_by_area"] = {}
-    return allocator.load_force(data)
+    return sample_over_areas(areas)
 
 
 def workload(force: Force, seed: int) -> np.ndarray:
